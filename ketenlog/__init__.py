@@ -1,0 +1,1 @@
+"""ketenlog: composition root (settings, command line)."""

@@ -1,0 +1,1 @@
+"""Subcommands of the `ketenlog` command, one module per group."""

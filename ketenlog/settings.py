@@ -1,0 +1,84 @@
+"""Configuration, read once at start into a frozen object and passed down (the composition root).
+
+Every setting is an environment variable `KETENLOG_*`; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything configurable. `kafka_bootstrap` / `database_url` set means: use that service."""
+
+    home: Path
+    kafka_bootstrap: str | None
+    database_url: str | None
+    partitions: int
+    kafka_port: int
+    kafka_controller_port: int
+    kafka_version: str
+    postgres_port: int
+    oin_prefix: str
+    chain_key: str | None
+    chain_key_file: Path | None
+    start_timeout_s: float
+    publish_timeout_s: float
+
+    @property
+    def starts_kafka(self) -> bool:
+        return self.kafka_bootstrap is None
+
+    @property
+    def starts_postgres(self) -> bool:
+        return self.database_url is None
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def dsn(self) -> str:
+        return self.database_url or f"postgresql://ketenlog@127.0.0.1:{self.postgres_port}/ketenlog"
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SystemExit(f"setting {name}={raw!r} is not a whole number") from None
+    if value <= 0:
+        raise SystemExit(f"setting {name}={raw!r} must be positive")
+    return value
+
+
+def load(env: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings from the environment (or a given mapping, for tests)."""
+    env = os.environ if env is None else env
+    home = Path(env.get("KETENLOG_HOME") or PROJECT_ROOT / ".ketenlog").resolve()
+    key_file = env.get("KETENLOG_CHAIN_KEY_FILE")
+    return Settings(
+        home=home,
+        kafka_bootstrap=env.get("KETENLOG_KAFKA_BOOTSTRAP") or None,
+        database_url=env.get("KETENLOG_DATABASE_URL") or None,
+        partitions=_int(env, "KETENLOG_PARTITIONS", 6),
+        kafka_port=_int(env, "KETENLOG_KAFKA_PORT", 19092),
+        kafka_controller_port=_int(env, "KETENLOG_KAFKA_CONTROLLER_PORT", 19093),
+        kafka_version=env.get("KETENLOG_KAFKA_VERSION") or "4.1.1",
+        postgres_port=_int(env, "KETENLOG_POSTGRES_PORT", 15432),
+        # Placeholder OIN prefix until the real OINs of the organisations are configured.
+        oin_prefix=env.get("KETENLOG_OIN_PREFIX") or "urn:nld:oin:00000000000000000000",
+        chain_key=env.get("KETENLOG_CHAIN_KEY") or None,
+        chain_key_file=Path(key_file) if key_file else None,
+        start_timeout_s=float(_int(env, "KETENLOG_START_TIMEOUT", 180)),
+        publish_timeout_s=float(_int(env, "KETENLOG_PUBLISH_TIMEOUT", 30)),
+    )

@@ -1,0 +1,78 @@
+"""The one topic catalogue: every topic ketenlog reads or writes, used by producers,
+processors, topic creation and tests alike.
+
+All topics are keyed by the pseudonymous person key, have the same partition count and use
+the same partitioner (murmur2, as the Java client and kafka-python), so one person's events
+land in the same partition number on every topic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Org(StrEnum):
+    """The chain organisations that publish events (domain reference §1)."""
+
+    IND = "IND"
+    COA = "COA"
+    DTV = "DTV"
+    KMAR = "KMAR"
+    AVIM = "AVIM"
+    NIDOS = "NIDOS"
+    DJI = "DJI"
+    GEMEENTE = "GEMEENTE"
+    RECHTSPRAAK = "RECHTSPRAAK"
+    IOM = "IOM"
+    MINISTERIE = "MINISTERIE"
+
+
+TIMELINE = "keten.timeline"
+DEADLETTER = "keten.deadletter"
+
+# -1 = keep forever: agency topics are the system of record.
+RETAIN_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+# The dead-letter topic is evidence for operators; keep it too.
+RETAIN_DEADLETTER = RETAIN_FOREVER
+
+
+def event_topic(org: Org | str) -> str:
+    """The topic an organisation publishes on: `keten.<org>.events`."""
+    return f"keten.{Org(org).value.lower()}.events"
+
+
+def owner_of(topic: str) -> Org | None:
+    """The organisation that owns an event topic, or None for a topic no organisation owns."""
+    for org in Org:
+        if event_topic(org) == topic:
+            return org
+    return None
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    purpose: str
+    config: dict[str, str]
+
+
+def catalogue() -> list[TopicSpec]:
+    """Every topic, in a stable order: one per organisation, then the timeline and dead letters."""
+    specs = [
+        TopicSpec(event_topic(org), f"events published by {org.value}", dict(RETAIN_FOREVER))
+        for org in Org
+    ]
+    specs.append(
+        TopicSpec(TIMELINE, "the one validated, de-duplicated chain timeline", dict(RETAIN_FOREVER))
+    )
+    specs.append(
+        TopicSpec(
+            DEADLETTER, "records that failed validation, with the reason", dict(RETAIN_DEADLETTER)
+        )
+    )
+    return specs
+
+
+def event_topics() -> list[str]:
+    return [event_topic(org) for org in Org]

@@ -1,0 +1,122 @@
+"""Fixtures shared by every test: the settings, and the real Kafka and PostgreSQL that
+integration tests (marked `pytest.mark.integration`) run against.
+
+`services` comes up once per session, in this order of preference:
+1. KETENLOG_KAFKA_BOOTSTRAP / KETENLOG_DATABASE_URL name existing services: those are used.
+2. A Docker engine answers: throwaway containers through testcontainers (imported lazily).
+3. Otherwise the project's own local services (`infra.services.up`, no Docker needed); at the
+   end of the session only what this session started is stopped.
+A test that needs the services and cannot get them fails; it never skips.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import importlib
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from infra import services as infra_services
+from ketenlog import settings as settings_module
+from ketenlog.settings import Settings
+
+
+@dataclass(frozen=True)
+class RunningServices:
+    """The services of this test session; `settings` points at them (use it, not `load()`)."""
+
+    settings: Settings
+    started_here: tuple[str, ...]
+    how: str
+
+    @property
+    def bootstrap(self) -> str:
+        return self.settings.bootstrap
+
+    @property
+    def dsn(self) -> str:
+        return self.settings.dsn
+
+
+def _say(line: str) -> None:
+    print(f"[services] {line}", file=sys.stderr)
+
+
+def _up(settings: Settings) -> None:
+    try:
+        infra_services.up(settings, _say)
+    except infra_services.InfraError as exc:
+        pytest.fail(f"integration services could not be brought up: {exc}", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return settings_module.load()
+
+
+def _docker_answers() -> bool:
+    try:
+        # Imported by name: only when the container route is tried, and untyped.
+        docker: Any = importlib.import_module("docker")
+        client = docker.from_env(timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+@contextlib.contextmanager
+def _containers(settings: Settings) -> Iterator[Settings]:
+    """Kafka 4.1 (KRaft) and PostgreSQL in throwaway containers; not exercised in CI."""
+    from testcontainers.community.kafka import KafkaContainer  # noqa: PLC0415
+    from testcontainers.community.postgres import PostgresContainer  # noqa: PLC0415
+
+    kafka: Any = KafkaContainer("confluentinc/cp-kafka:8.1.0").with_kraft()
+    pg: Any = PostgresContainer("postgres:15", username="ketenlog", dbname="ketenlog")
+    with kafka, pg:
+        yield dataclasses.replace(
+            settings,
+            kafka_bootstrap=kafka.get_bootstrap_server(),
+            database_url=pg.get_connection_url(driver=None),
+        )
+
+
+@pytest.fixture(scope="session")
+def services(settings: Settings) -> Iterator[RunningServices]:
+    if not settings.starts_kafka and not settings.starts_postgres:
+        _up(settings)
+        yield RunningServices(settings, (), "existing (KETENLOG_* settings)")
+        return
+    if settings.starts_kafka and settings.starts_postgres and _docker_answers():
+        with _containers(settings) as in_docker:
+            _up(in_docker)
+            yield RunningServices(in_docker, ("kafka", "postgres"), "docker (testcontainers)")
+        return
+
+    before = {svc.name: svc.up for svc in infra_services.status(settings).services}
+    _up(settings)
+    started = tuple(
+        name
+        for name, local in (
+            ("kafka", settings.starts_kafka),
+            ("postgres", settings.starts_postgres),
+        )
+        if local and not before.get(name, False)
+    )
+    try:
+        yield RunningServices(settings, started, "local (infra.services.up)")
+    finally:
+        # Marking what was already running as external makes `down` leave it alone.
+        only_ours = dataclasses.replace(
+            settings,
+            kafka_bootstrap=None if "kafka" in started else settings.bootstrap,
+            database_url=None if "postgres" in started else settings.dsn,
+        )
+        infra_services.down(only_ours, _say)

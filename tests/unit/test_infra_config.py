@@ -1,0 +1,202 @@
+"""Unit tests of the pure parts of infra/: rendered configuration, paths, names, status logic."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from infra import kafka_broker, postgres, procs, topics
+from infra.errors import InfraError
+from infra.services import InfraError as ServicesInfraError
+from infra.services import ServiceState, Status, redact
+from infra.topics import TopicRow
+from ketenlog.settings import load
+
+INFRA = Path(kafka_broker.__file__).resolve().parent
+
+
+def _rendered(tmp_path: Path) -> dict[str, str]:
+    text = kafka_broker.render_properties(
+        kafka_broker.TEMPLATE.read_text(),
+        broker_port=29092,
+        controller_port=29093,
+        log_dir=tmp_path / "data-4.1.1",
+    )
+    assert "{" not in text and "}" not in text
+    return kafka_broker.parse_properties(text)
+
+
+def test_server_properties_take_ports_and_log_dir(tmp_path: Path) -> None:
+    props = _rendered(tmp_path)
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:29092,CONTROLLER://127.0.0.1:29093"
+    assert props["advertised.listeners"].startswith("PLAINTEXT://127.0.0.1:29092")
+    assert props["controller.quorum.bootstrap.servers"] == "127.0.0.1:29093"
+    assert props["log.dirs"] == str(tmp_path / "data-4.1.1")
+    assert props["process.roles"] == "broker,controller"
+    assert "controller.quorum.voters" not in props  # would conflict with --standalone
+
+
+def test_server_properties_suit_one_node(tmp_path: Path) -> None:
+    props = _rendered(tmp_path)
+    for key in (
+        "offsets.topic.replication.factor",
+        "transaction.state.log.replication.factor",
+        "transaction.state.log.min.isr",
+        "share.coordinator.state.topic.replication.factor",
+        "share.coordinator.state.topic.min.isr",
+    ):
+        assert props[key] == "1", key
+    assert props["group.initial.rebalance.delay.ms"] == "0"
+    assert props["auto.create.topics.enable"] == "false"
+
+
+def test_paths_are_keyed_by_version(tmp_path: Path) -> None:
+    p411 = kafka_broker.paths(load({"KETENLOG_HOME": str(tmp_path)}))
+    p420 = kafka_broker.paths(
+        load({"KETENLOG_HOME": str(tmp_path), "KETENLOG_KAFKA_VERSION": "4.2.0"})
+    )
+    assert p411.data == tmp_path / "kafka" / "data-4.1.1"
+    assert p411.libs == tmp_path / "kafka" / "cache" / "kafka-4.1.1-log4j-2.24.3" / "libs"
+    assert p420.data != p411.data and p420.libs != p411.libs
+    assert p411.pid_file.parent == p411.log_file.parent == tmp_path / "kafka" / "run"
+
+
+@pytest.mark.parametrize(
+    ("version", "log4j"), [("4.0.0", "2.24.3"), ("4.1.1", "2.24.3"), ("4.2.0", "2.25.3")]
+)
+def test_log4j_follows_the_kafka_release(version: str, log4j: str) -> None:
+    assert kafka_broker.log4j_version(version) == log4j
+
+
+@pytest.mark.parametrize("version", ["3.9.1", "latest", ""])
+def test_unsupported_kafka_versions_are_refused(version: str) -> None:
+    with pytest.raises(InfraError, match="KETENLOG_KAFKA_VERSION"):
+        kafka_broker.log4j_version(version)
+
+
+def test_pom_matches_the_default_settings() -> None:
+    ns = {"m": "http://maven.apache.org/POM/4.0.0"}
+    root = ET.parse(kafka_broker.POM).getroot()
+    assert root.findtext("m:properties/m:kafka.version", namespaces=ns) == load({}).kafka_version
+    artifacts = {
+        d.findtext("m:artifactId", namespaces=ns) for d in root.iterfind(".//m:dependency", ns)
+    }
+    assert {"kafka_2.13", "log4j-slf4j-impl", "log4j-core", "slf4j-api"} <= artifacts
+
+
+def test_compose_file_uses_the_same_ports_and_names() -> None:
+    text = (INFRA / "compose.yaml").read_text()
+    defaults = load({})
+    assert f"127.0.0.1:{defaults.kafka_port}:" in text
+    assert f"127.0.0.1:{defaults.postgres_port}:5432" in text
+    major_minor = ".".join(defaults.kafka_version.split(".")[:2])
+    assert re.search(rf"image: apache/kafka:{re.escape(major_minor)}", text)
+    assert "POSTGRES_USER: ketenlog" in text and "POSTGRES_DB: ketenlog" in text
+
+
+def test_cluster_ids_look_like_kafka_uuids() -> None:
+    ids = {kafka_broker.new_cluster_id() for _ in range(200)}
+    assert len(ids) == 200
+    for cid in ids:
+        assert re.fullmatch(r"[A-Za-z0-9_-]{22}", cid) and not cid.startswith("-")
+
+
+def test_postgres_conf_listens_on_loopback_only(tmp_path: Path) -> None:
+    conf = postgres.render_conf(port=25432, socket_dir=tmp_path / "it's")
+    assert "listen_addresses = '127.0.0.1'" in conf
+    assert "port = 25432" in conf
+    assert f"unix_socket_directories = '{tmp_path}/it''s'" in conf
+    assert "unix_socket_directories = ''" in postgres.render_conf(port=1, socket_dir=None)
+    hba = [line.split() for line in postgres.HBA.splitlines() if line and line[0] != "#"]
+    assert all(row[-1] == "trust" for row in hba)
+    assert {row[3] for row in hba if row[0] == "host"} == {"127.0.0.1/32", "::1/128"}
+
+
+def test_postgres_paths_and_dsn_agree(tmp_path: Path) -> None:
+    s = load({"KETENLOG_HOME": str(tmp_path), "KETENLOG_POSTGRES_PORT": "25432"})
+    assert postgres.paths(s).data == tmp_path / "postgres" / "data"
+    assert s.dsn == f"postgresql://{postgres.ROLE}@127.0.0.1:25432/{postgres.DATABASE}"
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ("-1", "forever"),
+        ("604800000", "7d"),
+        ("7200000", "2h"),
+        ("1500", "1500ms"),
+        (None, "unknown"),
+    ],
+)
+def test_retention_reads_as_people_say_it(value: str | None, text: str) -> None:
+    assert topics.retention_text(value) == text
+
+
+@pytest.mark.parametrize(
+    ("address", "expected"),
+    [
+        ("h:1", ("h", 1)),
+        ("h", ("h", 9092)),
+        ("[::1]:5", ("::1", 5)),
+        (" 1.2.3.4:7 ", ("1.2.3.4", 7)),
+    ],
+)
+def test_split_host_port(address: str, expected: tuple[str, int]) -> None:
+    assert procs.split_host_port(address, 9092) == expected
+
+
+def test_redact_hides_passwords_only() -> None:
+    assert redact("postgresql://u:secret@h:5/db") == "postgresql://u:***@h:5/db"
+    assert redact("postgresql://ketenlog@127.0.0.1:1/k") == "postgresql://ketenlog@127.0.0.1:1/k"
+
+
+def test_status_ok_needs_every_service_and_topic() -> None:
+    up = [ServiceState("kafka", "k", True, ""), ServiceState("postgres", "p", True, "")]
+    good = [TopicRow("t", 6, "forever")]
+    assert Status(up, good).ok
+    assert not Status([up[0], ServiceState("postgres", "p", False, "")], good).ok
+    assert not Status(up, [TopicRow("t", 0, "missing", "missing")]).ok
+    assert not Status(up, []).ok
+    assert not Status(up, good, ["boom"]).ok
+
+
+def test_services_error_is_the_drivers_error() -> None:
+    assert ServicesInfraError is InfraError
+
+
+def test_a_bound_port_is_not_free() -> None:
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        port = sock.getsockname()[1]
+        assert not procs.port_free("127.0.0.1", port)
+        assert procs.port_open("127.0.0.1", port)
+
+
+def test_a_dead_brokers_reason_is_its_exception() -> None:
+    log = (
+        "[t] INFO starting (kafka.Kafka$)\n"
+        "[t] ERROR Exiting Kafka due to fatal exception (kafka.Kafka$)\n"
+        "java.lang.IllegalArgumentException: requirement failed: listeners clash\n"
+        "\tat kafka.Kafka.main(Kafka.scala)\n"
+    )
+    assert "listeners clash" in kafka_broker.death_reason(log)
+    assert "ERROR Exiting" in kafka_broker.death_reason(log.splitlines()[1])
+    assert kafka_broker.death_reason("[t] INFO fine") == ""
+
+
+def test_equal_kafka_ports_are_refused(tmp_path: Path) -> None:
+    s = load(
+        {
+            "KETENLOG_HOME": str(tmp_path),
+            "KETENLOG_KAFKA_PORT": "29092",
+            "KETENLOG_KAFKA_CONTROLLER_PORT": "29092",
+        }
+    )
+    with pytest.raises(InfraError, match="KETENLOG_KAFKA_CONTROLLER_PORT"):
+        kafka_broker.check_ports(s)

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ketenlog import settings as settings_module
-from ketenlog.commands import services
+from ketenlog.commands import publish, services
 from ketenlog.commands.base import CommandError, Registry
 
 
@@ -26,6 +26,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     registry = Registry(sub)
     services.register(registry)
+    publish.register(registry)
     return parser, registry
 
 

@@ -1,0 +1,163 @@
+"""From an agency's submission to a Kafka record: check it, pseudonymise the person, give it its
+id and sequence, encode it (Avro single-object) and add the CloudEvents headers. Pure apart from
+the clock, so `ketenlog publish` can check a whole file before anything is sent.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from producers.identity import Sequence, event_id
+from producers.pseudonym import normalise_v_nummer, person_key
+from producers.submission import Submission
+from schemas.cloudevents import build_headers
+from schemas.codec import Codec, ContractError, default_codec
+from schemas.topics import Org
+from schemas.validation import expected_subject_key
+
+_PERSON_KEY = re.compile(r"^[0-9a-f]{32,128}$")
+DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+
+
+class InvalidEventError(ValueError):
+    """A submission that breaks the contract: names the event type and every (field, reason)."""
+
+    def __init__(self, event_type: str, problems: list[tuple[str, str]]) -> None:
+        self.event_type = event_type
+        self.problems = problems
+        listed = "; ".join(f"{field}: {reason}" for field, reason in problems)
+        super().__init__(f"{event_type or '(no type)'}: {listed}")
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked, encoded event, ready to send."""
+
+    event_id: str
+    event_type: str
+    source_ref: str | None
+    key: bytes
+    value: bytes
+    headers: list[tuple[str, bytes]]
+
+
+class Preparer:
+    """Turns submissions of any organisation into records; holds the chain key and the clock."""
+
+    def __init__(
+        self,
+        chain_key: bytes,
+        oin_prefix: str,
+        codec: Codec | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+    ) -> None:
+        self._chain_key = chain_key
+        self._oin_prefix = oin_prefix
+        self._codec = codec or default_codec()
+        self._clock = clock
+        self._tolerance = future_tolerance
+        self._sequence = Sequence()
+
+    def record_of(self, org: Org, sub: Submission) -> dict[str, Any]:
+        """The Avro record (envelope + payload) of a submission; raises InvalidEventError."""
+        registry = self._codec.registry
+        problems: list[tuple[str, str]] = []
+        if sub.type not in registry:
+            raise InvalidEventError(sub.type, [("type", "unknown event type")])
+        if not registry.may_publish(org, sub.type):
+            owner = registry.org_of(sub.type)
+            raise InvalidEventError(
+                sub.type, [("type", f"is published by {owner.value if owner else '?'}, not {org}")]
+            )
+        now = self._clock()
+        recorded_at = sub.recorded_at or now
+        for field, moment in (("occurred_at", sub.occurred_at), ("recorded_at", recorded_at)):
+            if moment > now + self._tolerance:
+                problems.append((field, f"{moment.isoformat()} is in the future"))
+        if sub.occurred_at > recorded_at + self._tolerance:
+            problems.append(("occurred_at", "is after recorded_at: a fact is recorded after it"))
+        sv = self._codec.schema_version(sub.type)
+        key = self._person_key(sv.subject_key, sub, problems)
+        if problems:
+            raise InvalidEventError(sub.type, problems)
+        envelope = {
+            "event_id": event_id(org.value, sub.ref),
+            "event_type": sub.type,
+            "producer": org.value,
+            "person_key": key,
+            "case_id": sub.case_id,
+            "occurred_at": sub.occurred_at,
+            "recorded_at": recorded_at,
+            "producer_seq": self._sequence.next(),
+            "corrects": sub.corrects,
+            "retracts": sub.retracts,
+            "sensitivity": sub.sensitivity or "NORMAL",
+            "correlation_id": sub.correlation_id,
+            "causation_id": sub.causation_id,
+            "source_ref": sub.ref,
+        }
+        record = {"envelope": envelope, **sub.data}
+        if "envelope" in sub.data:
+            raise InvalidEventError(sub.type, [("data.envelope", "is set by the publisher")])
+        if sv.subject_key is not None:
+            try:
+                envelope["person_key"] = expected_subject_key(sv, record)
+            except KeyError as exc:
+                raise InvalidEventError(sub.type, [(f"data.{exc.args[0]}", "missing")]) from None
+        return record
+
+    def _person_key(
+        self, subject_key: str | None, sub: Submission, problems: list[tuple[str, str]]
+    ) -> str:
+        if subject_key is not None:
+            if sub.v_nummer or sub.person_key:
+                problems.append(("v_nummer", f"not about a person: keyed by {subject_key}"))
+            return ""
+        if sub.v_nummer is not None:
+            try:
+                normalise_v_nummer(sub.v_nummer)
+            except ValueError as exc:
+                problems.append(("v_nummer", str(exc)))
+                return ""
+            return person_key(sub.v_nummer, self._chain_key)
+        if sub.person_key is None:
+            problems.append(("v_nummer", "missing: give v_nummer or person_key"))
+            return ""
+        if not _PERSON_KEY.match(sub.person_key):
+            problems.append(("person_key", "must be a lowercase hex key, never a V-nummer"))
+        return sub.person_key
+
+    def prepare(self, org: Org | str, sub: Submission) -> Prepared:
+        """Check and encode; raises InvalidEventError naming the type, field and reason."""
+        org = Org(org)
+        record = self.record_of(org, sub)
+        try:
+            value = self._codec.encode(sub.type, record)
+        except ContractError as exc:
+            raise InvalidEventError(
+                sub.type, [(_data_path(p.path), p.message) for p in exc.problems]
+            ) from None
+        envelope = record["envelope"]
+        headers = build_headers(
+            sub.type, record, oin_prefix=self._oin_prefix, registry=self._codec.registry
+        )
+        return Prepared(
+            event_id=envelope["event_id"],
+            event_type=sub.type,
+            source_ref=sub.ref,
+            key=envelope["person_key"].encode(),
+            value=value,
+            headers=headers,
+        )
+
+
+def _data_path(path: str) -> str:
+    """Schema paths are relative to the record; submissions put payload fields under `data`."""
+    if path.startswith("envelope.") or path in ("", "envelope"):
+        return path.removeprefix("envelope.")
+    return f"data.{path}"

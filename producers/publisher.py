@@ -1,0 +1,204 @@
+"""The agency publisher: validate, pseudonymise, encode and produce one organisation's events to
+its own topic, keyed by person. The only module that imports kafka-python's producer.
+
+An event counts as published only once the broker acknowledged it (acks from all in-sync
+replicas, idempotent producer). When the broker cannot be reached within the bounded time,
+`flush` raises `PublishError` listing every event that was not acknowledged.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+from kafka import KafkaProducer
+from kafka.errors import KafkaError
+
+from producers.prepare import Prepared, Preparer
+from producers.submission import Submission
+from schemas.topics import Org, event_topic
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """Proof of publication: where the broker stored the event."""
+
+    event_id: str
+    event_type: str
+    topic: str
+    partition: int
+    offset: int
+
+
+@dataclass(frozen=True)
+class Failure:
+    event_id: str
+    event_type: str
+    source_ref: str | None
+    reason: str
+
+
+class PublishError(Exception):
+    """Some events were not acknowledged; `failures` names each, `receipts` the ones that were."""
+
+    def __init__(self, failures: list[Failure], receipts: list[Receipt]) -> None:
+        self.failures = failures
+        self.receipts = receipts
+        first = failures[0].reason if failures else "unknown"
+        super().__init__(
+            f"{len(failures)} event(s) not acknowledged by the broker (first reason: {first}); "
+            "they were not published — publish them again once the broker is reachable: "
+            "their ids are deterministic when they carry a source reference, so nothing is doubled"
+        )
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """Producer settings; the benchmark records them next to its figures."""
+
+    timeout_s: float = 30.0
+    linger_ms: int = 20
+    batch_size: int = 256 * 1024
+    max_in_flight: int = 5
+
+    def producer_config(self, bootstrap: str) -> dict[str, Any]:
+        timeout_ms = int(self.timeout_s * 1000)
+        # kafka-python insists delivery_timeout_ms >= linger_ms + request_timeout_ms.
+        request_ms = max(500, min(10_000, timeout_ms - self.linger_ms - 1))
+        delivery_ms = max(timeout_ms, request_ms + self.linger_ms)
+        return {
+            "bootstrap_servers": bootstrap,
+            "acks": "all",
+            "enable_idempotence": True,
+            # Bounded: retries stop when delivery_timeout_ms runs out, then the future fails.
+            "retries": 2**31 - 1,
+            "delivery_timeout_ms": delivery_ms,
+            "request_timeout_ms": request_ms,
+            "max_block_ms": timeout_ms,
+            "bootstrap_timeout_ms": timeout_ms,
+            "linger_ms": self.linger_ms,
+            "batch_size": self.batch_size,
+            "max_in_flight_requests_per_connection": self.max_in_flight,
+            "allow_auto_create_topics": False,
+        }
+
+
+def open_producer(bootstrap: str, delivery: DeliverySettings, client_id: str) -> Any:
+    """A kafka-python producer; failure to reach the broker becomes a PublishError-friendly text."""
+    try:
+        return KafkaProducer(client_id=client_id, **delivery.producer_config(bootstrap))
+    except KafkaError as exc:
+        raise ConnectionError(
+            f"cannot reach Kafka at {bootstrap} within {delivery.timeout_s:.0f}s ({exc!r}); "
+            "is it running (`ketenlog status`)?"
+        ) from exc
+
+
+class Publisher:
+    """Publish one organisation's events. Use as a context manager, or call `close()`.
+
+    >>> with Publisher(Org.IND, preparer, bootstrap="127.0.0.1:19092") as pub:
+    ...     pub.publish(submission)
+    ...     receipts = pub.flush()
+    """
+
+    def __init__(
+        self,
+        org: Org | str,
+        preparer: Preparer,
+        bootstrap: str,
+        delivery: DeliverySettings | None = None,
+        *,
+        on_ack: Callable[[Receipt], None] | None = None,
+        topic: str | None = None,
+    ) -> None:
+        self.org = Org(org)
+        # Another topic than the organisation's own only for benchmarks and tests.
+        self.topic = topic or event_topic(self.org)
+        self._preparer = preparer
+        self._delivery = delivery or DeliverySettings()
+        self._on_ack = on_ack
+        self._producer = open_producer(bootstrap, self._delivery, f"ketenlog-{self.org.value}")
+        self._pending: list[tuple[Prepared, Any]] = []
+
+    def publish(self, submission: Submission) -> str:
+        """Validate, encode and send; returns the event id. Not published until `flush` says so."""
+        prepared = self._preparer.prepare(self.org, submission)
+        self.send_prepared(prepared)
+        return prepared.event_id
+
+    def send_prepared(self, prepared: Prepared) -> None:
+        try:
+            future = self._producer.send(
+                self.topic,
+                value=prepared.value,
+                key=prepared.key,
+                headers=prepared.headers,
+            )
+        except KafkaError as exc:
+            # The record never left: record it as failed so flush reports it.
+            future = _FailedFuture(exc)
+        self._pending.append((prepared, future))
+
+    def publish_many(self, submissions: Iterable[Submission]) -> list[Receipt]:
+        for submission in submissions:
+            self.publish(submission)
+        return self.flush()
+
+    def flush(self) -> list[Receipt]:
+        """Wait for every sent event's acknowledgement (bounded); raise if any was not acked."""
+        pending, self._pending = self._pending, []
+        deadline = time.monotonic() + self._delivery.timeout_s + 5
+        # A timed-out flush is not the verdict: each future below carries its own outcome.
+        with contextlib.suppress(KafkaError):
+            self._producer.flush(timeout=self._delivery.timeout_s + 5)
+        receipts: list[Receipt] = []
+        failures: list[Failure] = []
+        for prepared, future in pending:
+            reason = None
+            try:
+                meta = future.get(timeout=max(0.0, deadline - time.monotonic()))
+            except Exception as exc:  # kafka-python raises KafkaError subclasses and timeouts
+                reason = f"{type(exc).__name__}: {exc}"
+            if reason is None:
+                receipt = Receipt(
+                    prepared.event_id, prepared.event_type, meta.topic, meta.partition, meta.offset
+                )
+                receipts.append(receipt)
+                if self._on_ack is not None:
+                    self._on_ack(receipt)
+            else:
+                failures.append(
+                    Failure(prepared.event_id, prepared.event_type, prepared.source_ref, reason)
+                )
+        if failures:
+            raise PublishError(failures, receipts)
+        return receipts
+
+    def close(self) -> None:
+        self._producer.close(timeout=self._delivery.timeout_s)
+
+    def __enter__(self) -> Publisher:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+class _FailedFuture:
+    """Stands in for a send that failed before it was queued (buffer full, no metadata)."""
+
+    def __init__(self, error: Exception) -> None:
+        self._error = error
+
+    def get(self, timeout: float | None = None) -> Any:
+        raise self._error

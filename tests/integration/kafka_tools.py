@@ -1,0 +1,56 @@
+"""Small helpers for integration tests: read what is on a topic with a plain consumer."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from kafka import KafkaConsumer, TopicPartition
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    consumer: Any = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    try:
+        parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
+        return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
+    finally:
+        consumer.close()
+
+
+def read_from(bootstrap: str, topic: str, start: dict[int, int] | None = None) -> list[Record]:
+    """Every record of `topic` from `start` (default: the beginning) up to its current end."""
+    ends = end_offsets(bootstrap, topic)
+    consumer: Any = KafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=10_000
+    )
+    records: list[Record] = []
+    try:
+        parts = [TopicPartition(topic, p) for p in ends]
+        consumer.assign(parts)
+        for tp in parts:
+            consumer.seek(tp, (start or {}).get(tp.partition, 0))
+        remaining = {p for p, end in ends.items() if end > (start or {}).get(p, 0)}
+        while remaining:
+            batch = consumer.poll(timeout_ms=5_000)
+            if not batch:
+                raise AssertionError(f"{topic}: no records within 5 s, still expecting {remaining}")
+            for tp, messages in batch.items():
+                for m in messages:
+                    records.append(
+                        Record(m.topic, m.partition, m.offset, m.key, m.value, list(m.headers))
+                    )
+                    if m.offset + 1 >= ends[tp.partition]:
+                        remaining.discard(tp.partition)
+    finally:
+        consumer.close()
+    return records

@@ -1,0 +1,130 @@
+"""The publisher's pure half: pseudonymisation, ids, checks and encoding of submissions."""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ketenlog.commands.publish import check_file
+from producers.format_doc import DOC_PATH, render
+from producers.identity import Sequence, event_id
+from producers.prepare import InvalidEventError, Preparer
+from producers.pseudonym import ChainKeyError, load_chain_key, person_key
+from producers.submission import Submission
+from schemas.cloudevents import parse_headers
+from schemas.codec import decode
+from schemas.registry import default_registry
+
+KEY = b"k" * 32
+NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+
+def preparer() -> Preparer:
+    return Preparer(KEY, "urn:nld:oin:00000000000000000000", clock=lambda: NOW)
+
+
+def lodged(**changes: object) -> Submission:
+    base: dict[str, object] = {
+        "type": "AsylumApplicationLodged",
+        "v_nummer": "1234.567.890",
+        "occurred_at": "2026-03-02T09:30:00+01:00",
+        "ref": "IND-1",
+        "data": {"application_type": "FIRST", "unaccompanied_minor": False},
+    }
+    base.update(changes)
+    return Submission.model_validate(base)
+
+
+def test_person_key_is_keyed_and_ignores_formatting() -> None:
+    assert person_key("1234.567.890", KEY) == person_key("1234567890", KEY)
+    assert person_key("1234567890", KEY) != person_key("1234567890", b"o" * 32)
+    assert "1234567890" not in person_key("1234567890", KEY)
+
+
+def test_chain_key_must_be_long_enough(tmp_path: object) -> None:
+    with pytest.raises(ChainKeyError, match="at least 32 bytes"):
+        load_chain_key("short", None, DOC_PATH)
+
+
+def test_event_id_is_deterministic_with_a_reference_only() -> None:
+    assert event_id("IND", "R1") == event_id("IND", "R1")
+    assert event_id("IND", "R1") != event_id("COA", "R1")
+    assert event_id("IND", None) != event_id("IND", None)
+
+
+def test_sequence_is_strictly_monotonic() -> None:
+    seq = Sequence()
+    values = [seq.next() for _ in range(1000)]
+    assert values == sorted(set(values))
+
+
+def test_prepared_record_decodes_and_carries_no_v_nummer() -> None:
+    prepared = preparer().prepare("IND", lodged())
+    decoded = decode(prepared.value)
+    envelope = decoded.record["envelope"]
+    assert decoded.event_type == "AsylumApplicationLodged"
+    assert envelope["person_key"] == person_key("1234567890", KEY)
+    assert str(envelope["event_id"]) == event_id("IND", "IND-1") == prepared.event_id
+    assert envelope["producer"] == "IND"
+    assert prepared.key == envelope["person_key"].encode()
+    everything = prepared.value + b"".join(v for _, v in prepared.headers) + prepared.key
+    assert b"1234567890" not in everything and b"1234.567.890" not in everything
+    attributes = parse_headers(prepared.headers)
+    assert attributes.id == prepared.event_id
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "reason"),
+    [
+        (
+            {"data": {"application_type": "FRIST", "unaccompanied_minor": False}},
+            "data.application_type",
+            "unknown enum symbol",
+        ),
+        ({"data": {"application_type": "FIRST"}}, "data.unaccompanied_minor", "missing"),
+        (
+            {"data": {"application_type": "FIRST", "unaccompanied_minor": "no"}},
+            "data.unaccompanied_minor",
+            "wrong type",
+        ),
+        ({"occurred_at": (NOW + timedelta(days=1)).isoformat()}, "occurred_at", "future"),
+        ({"v_nummer": "12345"}, "v_nummer", "10 digits"),
+        ({"v_nummer": None, "person_key": "1234567890"}, "person_key", "never a V-nummer"),
+        ({"type": "NoSuchEvent"}, "type", "unknown event type"),
+        ({"type": "ReceptionStarted"}, "type", "published by COA"),
+    ],
+)
+def test_invalid_submission_names_type_field_and_reason(
+    changes: dict[str, object], field: str, reason: str
+) -> None:
+    with pytest.raises(InvalidEventError) as caught:
+        preparer().prepare("IND", lodged(**changes))
+    assert any(f == field and reason in r for f, r in caught.value.problems), caught.value
+    assert str(caught.value).startswith(str(changes.get("type", "AsylumApplicationLodged")))
+
+
+def test_check_file_reports_every_invalid_line_and_counts_duplicates() -> None:
+    good = lodged().model_dump_json(exclude_none=True)
+    other = lodged(ref="IND-2").model_dump_json(exclude_none=True)
+    bad = json.loads(good)
+    bad["data"]["application_type"] = "NOPE"
+    conflict = json.loads(good)
+    conflict["data"]["unaccompanied_minor"] = True
+    text = "\n".join([good, "{not json", json.dumps(bad), good, other, json.dumps(conflict)])
+    lines, duplicates = check_file(preparer(), "IND", io.StringIO(text))  # type: ignore[arg-type]
+    invalid = {line.number: line.problems for line in lines if line.problems}
+    assert set(invalid) == {2, 3, 6}
+    problems_3, problems_6 = invalid[3] or [], invalid[6] or []
+    assert [field for field, _ in problems_3] == ["data.application_type"]
+    assert "already used on line 1" in problems_6[0][1]
+    assert duplicates == 1
+    assert [line.number for line in lines if line.prepared] == [1, 5]
+
+
+def test_publish_format_doc_is_current() -> None:
+    assert DOC_PATH.read_text(encoding="utf-8") == render(default_registry()), (
+        "docs/publish-format.md is stale: run python -m producers.format_doc"
+    )

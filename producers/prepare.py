@@ -14,7 +14,7 @@ from typing import Any
 from producers.identity import Sequence, event_id
 from producers.pseudonym import normalise_v_nummer, person_key
 from producers.submission import Submission
-from schemas.cloudevents import build_headers
+from schemas.cloudevents import build_headers, format_sequence, format_time
 from schemas.codec import Codec, ContractError, default_codec
 from schemas.topics import Org
 from schemas.validation import expected_subject_key
@@ -62,6 +62,7 @@ class Preparer:
         self._clock = clock
         self._tolerance = future_tolerance
         self._sequence = Sequence()
+        self._headers = _HeaderCache(oin_prefix, self._codec)
 
     def record_of(self, org: Org, sub: Submission) -> dict[str, Any]:
         """The Avro record (envelope + payload) of a submission; raises InvalidEventError."""
@@ -137,15 +138,14 @@ class Preparer:
         org = Org(org)
         record = self.record_of(org, sub)
         try:
-            value = self._codec.encode(sub.type, record)
+            # The envelope is ours, built from input pydantic already checked: walk the payload.
+            value = self._codec.encode(sub.type, record, trusted_envelope=True)
         except ContractError as exc:
             raise InvalidEventError(
                 sub.type, [(_data_path(p.path), p.message) for p in exc.problems]
             ) from None
         envelope = record["envelope"]
-        headers = build_headers(
-            sub.type, record, oin_prefix=self._oin_prefix, registry=self._codec.registry
-        )
+        headers = self._headers(org, sub.type, envelope)
         return Prepared(
             event_id=envelope["event_id"],
             event_type=sub.type,
@@ -154,6 +154,38 @@ class Preparer:
             value=value,
             headers=headers,
         )
+
+
+class _HeaderCache:
+    """The CloudEvents headers that depend only on (organisation, type), encoded once."""
+
+    def __init__(self, oin_prefix: str, codec: Codec) -> None:
+        self._oin_prefix = oin_prefix
+        self._codec = codec
+        self._static: dict[tuple[Org, str], list[tuple[str, bytes]]] = {}
+
+    def __call__(
+        self, org: Org, event_type: str, envelope: dict[str, Any]
+    ) -> list[tuple[str, bytes]]:
+        static = self._static.get((org, event_type))
+        if static is None:
+            sample = build_headers(
+                event_type,
+                {"envelope": envelope},
+                oin_prefix=self._oin_prefix,
+                registry=self._codec.registry,
+            )
+            static = [(k, v) for k, v in sample if k not in _VARYING]
+            self._static[(org, event_type)] = static
+        return [
+            *static,
+            ("ce_id", envelope["event_id"].encode()),
+            ("ce_time", format_time(envelope["recorded_at"]).encode()),
+            ("ce_sequence", format_sequence(envelope["producer_seq"]).encode()),
+        ]
+
+
+_VARYING = {"ce_id", "ce_time", "ce_sequence"}
 
 
 def _data_path(path: str) -> str:

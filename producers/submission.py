@@ -5,6 +5,7 @@ The same shape is one line of a `ketenlog publish` JSONL file (see docs/publish-
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any, Literal
 
@@ -44,6 +45,16 @@ class Submission(BaseModel):
     data: dict[str, Any] = Field(
         default_factory=dict, description="the event type's own fields (below)"
     )
+
+    @field_validator("corrects", "retracts")
+    @classmethod
+    def _event_id(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        try:
+            return str(uuid.UUID(value))
+        except ValueError:
+            raise ValueError("must be the event_id (a UUID) of an earlier event") from None
 
     @field_validator("occurred_at", "recorded_at")
     @classmethod

@@ -14,16 +14,17 @@ from producers.identity import Sequence, event_id
 from producers.prepare import InvalidEventError, Preparer
 from producers.pseudonym import ChainKeyError, load_chain_key, person_key
 from producers.submission import Submission
-from schemas.cloudevents import parse_headers
+from schemas.cloudevents import build_headers, parse_headers
 from schemas.codec import decode
 from schemas.registry import default_registry
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+OIN = "urn:nld:oin:00000000000000000000"
 
 
 def preparer() -> Preparer:
-    return Preparer(KEY, "urn:nld:oin:00000000000000000000", clock=lambda: NOW)
+    return Preparer(KEY, OIN, clock=lambda: NOW)
 
 
 def lodged(**changes: object) -> Submission:
@@ -128,3 +129,13 @@ def test_publish_format_doc_is_current() -> None:
     assert DOC_PATH.read_text(encoding="utf-8") == render(default_registry()), (
         "docs/publish-format.md is stale: run python -m producers.format_doc"
     )
+
+
+def test_cached_headers_equal_the_full_cloudevents_headers() -> None:
+    prep = preparer()
+    for ref in ("IND-1", "IND-2"):
+        prepared = prep.prepare("IND", lodged(ref=ref))
+        record = decode(prepared.value).record
+        record["envelope"]["event_id"] = str(record["envelope"]["event_id"])
+        expected = build_headers("AsylumApplicationLodged", record, oin_prefix=OIN)
+        assert sorted(prepared.headers) == sorted(expected)

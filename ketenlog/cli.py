@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ketenlog import settings as settings_module
-from ketenlog.commands import publish, services
+from ketenlog.commands import publish, services, simulate
 from ketenlog.commands.base import CommandError, Registry
 
 
@@ -27,6 +27,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     registry = Registry(sub)
     services.register(registry)
     publish.register(registry)
+    simulate.register(registry)
     return parser, registry
 
 

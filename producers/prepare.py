@@ -16,6 +16,7 @@ from producers.pseudonym import normalise_v_nummer, person_key
 from producers.submission import Submission
 from schemas.cloudevents import build_headers, format_sequence, format_time
 from schemas.codec import Codec, ContractError, default_codec
+from schemas.jsonform import payload_from_json
 from schemas.topics import Org
 from schemas.validation import expected_subject_key
 
@@ -102,7 +103,7 @@ class Preparer:
             "causation_id": sub.causation_id,
             "source_ref": sub.ref,
         }
-        record = {"envelope": envelope, **sub.data}
+        record = {"envelope": envelope, **payload_from_json(sv, sub.data)}
         if "envelope" in sub.data:
             raise InvalidEventError(sub.type, [("data.envelope", "is set by the publisher")])
         if sv.subject_key is not None:

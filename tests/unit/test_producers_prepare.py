@@ -139,3 +139,18 @@ def test_cached_headers_equal_the_full_cloudevents_headers() -> None:
         record["envelope"]["event_id"] = str(record["envelope"]["event_id"])
         expected = build_headers("AsylumApplicationLodged", record, oin_prefix=OIN)
         assert sorted(prepared.headers) == sorted(expected)
+
+
+def test_dates_in_json_lines_become_avro_dates() -> None:
+    line = {
+        "type": "DecisionIssued",
+        "v_nummer": "1234567890",
+        "occurred_at": "2026-05-01T10:00:00Z",
+        "ref": "IND-D-1",
+        "data": {"outcome": "REJECTED", "status": None, "departure_deadline": "2026-05-29"},
+    }
+    prepared = preparer().prepare("IND", Submission.model_validate(line))
+    assert str(decode(prepared.value).record["departure_deadline"]) == "2026-05-29"
+    line["data"] = {"outcome": "REJECTED", "departure_deadline": "29-05-2026"}
+    with pytest.raises(InvalidEventError, match=r"data\.departure_deadline"):
+        preparer().prepare("IND", Submission.model_validate(line))

@@ -1,0 +1,278 @@
+"""Ground truth: the figures the processors and projections must reproduce, computed from the
+simulator's own effective facts (corrections applied, retractions removed, each fact once),
+by the definitions in docs/simulator.md. Also the case-lifecycle fold those figures rest on.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import date, timedelta
+from typing import Any
+
+from producers.identity import event_id
+from producers.simulator import calendar as cal
+from producers.simulator.calendar import DAY
+from producers.simulator.facts import Fact
+
+STATES = (
+    "REPORTED",
+    "IN_SCREENING",
+    "REGISTERED",
+    "DUBLIN",
+    "BORDER",
+    "ACCELERATED",
+    "IN_GENERAL",
+    "IN_EXTENDED",
+    "GRANTED_A",
+    "GRANTED_B",
+    "REJECTED",
+    "IN_APPEAL",
+    "RETURN_PHASE",
+    "DETAINED",
+    "DEPARTED_INDEPENDENT",
+    "DEPARTED_FORCED",
+    "DEPARTED_DUBLIN",
+    "UNSUPERVISED",
+    "AWAITING_HOUSING",
+    "HOUSED",
+    "NATURALISED",
+)
+OUTCOMES = ("A", "B", "REJECTED", "INADMISSIBLE", "MANIFESTLY_UNFOUNDED")
+TRACKS = ("DUBLIN", "SAFE_COUNTRY", "GENERAL", "EXTENDED", "BORDER", "NONE")
+DEPARTURES = ("INDEPENDENT", "FORCED", "DUBLIN_TRANSFER", "UNSUPERVISED")
+INFLOW = ("FIRST", "REPEAT", "NAREIS")
+LOCATION_TYPES = (
+    "COL",
+    "POL",
+    "AZC",
+    "KWV",
+    "VBL",
+    "GOL",
+    "EBTL",
+    "HTL",
+    "NOODOPVANG",
+    "CRISISNOODOPVANG",
+    "UNPLACED",
+)
+NOT_IN_COA_FIGURE = ("NAREIZIGER", "REPEAT_APPLICANT")
+_TRACK_STATE = {
+    "DUBLIN": "DUBLIN",
+    "BORDER": "BORDER",
+    "SAFE_COUNTRY": "ACCELERATED",
+    "GENERAL": "IN_GENERAL",
+    "EXTENDED": "IN_EXTENDED",
+}
+
+
+def next_state(state: str | None, type_: str, data: dict[str, Any]) -> str | None:
+    """The case-lifecycle state after one effective event (None: the event changes nothing).
+    The state depends on the event alone, so a late or misfit event never blocks the fold."""
+    if type_ == "ArrivalReported":
+        return "REPORTED" if state is None else None
+    if type_ == "ScreeningStarted":
+        return "IN_SCREENING"
+    if type_ == "AsylumApplicationLodged":
+        return "REGISTERED"
+    if type_ == "TrackAssigned":
+        return _TRACK_STATE[data["track"]]
+    if type_ == "DecisionIssued":
+        if data["outcome"] == "GRANTED":
+            return "GRANTED_A" if data.get("status") == "A" else "GRANTED_B"
+        return "REJECTED"
+    if type_ in ("AppealLodged", "FurtherAppealLodged"):
+        return "IN_APPEAL"
+    if type_ in ("JudgmentIssued", "FinalJudgmentIssued"):
+        if data["outcome"] == "UPHELD":
+            return "IN_EXTENDED"
+        return "RETURN_PHASE" if type_ == "FinalJudgmentIssued" else None
+    if type_ in ("ReturnCaseOpened", "DetentionEnded", "PermitWithdrawn"):
+        return "RETURN_PHASE"
+    if type_ == "DetentionOrdered":
+        return "DETAINED"
+    if type_ == "DepartedIndependently":
+        return "DEPARTED_INDEPENDENT"
+    if type_ == "ForcedReturnExecuted":
+        return "DEPARTED_DUBLIN" if data["destination"] == "DUBLIN" else "DEPARTED_FORCED"
+    if type_ == "DepartedWithoutSupervision":
+        return "UNSUPERVISED"
+    if type_ == "LinkedToMunicipality":
+        return "AWAITING_HOUSING"
+    if type_ == "HousingAllocated":
+        return "HOUSED"
+    if type_ == "NaturalisationDecided" and data["outcome"] == "GRANTED":
+        return "NATURALISED"
+    return None
+
+
+def _sorted_by_valid_time(facts: list[Fact]) -> list[Fact]:
+    """Valid-time order; equal occurred_at is broken by event id (what processors see)."""
+    facts.sort(key=lambda f: f.occ)
+    for i in range(1, len(facts)):
+        if facts[i].occ == facts[i - 1].occ:
+            return sorted(facts, key=lambda f: (f.occ, event_id(f.org, f.ref)))
+    return facts
+
+
+def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str, Any]:
+    """The ground-truth document (layout in docs/simulator.md)."""
+    s = cal.ts_of(start)
+    e = cal.ts_of(end + timedelta(days=1))
+    months = [
+        cal.month_key(cal.ts_of(m)) for m in cal.months_between(start, end + timedelta(days=1))
+    ]
+    month_ends = [
+        cal.ts_of(cal.add_months(m, 1)) for m in cal.months_between(start, end + timedelta(days=1))
+    ]
+    ndays = (e - s) // DAY
+    inflow = {m: dict.fromkeys(INFLOW, 0) for m in months}
+    decisions = {m: {t: dict.fromkeys(OUTCOMES, 0) for t in TRACKS} for m in months}
+    departures = {m: dict.fromkeys(DEPARTURES, 0) for m in months}
+    by_case: dict[str, list[Fact]] = defaultdict(list)
+    by_person: dict[str, list[Fact]] = defaultdict(list)
+    goo: dict[str, list[Fact]] = defaultdict(list)
+    tasks: dict[tuple[str, str], int] = {}
+    linked: dict[tuple[str, str], int] = defaultdict(int)
+    housed: dict[tuple[str, str], int] = defaultdict(int)
+    periods = [p for p, _ in cal.task_periods(start, end + timedelta(days=1))]
+    for f in effective:
+        t = f.type
+        if f.case_id is not None:
+            by_case[f.case_id].append(f)
+        if f.org == "COA" and f.person is not None:
+            by_person[f.subject].append(f)
+        if t in ("ShelterPlacementStarted", "ShelterPlacementEnded"):
+            goo[f.subject].append(f)
+        elif t == "HousingTaskPublished":
+            tasks[(f.data["municipality_code"], f.data["task_period"])] = f.data["task"]
+        elif t == "LinkedToMunicipality":
+            linked[(f.data["municipality_code"], f.data["task_period"])] += 1
+        elif t == "HousingAllocated":
+            housed[(f.data["municipality_code"], f.data["task_period"])] += 1
+        if not s <= f.occ < e:
+            continue
+        if t == "AsylumApplicationLodged" and f.data["application_type"] != "NAREIS":
+            inflow[cal.month_key(f.occ)][f.data["application_type"]] += 1
+        elif t == "ArrivalReported" and f.data["applicant_group"] == "MVV_HOLDER":
+            inflow[cal.month_key(f.occ)]["NAREIS"] += 1
+        elif t == "DepartedIndependently":
+            departures[cal.month_key(f.occ)]["INDEPENDENT"] += 1
+        elif t == "ForcedReturnExecuted":
+            kind = "DUBLIN_TRANSFER" if f.data["destination"] == "DUBLIN" else "FORCED"
+            departures[cal.month_key(f.occ)][kind] += 1
+        elif t == "DepartedWithoutSupervision":
+            departures[cal.month_key(f.occ)]["UNSUPERVISED"] += 1
+
+    lifecycle = {m: dict.fromkeys(STATES, 0) for m in months}
+    for case_facts in by_case.values():
+        ordered = _sorted_by_valid_time(case_facts)
+        opened = any(
+            f.type == "ArrivalReported" and f.data["applicant_group"] != "MVV_HOLDER"
+            for f in ordered
+        )
+        track = "NONE"
+        state: str | None = None
+        k = 0
+        for f in ordered:
+            while k < len(month_ends) and f.occ >= month_ends[k]:
+                if opened and state is not None:
+                    lifecycle[months[k]][state] += 1
+                k += 1
+            if f.type == "TrackAssigned":
+                track = f.data["track"]
+            elif f.type == "DecisionIssued" and s <= f.occ < e:
+                outcome = f.data["outcome"]
+                key = (f.data.get("status") or "B") if outcome == "GRANTED" else outcome
+                decisions[cal.month_key(f.occ)][track][key] += 1
+            new = next_state(state, f.type, f.data)
+            if new is not None:
+                state = new
+        while k < len(month_ends):
+            if opened and state is not None:
+                lifecycle[months[k]][state] += 1
+            k += 1
+
+    occupancy = {k: [0] * (ndays + 1) for k in LOCATION_TYPES}
+    for person_facts in by_person.values():
+        for a, b, kind in _stays(_sorted_by_valid_time(person_facts)):
+            _add_days(occupancy[kind], a, b, s, ndays)
+    goo_days = [0] * (ndays + 1)
+    for person_facts in goo.values():
+        opened_at: int | None = None
+        for f in _sorted_by_valid_time(person_facts):
+            if f.type == "ShelterPlacementStarted":
+                opened_at = f.occ if opened_at is None else opened_at
+            elif opened_at is not None:
+                _add_days(goo_days, opened_at, f.occ, s, ndays)
+                opened_at = None
+        if opened_at is not None:
+            _add_days(goo_days, opened_at, None, s, ndays)
+    days = [cal.iso_date(s + i * DAY) for i in range(ndays)]
+    levels = {k: list(itertools.accumulate(v))[:ndays] for k, v in occupancy.items()}
+    coa: dict[str, dict[str, int]] = {}
+    for i, day in enumerate(days):
+        row = {k: levels[k][i] for k in LOCATION_TYPES if levels[k][i]}
+        row["total"] = sum(row.values())
+        coa[day] = row
+    goo_levels = list(itertools.accumulate(goo_days))[:ndays]
+    housing: dict[str, dict[str, dict[str, int]]] = {}
+    for muni, period in sorted(set(tasks) | set(linked) | set(housed)):
+        if period in periods:
+            housing.setdefault(muni, {})[period] = {
+                "task": tasks.get((muni, period), 0),
+                "linked": linked.get((muni, period), 0),
+                "housed": housed.get((muni, period), 0),
+            }
+    return {
+        "period": {"from": start.isoformat(), "to": end.isoformat()},
+        "time_zone": "UTC",
+        "inflow": inflow,
+        "decisions": decisions,
+        "departures": departures,
+        "coa_occupancy": coa,
+        "goo_occupancy": dict(zip(days, goo_levels, strict=True)),
+        "housing": housing,
+        "lifecycle": lifecycle,
+    }
+
+
+def _stays(facts: list[Fact]) -> list[tuple[int, int | None, str]]:
+    """(from, until, location type) while in COA reception counted in the COA figure."""
+    out: list[tuple[int, int | None, str]] = []
+    in_figure = False
+    since = 0
+    kind = "UNPLACED"
+    inside = False
+    for f in facts:
+        t = f.type
+        if t == "ReceptionStarted":
+            if inside and in_figure:
+                out.append((since, f.occ, kind))
+            inside = True
+            in_figure = f.data["reception_group"] not in NOT_IN_COA_FIGURE
+            since, kind = f.occ, "UNPLACED"
+        elif not inside:
+            continue
+        elif t in ("PlacedAtLocation", "Relocated"):
+            if in_figure:
+                out.append((since, f.occ, kind))
+            since = f.occ
+            kind = f.data.get("location_type") or f.data["to_location_type"]
+        elif t == "ReceptionEnded":
+            if in_figure:
+                out.append((since, f.occ, kind))
+            inside = False
+    if inside and in_figure:
+        out.append((since, None, kind))
+    return out
+
+
+def _add_days(diff: list[int], a: int, b: int | None, s: int, ndays: int) -> None:
+    """Count a stay [a, b) on every day D with a < end of D <= b (end = next midnight UTC):
+    the state on day D is the state after every event that occurred before D ended."""
+    first = max(0, (a - s) // DAY)
+    last = ndays - 1 if b is None else min(ndays - 1, (b - s) // DAY - 1)
+    if first <= last:
+        diff[first] += 1
+        diff[last + 1] -= 1

@@ -93,8 +93,9 @@ class Preparer:
             "producer": org.value,
             "person_key": key,
             "case_id": sub.case_id,
-            "occurred_at": sub.occurred_at,
-            "recorded_at": recorded_at,
+            # Microseconds, as the wire has them: spares fastavro a conversion per event.
+            "occurred_at": _micros(sub.occurred_at),
+            "recorded_at": _micros(recorded_at),
             "producer_seq": self._sequence.next(),
             "corrects": sub.corrects,
             "retracts": sub.retracts,
@@ -181,12 +182,22 @@ class _HeaderCache:
         return [
             *static,
             ("ce_id", envelope["event_id"].encode()),
-            ("ce_time", format_time(envelope["recorded_at"]).encode()),
+            (
+                "ce_time",
+                format_time(_EPOCH + timedelta(microseconds=envelope["recorded_at"])).encode(),
+            ),
             ("ce_sequence", format_sequence(envelope["producer_seq"]).encode()),
         ]
 
 
 _VARYING = {"ce_id", "ce_time", "ce_sequence"}
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
 def _data_path(path: str) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaError
 
@@ -176,3 +177,21 @@ def describe(settings: Settings, specs: list[TopicSpec] | None = None) -> list[T
             problem = f"retention.ms {retention_ms}, catalogue says {spec.config['retention.ms']}"
         rows.append(TopicRow(spec.name, count, retention_text(retention_ms), problem))
     return rows
+
+
+def end_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], int]:
+    """The end offset of every partition of `names` now (for --until-idle and lag)."""
+    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    try:
+        parts = [
+            TopicPartition(name, p)
+            for name in names
+            for p in sorted(consumer.partitions_for_topic(name) or [])
+        ]
+        return {(tp.topic, tp.partition): off for tp, off in consumer.end_offsets(parts).items()}
+    except KafkaError as exc:
+        raise InfraError(
+            f"cannot read the end offsets from Kafka at {settings.bootstrap}: {exc}"
+        ) from exc
+    finally:
+        consumer.close()

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ketenlog import settings as settings_module
-from ketenlog.commands import publish, services, simulate
+from ketenlog.commands import deadletter, process, publish, services, simulate
 from ketenlog.commands.base import CommandError, Registry
 
 
@@ -28,6 +28,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     services.register(registry)
     publish.register(registry)
     simulate.register(registry)
+    process.register(registry)
+    deadletter.register(registry)
     return parser, registry
 
 

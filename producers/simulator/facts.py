@@ -73,15 +73,18 @@ class Recorder:
     """Appends facts with deterministic per-organisation references; drops facts after the
     horizon (the end of the simulated period)."""
 
-    def __init__(self, horizon: int) -> None:
+    def __init__(self, horizon: int, tag: str = "") -> None:
         self.horizon = horizon
+        # Agencies' references are unique for good; the tag (from the simulation's parameters)
+        # keeps two different simulations published to one log from sharing event ids.
+        self._prefix = f"{tag}-" if tag else ""
         self.facts: list[Fact] = []
         self._counters: dict[str, int] = {}
 
     def ref(self, org: str) -> str:
         n = self._counters.get(org, 0) + 1
         self._counters[org] = n
-        return f"{org.lower()}-{n:09d}"
+        return f"{org.lower()}-{self._prefix}{n:09d}"
 
     def person(  # noqa: PLR0917 - called from every model module; positional reads best
         self,

@@ -5,6 +5,7 @@ Pure: `random.Random(seed)` only, no clock, no I/O.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -88,6 +89,11 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def run_tag(params: SimParams, chain_key: bytes | None) -> str:
+    """Eight hex digits that name this simulation: same parameters and chain key, same tag."""
+    return hashlib.sha256(repr(params).encode() + (chain_key or b"")).hexdigest()[:8]
+
+
 def simulate(
     params: SimParams,
     chain_key: bytes | None = None,
@@ -104,7 +110,7 @@ def simulate(
         random.Random(seeds.getrandbits(64)) for _ in range(6)
     )
     horizon = cal.ts_of(params.end + timedelta(days=1))
-    out = Recorder(horizon)
+    out = Recorder(horizon, run_tag(params, chain_key))
     people = People(rng_people)
     munis = municipalities()
     municipal = Municipal(params, rng_muni, out, munis, 0)

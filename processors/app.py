@@ -1,0 +1,165 @@
+"""The faust worker of the timeline processor — the only module that imports faust.
+
+It consumes every `keten.<org>.events` topic (co-partitioned by person key, so one worker holds
+partition p of all of them and thus whole persons), hands batches to `BatchProcessor`, seeks
+each assigned partition to the position stored with the state (not to Kafka's committed
+offset), and reports progress and lag. Faust tables and faust's exactly-once mode are not used:
+the PostgreSQL store, written in one transaction with the positions, is the system of record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import faust
+from faust.types import TP
+
+from processors.batch import BatchProcessor, Earliest, Seek, Send
+from processors.timeline import Outgoing, Raw
+from schemas.topics import event_topics
+
+log = logging.getLogger("ketenlog.process")
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    group: str
+    bootstrap: str
+    partitions: int
+    batch_size: int = 2000
+    batch_within_s: float = 0.5
+    until_idle: bool = False
+    report_every_s: float = 2.0
+    # Where each input partition ended when the worker started (set for --until-idle).
+    targets: tuple[tuple[tuple[str, int], int], ...] = ()
+
+
+def build_app(
+    config: WorkerConfig,
+    make_processor: Callable[[Send, Seek, Earliest], Awaitable[BatchProcessor]],
+    say: Callable[[str], None],
+) -> faust.App:
+    app = faust.App(
+        config.group,
+        broker=f"kafka://{config.bootstrap}",
+        value_serializer="raw",
+        key_serializer="raw",
+        store="memory://",
+        web_enabled=False,
+        topic_partitions=config.partitions,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        producer_acks=-1,
+        consumer_auto_offset_reset="earliest",
+        broker_commit_every=1000,
+        stream_buffer_maxsize=config.batch_size * 2,
+    )
+    sources = app.topic(*event_topics(), key_type=bytes, value_type=bytes)
+    state: dict[str, Any] = {
+        "processor": None,
+        "resumed": set(),
+        "targets": dict(config.targets) if config.until_idle else None,
+    }
+    lock = asyncio.Lock()
+
+    async def send(topic: str, out: Outgoing) -> Any:
+        fut = await app.producer.send(topic, out.key, out.value, None, None, out.headers)
+        return await fut
+
+    async def seek(tp: tuple[str, int], offset: int) -> None:
+        # seek_wait runs on the consumer's own thread (a plain seek from here races its fetcher).
+        await app.consumer.seek_wait({TP(tp[0], tp[1]): offset})
+
+    async def earliest(tps: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        found = await app.consumer.earliest_offsets(*(TP(t, p) for t, p in tps))
+        return {(tp.topic, tp.partition): offset for tp, offset in found.items()}
+
+    async def ensure() -> BatchProcessor:
+        # Whichever comes first (the agent, the rebalance callback, the timer) builds it.
+        async with lock:
+            if state["processor"] is None:
+                processor = await make_processor(send, seek, earliest)
+                await processor.load_positions()
+                state["processor"] = processor
+        result: BatchProcessor = state["processor"]
+        return result
+
+    @app.timer(interval=0.5)
+    async def resume_at_stored() -> None:
+        # After each rebalance, once faust has sought to Kafka's committed offsets, move every
+        # assigned partition to where the store's work ends: the store is the system of
+        # record. (In the rebalance callback itself the seek would be undone by faust.)
+        assignment = set(app.consumer.assignment())
+        if (
+            not assignment
+            or assignment == state["resumed"]
+            or app.rebalancing
+            or not app.tables.recovery.completed.is_set()  # type: ignore[attr-defined]
+        ):
+            return
+        processor = await ensure()
+        positions = await processor.load_positions()
+        await app.consumer.seek_wait(
+            {tp: positions.get((tp.topic, tp.partition), 0) for tp in assignment}
+        )
+        state["resumed"] = assignment
+        say(f"process: {len(assignment)} partitions assigned, resuming at the stored positions")
+
+    @app.agent(sources)
+    async def timeline(stream: Any) -> None:
+        processor = await ensure()
+        async for events in stream.take_events(config.batch_size, within=config.batch_within_s):
+            raws = [
+                Raw(
+                    e.message.topic,
+                    e.message.partition,
+                    e.message.offset,
+                    e.message.key,
+                    e.message.value,
+                    list(e.message.headers or []),
+                    int(e.message.timestamp * 1000),
+                )
+                for e in events
+            ]
+            await processor.handle(raws)
+
+    @app.timer(interval=config.report_every_s)
+    async def report() -> None:
+        processor: BatchProcessor | None = state["processor"]
+        if processor is None:
+            return
+        c = processor.counters
+        line = (
+            f"process: {c.records:,} records · {c.accepted:,} to the timeline · "
+            f"{c.duplicates:,} duplicates · {c.deadletters:,} dead letters · "
+            f"{c.persons:,} person folds"
+        )
+        targets: dict[tuple[str, int], int] | None = state["targets"]
+        if targets is not None:
+            lag = sum(max(0, end - processor.positions.get(tp, 0)) for tp, end in targets.items())
+            line += f" · {lag:,} to go"
+            if lag == 0:
+                say(line)
+                say("process: idle: all input present at start is processed")
+                os.kill(os.getpid(), signal.SIGTERM)
+                return
+        say(line + f" · skipped {c.skipped} seeks {c.seeks}")
+
+    _ = (timeline, report, resume_at_stored)
+    return app
+
+
+def run_worker(app: faust.App) -> None:
+    """Run the worker until SIGTERM/SIGINT (or idle); returns when it has stopped."""
+    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            raise

@@ -1,0 +1,27 @@
+"""The lifecycle fold (pure): from a person's validated timeline facts to their case,
+reception, nareis, protection and guardianship states, state changes and anomalies; and the
+counts the projections and the end-to-end test compare with the simulator's ground truth.
+"""
+
+from processors.lifecycle.anomalies import Anomaly, AnomalyKind
+from processors.lifecycle.case import CaseKind, CaseState, CaseStatus
+from processors.lifecycle.changes import Lifecycle, StateChange
+from processors.lifecycle.effective import PRECEDENCE, Effective, effective, valid_time_key
+from processors.lifecycle.person import PersonState, fold, state_at
+
+__all__ = [
+    "PRECEDENCE",
+    "Anomaly",
+    "AnomalyKind",
+    "CaseKind",
+    "CaseState",
+    "CaseStatus",
+    "Effective",
+    "Lifecycle",
+    "PersonState",
+    "StateChange",
+    "effective",
+    "fold",
+    "state_at",
+    "valid_time_key",
+]

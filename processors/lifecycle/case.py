@@ -1,0 +1,359 @@
+"""The case lifecycle (per case id), as docs/simulator.md defines it for the ground truth: the
+new state depends on the event alone, so a misfit never blocks the fold; the fold records it as
+an anomaly against the transitions of reference/events.md. Also collects the case facts that
+the projections count (arrivals, applications, decisions, departures, housing).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from processors.facts import Fact
+from processors.lifecycle.anomalies import Anomaly, AnomalyKind
+from processors.lifecycle.changes import Lifecycle, Log, StateChange
+
+
+class CaseStatus(StrEnum):
+    REPORTED = "REPORTED"
+    IN_SCREENING = "IN_SCREENING"
+    REGISTERED = "REGISTERED"
+    DUBLIN = "DUBLIN"
+    BORDER = "BORDER"
+    ACCELERATED = "ACCELERATED"
+    IN_GENERAL = "IN_GENERAL"
+    IN_EXTENDED = "IN_EXTENDED"
+    GRANTED_A = "GRANTED_A"
+    GRANTED_B = "GRANTED_B"
+    REJECTED = "REJECTED"
+    IN_APPEAL = "IN_APPEAL"
+    RETURN_PHASE = "RETURN_PHASE"
+    DETAINED = "DETAINED"
+    DEPARTED_INDEPENDENT = "DEPARTED_INDEPENDENT"
+    DEPARTED_FORCED = "DEPARTED_FORCED"
+    DEPARTED_DUBLIN = "DEPARTED_DUBLIN"
+    UNSUPERVISED = "UNSUPERVISED"
+    AWAITING_HOUSING = "AWAITING_HOUSING"
+    HOUSED = "HOUSED"
+    NATURALISED = "NATURALISED"
+
+
+class CaseKind(StrEnum):
+    ASYLUM = "ASYLUM"
+    NAREIS = "NAREIS"
+    UNKNOWN = "UNKNOWN"
+
+
+S = CaseStatus
+TRACK_STATUS = {
+    "DUBLIN": S.DUBLIN,
+    "BORDER": S.BORDER,
+    "SAFE_COUNTRY": S.ACCELERATED,
+    "GENERAL": S.IN_GENERAL,
+    "EXTENDED": S.IN_EXTENDED,
+}
+IN_PROCEDURE = frozenset({S.DUBLIN, S.BORDER, S.ACCELERATED, S.IN_GENERAL, S.IN_EXTENDED})
+GRANTED_PATH = frozenset({S.GRANTED_A, S.GRANTED_B, S.AWAITING_HOUSING, S.HOUSED, S.NATURALISED})
+DEPARTED = frozenset({S.DEPARTED_INDEPENDENT, S.DEPARTED_FORCED, S.DEPARTED_DUBLIN})
+GONE = DEPARTED | {S.UNSUPERVISED}
+DEPARTURE_TYPES = frozenset(
+    {"DepartedIndependently", "ForcedReturnExecuted", "DepartedWithoutSupervision"}
+)
+HOUSING_TYPES = frozenset({"LinkedToMunicipality", "HousingAllocated"})
+
+
+def next_status(event_type: str, data: Mapping[str, Any]) -> CaseStatus | None:
+    """The state after an event (the ground-truth table); None: the event changes nothing."""
+    match event_type:
+        case "ArrivalReported":
+            return S.REPORTED
+        case "ScreeningStarted":
+            return S.IN_SCREENING
+        case "AsylumApplicationLodged":
+            return S.REGISTERED
+        case "TrackAssigned":
+            return TRACK_STATUS.get(str(data.get("track")))
+        case "DecisionIssued":
+            if data.get("outcome") == "GRANTED":
+                return S.GRANTED_A if data.get("status") == "A" else S.GRANTED_B
+            return S.REJECTED
+        case "AppealLodged" | "FurtherAppealLodged":
+            return S.IN_APPEAL
+        case "JudgmentIssued":
+            return S.IN_EXTENDED if data.get("outcome") == "UPHELD" else None
+        case "FinalJudgmentIssued":
+            return S.IN_EXTENDED if data.get("outcome") == "UPHELD" else S.RETURN_PHASE
+        case "ReturnCaseOpened" | "DetentionEnded" | "PermitWithdrawn":
+            return S.RETURN_PHASE
+        case "DetentionOrdered":
+            return S.DETAINED
+        case "DepartedIndependently":
+            return S.DEPARTED_INDEPENDENT
+        case "ForcedReturnExecuted":
+            return S.DEPARTED_DUBLIN if data.get("destination") == "DUBLIN" else S.DEPARTED_FORCED
+        case "DepartedWithoutSupervision":
+            return S.UNSUPERVISED
+        case "LinkedToMunicipality":
+            return S.AWAITING_HOUSING
+        case "HousingAllocated":
+            return S.HOUSED
+        case "NaturalisationDecided":
+            return S.NATURALISED if data.get("outcome") == "GRANTED" else None
+    return None
+
+
+_RETURNABLE = frozenset({S.REJECTED, S.IN_APPEAL, S.RETURN_PHASE, S.DETAINED})
+# The states an event is expected in (reference/events.md, with the simulator's deviations);
+# anything else is an UNEXPECTED_TRANSITION. None = the case has no state yet.
+EXPECTED_FROM: dict[str, frozenset[CaseStatus | None]] = {
+    "ArrivalReported": frozenset({None}),
+    "ScreeningStarted": frozenset({S.REPORTED}),
+    "AsylumApplicationLodged": frozenset({S.REPORTED, S.IN_SCREENING}),
+    "TrackAssigned": frozenset({S.REGISTERED}) | IN_PROCEDURE,
+    "DecisionIssued": IN_PROCEDURE,
+    "AppealLodged": frozenset({S.REJECTED}),
+    "FurtherAppealLodged": frozenset({S.IN_APPEAL}),
+    "JudgmentIssued": frozenset({S.IN_APPEAL}),
+    "FinalJudgmentIssued": frozenset({S.IN_APPEAL}),
+    "ReturnCaseOpened": _RETURNABLE,
+    "DetentionOrdered": _RETURNABLE,
+    "DetentionEnded": frozenset({S.DETAINED}),
+    "PermitWithdrawn": GRANTED_PATH - {S.NATURALISED},
+    "DepartedIndependently": _RETURNABLE,
+    "ForcedReturnExecuted": _RETURNABLE | {S.DUBLIN},
+    # Absconding can happen at any stage of the procedure.
+    "DepartedWithoutSupervision": frozenset(
+        {None, S.REPORTED, S.IN_SCREENING, S.REGISTERED} | IN_PROCEDURE | _RETURNABLE
+    ),
+    "LinkedToMunicipality": frozenset({S.GRANTED_A, S.GRANTED_B}),
+    "HousingAllocated": frozenset({S.GRANTED_A, S.GRANTED_B, S.AWAITING_HOUSING}),
+    "NaturalisationDecided": frozenset({S.HOUSED}),
+}
+
+# Events the case lifecycle or the case counts need; without a case they are an anomaly.
+CASE_EVENTS = frozenset(EXPECTED_FROM) | {
+    "DublinClaimAccepted",
+    "FamilyReunificationRequested",
+    "FamilyReunificationDecided",
+    "ResidencePermitIssued",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Arrival:
+    at: datetime
+    event_id: str
+    case_id: str | None
+    applicant_group: str
+
+
+@dataclass(frozen=True, slots=True)
+class Application:
+    at: datetime
+    event_id: str
+    case_id: str | None
+    application_type: str
+    unaccompanied_minor: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    at: datetime
+    event_id: str
+    case_id: str | None
+    outcome: str
+    status: str | None
+    track: str
+    """The track of the case's last TrackAssigned before the decision; NONE without one."""
+
+
+@dataclass(frozen=True, slots=True)
+class Departure:
+    at: datetime
+    event_id: str
+    case_id: str | None
+    kind: str
+    """INDEPENDENT, FORCED, DUBLIN_TRANSFER or UNSUPERVISED."""
+    destination: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class HousingStep:
+    at: datetime
+    event_id: str
+    case_id: str | None
+    step: str
+    """LINKED or HOUSED."""
+    municipality_code: str
+    task_period: str
+
+
+@dataclass(frozen=True, slots=True)
+class CaseState:
+    case_id: str
+    kind: CaseKind
+    status: CaseStatus | None
+    opened_at: datetime
+    track: str | None
+    history: tuple[StateChange, ...]
+    event_ids: tuple[str, ...]
+
+    def status_at(self, t: datetime) -> CaseStatus | None:
+        """The state after the case's events with occurred_at < t."""
+        status: CaseStatus | None = None
+        for change in self.history:
+            if change.occurred_at >= t:
+                break
+            status = CaseStatus(change.to_state)
+        return status
+
+
+class CaseBuilder:
+    """One case during the fold (mutable; frozen by `freeze`)."""
+
+    __slots__ = (
+        "application_lodged",
+        "case_id",
+        "event_ids",
+        "gone_by",
+        "history",
+        "kind",
+        "opened_at",
+        "status",
+        "track",
+    )
+
+    def __init__(self, case_id: str, opened_at: datetime) -> None:
+        self.case_id = case_id
+        self.opened_at = opened_at
+        self.kind = CaseKind.UNKNOWN
+        self.status: CaseStatus | None = None
+        self.track: str | None = None
+        self.application_lodged = False
+        self.gone_by: Fact | None = None
+        """The event that moved the case into a departed state (for ghost occupancy)."""
+        self.history: list[StateChange] = []
+        self.event_ids: list[str] = []
+
+    def apply(self, fact: Fact, log: Log) -> None:
+        self.event_ids.append(fact.event_id)
+        data = fact.data
+        etype = fact.event_type
+        self._classify(etype, data)
+        if etype == "AsylumApplicationLodged":
+            self.application_lodged = True
+        new = next_status(etype, data)
+        if new is None:
+            return
+        anomaly = self._misfit(etype)
+        if anomaly is not None:
+            kind, detail = anomaly
+            log.anomalies.append(
+                Anomaly(kind, fact.event_id, fact.occurred_at, self.case_id, detail)
+            )
+        change = StateChange(
+            fact.event_id,
+            fact.occurred_at,
+            Lifecycle.CASE,
+            self.case_id,
+            None if self.status is None else self.status.value,
+            new.value,
+        )
+        self.history.append(change)
+        log.changes.append(change)
+        self.status = new
+        if etype == "TrackAssigned":
+            self.track = str(data.get("track"))
+        self.gone_by = fact if new in GONE else None
+
+    def _classify(self, etype: str, data: Mapping[str, Any]) -> None:
+        if self.kind is not CaseKind.UNKNOWN:
+            return
+        if etype == "ArrivalReported":
+            nareis = data.get("applicant_group") == "MVV_HOLDER"
+            self.kind = CaseKind.NAREIS if nareis else CaseKind.ASYLUM
+        elif etype == "AsylumApplicationLodged":
+            nareis = data.get("application_type") == "NAREIS"
+            self.kind = CaseKind.NAREIS if nareis else CaseKind.ASYLUM
+        elif etype.startswith("FamilyReunification"):
+            self.kind = CaseKind.NAREIS
+
+    def _misfit(self, etype: str) -> tuple[AnomalyKind, str] | None:
+        status = self.status
+        if etype == "DecisionIssued" and not self.application_lodged:
+            return AnomalyKind.DECISION_WITHOUT_APPLICATION, "no AsylumApplicationLodged before"
+        if etype in DEPARTURE_TYPES and status in GRANTED_PATH:
+            return AnomalyKind.DEPARTURE_AFTER_GRANT, f"{etype} in {status}"
+        if etype in HOUSING_TYPES and status not in GRANTED_PATH:
+            return AnomalyKind.HOUSING_WITHOUT_GRANT, f"{etype} in {status}"
+        if status in DEPARTED:
+            return AnomalyKind.EVENT_AFTER_DEPARTURE, f"{etype} in {status}"
+        if status not in EXPECTED_FROM[etype]:
+            return AnomalyKind.UNEXPECTED_TRANSITION, f"{etype} in {status}"
+        return None
+
+    def freeze(self) -> CaseState:
+        return CaseState(
+            self.case_id,
+            self.kind,
+            self.status,
+            self.opened_at,
+            self.track,
+            tuple(self.history),
+            tuple(self.event_ids),
+        )
+
+
+def arrival(fact: Fact, case_id: str | None) -> Arrival:
+    return Arrival(fact.occurred_at, fact.event_id, case_id, str(fact.data.get("applicant_group")))
+
+
+def application(fact: Fact, case_id: str | None) -> Application:
+    return Application(
+        fact.occurred_at,
+        fact.event_id,
+        case_id,
+        str(fact.data.get("application_type")),
+        bool(fact.data.get("unaccompanied_minor")),
+    )
+
+
+def decision(fact: Fact, case: CaseBuilder | None) -> Decision:
+    status = fact.data.get("status")
+    return Decision(
+        fact.occurred_at,
+        fact.event_id,
+        None if case is None else case.case_id,
+        str(fact.data.get("outcome")),
+        None if status is None else str(status),
+        "NONE" if case is None or case.track is None else case.track,
+    )
+
+
+def departure(fact: Fact, case_id: str | None) -> Departure:
+    data = fact.data
+    match fact.event_type:
+        case "DepartedIndependently":
+            kind, dest = "INDEPENDENT", data.get("destination_country")
+        case "ForcedReturnExecuted":
+            kind = "DUBLIN_TRANSFER" if data.get("destination") == "DUBLIN" else "FORCED"
+            dest = data.get("country")
+        case _:
+            kind, dest = "UNSUPERVISED", None
+    return Departure(
+        fact.occurred_at, fact.event_id, case_id, kind, None if dest is None else str(dest)
+    )
+
+
+def housing_step(fact: Fact, case_id: str | None) -> HousingStep:
+    return HousingStep(
+        fact.occurred_at,
+        fact.event_id,
+        case_id,
+        "LINKED" if fact.event_type == "LinkedToMunicipality" else "HOUSED",
+        str(fact.data.get("municipality_code")),
+        str(fact.data.get("task_period")),
+    )

@@ -1,0 +1,153 @@
+"""The statistical definitions of docs/simulator.md ("Ground truth") over folded persons: what
+the projections publish and what the end-to-end test compares with the simulator's truth.
+Months and days are UTC; "at the end of day D" means after the events with occurred_at before
+the next midnight.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, timedelta
+
+from processors.facts import Fact
+from processors.lifecycle.case import CaseStatus
+from processors.lifecycle.effective import effective
+from processors.lifecycle.person import PersonState
+
+# COA occupancy excludes nareizigers and repeat applicants (domain reference §5).
+COA_EXCLUDED_GROUPS = frozenset({"NAREIZIGER", "REPEAT_APPLICANT"})
+UNPLACED = "UNPLACED"
+INFLOW_KINDS = ("FIRST", "REPEAT", "NAREIS")
+DECISION_OUTCOMES = ("A", "B", "REJECTED", "INADMISSIBLE", "MANIFESTLY_UNFOUNDED")
+DEPARTURE_KINDS = ("INDEPENDENT", "FORCED", "DUBLIN_TRANSFER", "UNSUPERVISED")
+TRACKS = ("DUBLIN", "SAFE_COUNTRY", "GENERAL", "EXTENDED", "BORDER", "NONE")
+
+
+def end_of(day: date) -> datetime:
+    """The first instant after `day` (midnight UTC, exclusive)."""
+    return datetime(day.year, day.month, day.day, tzinfo=UTC) + timedelta(days=1)
+
+
+def month_of(moment: datetime) -> str:
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def case_state_counts(persons: Iterable[PersonState], at: datetime) -> dict[str, int]:
+    """Asylum cases (an ArrivalReported other than MVV_HOLDER before `at`) per state, folded
+    over their events before `at`; every state is listed, zeros included."""
+    counts = dict.fromkeys((s.value for s in CaseStatus), 0)
+    for person in persons:
+        asylum = {
+            a.case_id
+            for a in person.arrivals
+            if a.at < at and a.applicant_group != "MVV_HOLDER" and a.case_id is not None
+        }
+        for case in person.cases:
+            if case.case_id in asylum:
+                status = case.status_at(at)
+                if status is not None:
+                    counts[status.value] += 1
+    return counts
+
+
+def coa_occupancy(persons: Iterable[PersonState], day: date) -> dict[str, int]:
+    """Persons in COA reception at the end of `day` by location type (UNPLACED before the first
+    placement), plus `total`; types without persons are left out."""
+    t = end_of(day)
+    counts: Counter[str] = Counter()
+    for person in persons:
+        for span in person.reception.spans:
+            if span.group not in COA_EXCLUDED_GROUPS and span.open_at(t):
+                counts[span.location_type_at(t) or UNPLACED] += 1
+    out = dict(sorted(counts.items()))
+    out["total"] = sum(counts.values())
+    return out
+
+
+def goo_occupancy(persons: Iterable[PersonState], day: date) -> int:
+    """Persons in municipal shelter (GOO) at the end of `day`."""
+    t = end_of(day)
+    return sum(1 for person in persons if any(s.open_at(t) for s in person.protection.spans))
+
+
+def inflow(persons: Iterable[PersonState], month: str) -> dict[str, int]:
+    """FIRST / REPEAT applications lodged in `month` (YYYY-MM); NAREIS = MVV holders arriving
+    in it (CBS counts nareizigers on arrival)."""
+    counts = dict.fromkeys(INFLOW_KINDS, 0)
+    for person in persons:
+        for app in person.applications:
+            if app.application_type in ("FIRST", "REPEAT") and month_of(app.at) == month:
+                counts[app.application_type] += 1
+        for arrival in person.arrivals:
+            if arrival.applicant_group == "MVV_HOLDER" and month_of(arrival.at) == month:
+                counts["NAREIS"] += 1
+    return counts
+
+
+def decisions(persons: Iterable[PersonState], month: str) -> dict[str, dict[str, int]]:
+    """Decisions in `month` by track (of the case's last TrackAssigned before it, NONE) and
+    outcome (GRANTED split into A / B; B when no status); every track and outcome is listed."""
+    out = {track: dict.fromkeys(DECISION_OUTCOMES, 0) for track in TRACKS}
+    for person in persons:
+        for d in person.decisions:
+            if month_of(d.at) != month:
+                continue
+            outcome = ("A" if d.status == "A" else "B") if d.outcome == "GRANTED" else d.outcome
+            row = out.setdefault(d.track, dict.fromkeys(DECISION_OUTCOMES, 0))
+            row[outcome] = row.get(outcome, 0) + 1
+    return out
+
+
+def departures(persons: Iterable[PersonState], month: str) -> dict[str, int]:
+    counts = dict.fromkeys(DEPARTURE_KINDS, 0)
+    for person in persons:
+        for d in person.departures:
+            if month_of(d.at) == month:
+                counts[d.kind] += 1
+    return counts
+
+
+def housing_tasks(facts: Iterable[Fact]) -> dict[tuple[str, str], int]:
+    """(municipality, task period) -> task, from the effective HousingTaskPublished facts."""
+    tasks: dict[tuple[str, str], int] = {}
+    for f in effective(f for f in facts if f.event_type == "HousingTaskPublished").events:
+        tasks[(str(f.data["municipality_code"]), str(f.data["task_period"]))] = int(f.data["task"])
+    return tasks
+
+
+def task_periods(start: date, end: date) -> list[str]:
+    """The half-year task periods (e.g. 2026-I) overlapping start..end (inclusive days)."""
+    out = []
+    year, half = start.year, 1 if start.month <= 6 else 2
+    while (year, half) <= (end.year, 1 if end.month <= 6 else 2):
+        out.append(f"{year}-{'I' if half == 1 else 'II'}")
+        year, half = (year, 2) if half == 1 else (year + 1, 1)
+    return out
+
+
+def housing(
+    persons: Iterable[PersonState],
+    tasks: Mapping[tuple[str, str], int],
+    start: date,
+    end: date,
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Per municipality and task period overlapping start..end: the task, and the links and
+    housings with that municipality and period whose valid time is before the end of `end`."""
+    periods = set(task_periods(start, end))
+    cut = end_of(end)
+    out: dict[str, dict[str, dict[str, int]]] = {}
+
+    def row(municipality: str, period: str) -> dict[str, int]:
+        by_period = out.setdefault(municipality, {})
+        return by_period.setdefault(period, {"task": 0, "linked": 0, "housed": 0})
+
+    for (municipality, period), task in tasks.items():
+        if period in periods:
+            row(municipality, period)["task"] = task
+    for person in persons:
+        for step in person.housing:
+            if step.task_period in periods and step.at < cut:
+                key = "linked" if step.step == "LINKED" else "housed"
+                row(step.municipality_code, step.task_period)[key] += 1
+    return {m: dict(sorted(p.items())) for m, p in sorted(out.items())}

@@ -1,0 +1,224 @@
+"""The lifecycle fold of one person: effective events in valid-time order, folded into the
+case lifecycles and the parallel ones (reception, nareis, temporary protection, guardianship).
+Pure and cheap, so the stream processor refolds a person's whole history on every new fact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from processors.facts import Fact
+from processors.lifecycle import case as case_mod
+from processors.lifecycle.anomalies import Anomaly, AnomalyKind
+from processors.lifecycle.case import (
+    CASE_EVENTS,
+    DEPARTURE_TYPES,
+    GONE,
+    HOUSING_TYPES,
+    Application,
+    Arrival,
+    CaseBuilder,
+    CaseState,
+    Decision,
+    Departure,
+    HousingStep,
+)
+from processors.lifecycle.changes import Log, StateChange
+from processors.lifecycle.effective import effective
+from processors.lifecycle.guardianship import (
+    GUARDIANSHIP_EVENTS,
+    GuardianshipBuilder,
+    GuardianshipState,
+)
+from processors.lifecycle.nareis import NareisBuilder, NareisState, nareis_step
+from processors.lifecycle.protection import PROTECTION_EVENTS, ProtectionBuilder, ProtectionState
+from processors.lifecycle.reception import RECEPTION_EVENTS, ReceptionBuilder, ReceptionState
+from processors.lifecycle.serial import from_plain, to_plain
+
+# About the person, not about one case: a case id on them is kept on the fact but does not
+# route them (reception runs across cases; GOO has no case).
+PERSON_EVENTS = (
+    RECEPTION_EVENTS
+    | PROTECTION_EVENTS
+    | GUARDIANSHIP_EVENTS
+    | {
+        "IncidentRecorded",
+        "MeasureImposed",
+        "RegisteredInBRP",
+        "IntegrationStarted",
+        "EmploymentStarted",
+        "PersonErased",
+    }
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PersonState:
+    person_key: str
+    cases: tuple[CaseState, ...]
+    """In the order they were opened (valid time of their first event)."""
+    reception: ReceptionState
+    nareis: tuple[NareisState, ...]
+    protection: ProtectionState
+    guardianship: GuardianshipState
+    anomalies: tuple[Anomaly, ...]
+    changes: tuple[StateChange, ...]
+    """Every state change of every lifecycle, in fold order."""
+    event_ids: tuple[str, ...]
+    """The effective events, in fold order."""
+    arrivals: tuple[Arrival, ...]
+    applications: tuple[Application, ...]
+    decisions: tuple[Decision, ...]
+    departures: tuple[Departure, ...]
+    housing: tuple[HousingStep, ...]
+
+    def case(self, case_id: str) -> CaseState | None:
+        return next((c for c in self.cases if c.case_id == case_id), None)
+
+    def to_json(self) -> str:
+        return json.dumps(to_plain(self), sort_keys=True, separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> PersonState:
+        state: PersonState = from_plain(cls, json.loads(text))
+        return state
+
+
+def fold(facts: Iterable[Fact]) -> PersonState:
+    """A person's state from every fact delivered about them, in any order."""
+    facts = list(facts)
+    eff = effective(facts)
+    return _fold(_person_key(facts), eff.events, eff.anomalies)
+
+
+def state_at(facts: Iterable[Fact], t: datetime) -> PersonState:
+    """The state as of valid time t: the effective events with occurred_at < t."""
+    facts = list(facts)
+    eff = effective(facts)
+    return _fold(
+        _person_key(facts),
+        tuple(e for e in eff.events if e.occurred_at < t),
+        tuple(a for a in eff.anomalies if a.occurred_at < t),
+    )
+
+
+def _person_key(facts: list[Fact]) -> str:
+    return min((f.person_key for f in facts), default="")
+
+
+class _Fold:
+    """The mutable state of one fold; `freeze` gives the PersonState."""
+
+    def __init__(self) -> None:
+        self.log = Log()
+        self.cases: dict[str, CaseBuilder] = {}
+        self.nareis: dict[str, NareisBuilder] = {}
+        self.reception = ReceptionBuilder()
+        self.protection = ProtectionBuilder()
+        self.guardianship = GuardianshipBuilder()
+        self.arrivals: list[Arrival] = []
+        self.applications: list[Application] = []
+        self.decisions: list[Decision] = []
+        self.departures: list[Departure] = []
+        self.housing: list[HousingStep] = []
+
+    def step(self, fact: Fact) -> None:
+        etype = fact.event_type
+        if etype in RECEPTION_EVENTS:
+            self.reception.apply(fact, self.log)
+        elif etype in PROTECTION_EVENTS:
+            self.protection.apply(fact, self.log)
+        elif etype in GUARDIANSHIP_EVENTS:
+            self.guardianship.apply(fact, self.log)
+        if etype not in PERSON_EVENTS:
+            self.case_step(fact)
+
+    def case_step(self, fact: Fact) -> None:
+        etype = fact.event_type
+        case_id = fact.case_id
+        if case_id is None and self.cases:
+            # No case on the fact: it belongs to the case most recently opened before it.
+            case_id = next(reversed(self.cases))
+        case: CaseBuilder | None = None
+        if case_id is not None:
+            case = self.cases.get(case_id)
+            if case is None:
+                case = self.cases[case_id] = CaseBuilder(case_id, fact.occurred_at)
+        elif etype in CASE_EVENTS:
+            self.log.anomalies.append(
+                Anomaly(
+                    AnomalyKind.EVENT_WITHOUT_CASE, fact.event_id, fact.occurred_at, None, etype
+                )
+            )
+        self.collect(fact, case)
+        if case is None:
+            return
+        case.apply(fact, self.log)
+        step = nareis_step(fact)
+        if step is not None:
+            nareis = self.nareis.get(case.case_id)
+            if nareis is None:
+                nareis = self.nareis[case.case_id] = NareisBuilder(case.case_id)
+            nareis.apply(fact, step, self.log)
+
+    def collect(self, fact: Fact, case: CaseBuilder | None) -> None:
+        """The facts the projections count, whatever state the case is in."""
+        etype = fact.event_type
+        case_id = None if case is None else case.case_id
+        if etype == "ArrivalReported":
+            self.arrivals.append(case_mod.arrival(fact, case_id))
+        elif etype == "AsylumApplicationLodged":
+            self.applications.append(case_mod.application(fact, case_id))
+        elif etype == "DecisionIssued":
+            self.decisions.append(case_mod.decision(fact, case))
+        elif etype in DEPARTURE_TYPES:
+            self.departures.append(case_mod.departure(fact, case_id))
+        elif etype in HOUSING_TYPES:
+            self.housing.append(case_mod.housing_step(fact, case_id))
+
+    def ghost_occupancy(self) -> None:
+        """Reception still open while the person's latest case has departed."""
+        if not self.reception.is_open or not self.cases:
+            return
+        latest = self.cases[next(reversed(self.cases))]
+        gone = latest.gone_by
+        if latest.status in GONE and gone is not None:
+            self.log.anomalies.append(
+                Anomaly(
+                    AnomalyKind.RECEPTION_AFTER_DEPARTURE,
+                    gone.event_id,
+                    gone.occurred_at,
+                    latest.case_id,
+                    f"reception open after {gone.event_type}",
+                )
+            )
+
+
+def _fold(person_key: str, events: tuple[Fact, ...], anomalies: tuple[Anomaly, ...]) -> PersonState:
+    run = _Fold()
+    for fact in events:
+        run.step(fact)
+    run.ghost_occupancy()
+    all_anomalies = sorted(
+        (*anomalies, *run.log.anomalies),
+        key=lambda a: (a.occurred_at, a.kind, a.event_id, a.detail),
+    )
+    return PersonState(
+        person_key=person_key,
+        cases=tuple(c.freeze() for c in run.cases.values()),
+        reception=run.reception.freeze(),
+        nareis=tuple(n.freeze() for n in run.nareis.values()),
+        protection=run.protection.freeze(),
+        guardianship=run.guardianship.freeze(),
+        anomalies=tuple(all_anomalies),
+        changes=tuple(run.log.changes),
+        event_ids=tuple(e.event_id for e in events),
+        arrivals=tuple(run.arrivals),
+        applications=tuple(run.applications),
+        decisions=tuple(run.decisions),
+        departures=tuple(run.departures),
+        housing=tuple(run.housing),
+    )

@@ -1,0 +1,59 @@
+"""What the processors need from storage, as protocols; projections/ provides the PostgreSQL
+implementation and the composition root (ketenlog) wires them. Keeps processors free of I/O.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from processors.facts import Fact
+
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeRow:
+    event_id: str
+    occurred_at: datetime
+    lifecycle: str
+    subject: str
+    from_state: str | None
+    to_state: str
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyRow:
+    kind: str
+    event_id: str | None
+    occurred_at: datetime | None
+    case_id: str | None
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRow:
+    """A person's derived state as stored: the fold's JSON and its changes and anomalies."""
+
+    person_key: str
+    state_json: str
+    events: int
+    changes: list[ChangeRow]
+    anomalies: list[AnomalyRow]
+
+
+class ProcessingTx(Protocol):
+    async def seen(self, event_ids: list[str]) -> set[str]: ...
+    async def lock_persons(self, person_keys: list[str]) -> None: ...
+    async def histories(self, person_keys: list[str]) -> dict[str, list[Fact]]: ...
+    async def add_facts(self, facts: list[Fact]) -> None: ...
+    async def put_persons(self, rows: list[PersonRow]) -> None: ...
+    async def advance(self, consumer: str, positions: dict[TopicPartition, int]) -> None: ...
+
+
+class ProcessingStore(Protocol):
+    async def positions(self, consumer: str) -> dict[TopicPartition, int]: ...
+    def transaction(self) -> AbstractAsyncContextManager[ProcessingTx]: ...
+    async def close(self) -> None: ...

@@ -1,0 +1,97 @@
+"""One batch of agency records through the timeline gate: which records go to `keten.timeline`,
+which to `keten.deadletter` (with why), and which facts are new. Pure: the faust app feeds it
+records, the store answers which event ids it has seen, the app does the I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from processors.checks import Accepted, Reason, Rejected, check
+from processors.facts import Fact
+from schemas.codec import Codec
+
+Headers = list[tuple[str, bytes]]
+TopicPartition = tuple[str, int]
+
+
+@dataclass(frozen=True, slots=True)
+class Raw:
+    """A record as it came off an agency topic."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+    timestamp_ms: int
+
+    @property
+    def broker_time(self) -> datetime:
+        return datetime.fromtimestamp(self.timestamp_ms / 1000, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    key: bytes | None
+    value: bytes | None
+    headers: Headers
+
+
+@dataclass
+class Gate:
+    """What a batch produced: accepted facts (in arrival order), dead letters, new positions."""
+
+    accepted: list[tuple[Raw, Fact]] = field(default_factory=list)
+    deadletters: list[Outgoing] = field(default_factory=list)
+    positions: dict[TopicPartition, int] = field(default_factory=dict)
+
+
+def deadletter(raw: Raw, rejected: Rejected, now: datetime) -> Outgoing:
+    """The original bytes, untouched, with where they came from and why in the headers."""
+    headers = [
+        *raw.headers,
+        ("dl_reason", rejected.reason.value.encode()),
+        ("dl_detail", rejected.detail.encode()),
+        ("dl_source_topic", raw.topic.encode()),
+        ("dl_source_partition", str(raw.partition).encode()),
+        ("dl_source_offset", str(raw.offset).encode()),
+        ("dl_at", now.isoformat().encode()),
+    ]
+    return Outgoing(raw.key, raw.value, headers)
+
+
+def gate(codec: Codec, records: Iterable[Raw], now: datetime) -> Gate:
+    """Check every record; the last offset seen per partition sets the next position."""
+    out = Gate()
+    for raw in records:
+        tp = (raw.topic, raw.partition)
+        out.positions[tp] = max(out.positions.get(tp, 0), raw.offset + 1)
+        verdict = check(codec, raw.topic, raw.key, raw.value, raw.broker_time)
+        if isinstance(verdict, Rejected):
+            out.deadletters.append(deadletter(raw, verdict, now))
+            continue
+        assert isinstance(verdict, Accepted)
+        try:
+            fact = Fact.from_record(verdict.record, raw.topic, raw.partition, raw.offset)
+        except (KeyError, TypeError, ValueError) as exc:
+            reason = Rejected(Reason.ENVELOPE_INCOMPLETE, f"not a fact: {exc!r}")
+            out.deadletters.append(deadletter(raw, reason, now))
+            continue
+        out.accepted.append((raw, fact))
+    return out
+
+
+def new_facts(accepted: list[tuple[Raw, Fact]], seen: set[str]) -> list[tuple[Raw, Fact]]:
+    """Drop facts whose event id was seen before or earlier in this batch: passed on once."""
+    fresh: list[tuple[Raw, Fact]] = []
+    ids = set(seen)
+    for raw, fact in accepted:
+        if fact.event_id in ids:
+            continue
+        ids.add(fact.event_id)
+        fresh.append((raw, fact))
+    return fresh

@@ -1,0 +1,65 @@
+"""PostgreSQL at the edge: connections and the versioned schema. The projections package is the
+only one that imports psycopg; migrations are plain numbered SQL files applied on start.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import psycopg
+
+_MIGRATION = re.compile(r"^(?P<version>\d{3})_(?P<name>[a-z0-9_]+)\.sql$")
+# Any constant works; it only has to be the same for every ketenlog process.
+_MIGRATION_LOCK = 0x6B6574656E
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """The migrations shipped with the package, in order."""
+    found = []
+    for entry in resources.files("projections.migrations").iterdir():
+        match = _MIGRATION.match(entry.name)
+        if match:
+            found.append(Migration(int(match["version"]), match["name"], entry.read_text("utf-8")))
+    found.sort(key=lambda m: m.version)
+    versions = [m.version for m in found]
+    if versions != list(range(1, len(found) + 1)):
+        raise RuntimeError(f"migrations must be numbered 001.. without gaps, found {versions}")
+    return found
+
+
+def migrate(conn: psycopg.Connection) -> list[int]:
+    """Apply the migrations this database lacks, each in its own transaction; returns them.
+    Safe when several processes start at once (an advisory lock serialises them)."""
+    applied: list[int] = []
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            " version int PRIMARY KEY, name text NOT NULL,"
+            " applied_at timestamptz NOT NULL DEFAULT now())"
+        )
+        done = {row[0] for row in conn.execute("SELECT version FROM schema_migrations")}
+        for migration in migrations():
+            if migration.version in done:
+                continue
+            conn.execute(migration.sql.encode())
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (%s, %s)",
+                (migration.version, migration.name),
+            )
+            applied.append(migration.version)
+    return applied
+
+
+def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection:
+    """A connection that names itself in pg_stat_activity."""
+    return psycopg.connect(dsn, autocommit=autocommit, application_name="ketenlog")

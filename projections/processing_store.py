@@ -1,0 +1,180 @@
+"""The processors' store in PostgreSQL: accepted events, per-person derived state and consumer
+positions, written in one transaction so a crash never separates state from its offsets.
+Implements processors.ports.ProcessingStore (structurally; no import of processors needed).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import psycopg
+
+
+class PgProcessingTx:
+    def __init__(self, conn: psycopg.AsyncConnection[Any], fact_type: Any) -> None:
+        self._conn = conn
+        self._fact_type = fact_type
+
+    async def seen(self, event_ids: list[str]) -> set[str]:
+        if not event_ids:
+            return set()
+        cur = await self._conn.execute(
+            "SELECT event_id::text FROM timeline_events WHERE event_id = ANY(%s::uuid[])",
+            (event_ids,),
+        )
+        return {row[0] for row in await cur.fetchall()}
+
+    async def lock_persons(self, person_keys: list[str]) -> None:
+        # Two workers briefly owning a partition during a rebalance must not interleave the
+        # refold of one person; sorted so that concurrent batches cannot deadlock.
+        await self._conn.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
+            " FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) keys",
+            (sorted(set(person_keys)),),
+        )
+
+    async def histories(self, person_keys: list[str]) -> dict[str, list[Any]]:
+        out: dict[str, list[Any]] = {k: [] for k in person_keys}
+        if not person_keys:
+            return out
+        cur = await self._conn.execute(
+            "SELECT person_key, fact::text FROM timeline_events WHERE person_key = ANY(%s)",
+            (person_keys,),
+        )
+        for person_key, fact in await cur.fetchall():
+            out[person_key].append(self._fact_type.from_json(fact))
+        return out
+
+    async def add_facts(self, facts: Sequence[Any]) -> None:
+        """Facts as processors.facts.Fact (duck-typed: this package imports no processors)."""
+        if not facts:
+            return
+        async with self._conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO timeline_events (event_id, person_key, event_type, producer,"
+                " occurred_at, recorded_at, source_topic, source_partition, source_offset, fact)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
+                " ON CONFLICT (event_id) DO NOTHING",
+                [
+                    (
+                        f.event_id,
+                        f.person_key,
+                        f.event_type,
+                        f.producer,
+                        f.occurred_at,
+                        f.recorded_at,
+                        f.topic,
+                        f.partition,
+                        f.offset,
+                        f.to_json(),
+                    )
+                    for f in facts
+                ],
+            )
+
+    async def put_persons(self, rows: list[Any]) -> None:
+        if not rows:
+            return
+        keys = [r.person_key for r in rows]
+        async with self._conn.cursor() as cur:
+            await cur.execute(
+                "INSERT INTO person_state (person_key, state, events, updated_at)"
+                " SELECT k, s::jsonb, n, now() FROM unnest(%s::text[], %s::text[], %s::int[])"
+                " AS t(k, s, n)"
+                " ON CONFLICT (person_key) DO UPDATE"
+                " SET state = excluded.state, events = excluded.events, updated_at = now()",
+                (keys, [r.state_json for r in rows], [r.events for r in rows]),
+            )
+            await cur.execute("DELETE FROM state_changes WHERE person_key = ANY(%s)", (keys,))
+            await cur.execute("DELETE FROM anomalies WHERE person_key = ANY(%s)", (keys,))
+            changes = [
+                (
+                    r.person_key,
+                    i,
+                    c.event_id,
+                    c.occurred_at,
+                    c.lifecycle,
+                    c.subject,
+                    c.from_state,
+                    c.to_state,
+                )
+                for r in rows
+                for i, c in enumerate(r.changes)
+            ]
+            if changes:
+                async with cur.copy(
+                    "COPY state_changes (person_key, seq, event_id, occurred_at, lifecycle,"
+                    " subject, from_state, to_state) FROM STDIN"
+                ) as copy:
+                    for row in changes:
+                        await copy.write_row(row)
+            anomalies = [
+                (r.person_key, i, a.kind, a.event_id, a.occurred_at, a.case_id, a.detail)
+                for r in rows
+                for i, a in enumerate(r.anomalies)
+            ]
+            if anomalies:
+                async with cur.copy(
+                    "COPY anomalies (person_key, seq, kind, event_id, occurred_at, case_id,"
+                    " detail) FROM STDIN"
+                ) as copy:
+                    for anomaly in anomalies:
+                        await copy.write_row(anomaly)
+
+    async def advance(self, consumer: str, positions: dict[tuple[str, int], int]) -> None:
+        if not positions:
+            return
+        items = sorted(positions.items())
+        # GREATEST: a worker that lost a partition in a rebalance never moves it backwards.
+        await self._conn.execute(
+            "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
+            " SELECT %s, t, p, o FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS x(t, p, o)"
+            " ON CONFLICT (consumer, topic, partition) DO UPDATE"
+            " SET next_offset = GREATEST(consumer_positions.next_offset, excluded.next_offset),"
+            " updated_at = now()",
+            (
+                consumer,
+                [t for (t, _), _ in items],
+                [p for (_, p), _ in items],
+                [o for _, o in items],
+            ),
+        )
+
+
+class PgProcessingStore:
+    """One async connection per worker; each batch is one transaction."""
+
+    def __init__(self, conn: psycopg.AsyncConnection[Any], fact_type: Any) -> None:
+        self._conn = conn
+        self._fact_type = fact_type
+        # One connection, used by the agent and the worker's timers: one user at a time.
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, dsn: str, fact_type: Any) -> PgProcessingStore:
+        conn = await psycopg.AsyncConnection.connect(dsn, application_name="ketenlog-process")
+        return cls(conn, fact_type)
+
+    async def positions(self, consumer: str) -> dict[tuple[str, int], int]:
+        async with self._lock, self._conn.transaction():
+            cur = await self._conn.execute(
+                "SELECT topic, partition, next_offset FROM consumer_positions WHERE consumer = %s",
+                (consumer,),
+            )
+            rows = await cur.fetchall()
+        return {(t, p): o for t, p, o in rows}
+
+    def transaction(self) -> AbstractAsyncContextManager[PgProcessingTx]:
+        """One batch: facts, states and positions commit together or not at all."""
+        return self._transaction()
+
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[PgProcessingTx]:
+        async with self._lock, self._conn.transaction():
+            yield PgProcessingTx(self._conn, self._fact_type)
+
+    async def close(self) -> None:
+        await self._conn.close()

@@ -1,0 +1,243 @@
+"""The timeline processor against a real broker and PostgreSQL: poison records reach the
+dead-letter topic with their reason while good ones flow on; a simulated period processed with
+--until-idle reproduces the simulator's lifecycle ground truth; a SIGKILL mid-run changes nothing.
+
+Each run gets a fresh database and its own consumer group, so it reads every agency topic from
+the beginning (including what other tests published) and is compared only on its own persons.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+from kafka import KafkaProducer
+
+from processors.lifecycle import PersonState
+from processors.lifecycle import counts as c
+from producers.prepare import Preparer
+from producers.pseudonym import person_key
+from producers.publisher import Publisher
+from producers.simulator import SimParams, simulate
+from producers.submission import Submission
+from schemas.codec import MAGIC, decode
+from schemas.topics import DEADLETTER, event_topic
+from tests.conftest import RunningServices
+from tests.integration.kafka_tools import end_offsets, read_from
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Published:
+    chain_key: bytes
+    person_keys: set[str]
+    truth: dict[str, dict[str, dict[str, int]]]
+
+
+@pytest.fixture
+def fresh_db(services: RunningServices) -> Iterator[str]:
+    name = f"kt_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(services.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    base, _, _ = services.dsn.rpartition("/")
+    yield f"{base}/{name}"
+    with psycopg.connect(services.dsn, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def process(services: RunningServices, dsn: str, group: str, *extra: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        "KETENLOG_DATABASE_URL": dsn,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ketenlog.cli", "process", "--group", group, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def until_idle(services: RunningServices, dsn: str, group: str) -> str:
+    proc = process(services, dsn, group, "--until-idle")
+    out, _ = proc.communicate(timeout=600)
+    assert proc.returncode == 0, out[-3000:]
+    assert "idle: all input present at start is processed" in out
+    return out
+
+
+def states(dsn: str, keys: set[str]) -> dict[str, str]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT person_key, state::text FROM person_state WHERE person_key = ANY(%s)",
+            (sorted(keys),),
+        ).fetchall()
+    return dict(rows)
+
+
+@pytest.fixture(scope="module")
+def published(services: RunningServices) -> Published:
+    """A small simulated period, published once for the module with its own chain key."""
+    key = f"process-{uuid.uuid4().hex}".encode()
+    sim = simulate(
+        SimParams(seed=21, scale=0.004, start=date(2026, 4, 1), end=date(2026, 5, 31)),
+        chain_key=key,
+    )
+    preparer = Preparer(key, services.settings.oin_prefix)
+    publishers: dict[str, Publisher] = {}
+    keys: set[str] = set()
+    for org, sub in sim.submissions():
+        pub = publishers.get(org.value)
+        if pub is None:
+            pub = publishers[org.value] = Publisher(org, preparer, services.bootstrap)
+        pub.publish(sub)
+        if sub.v_nummer:
+            keys.add(person_key(sub.v_nummer, key))
+    for pub in publishers.values():
+        pub.flush()
+        pub.close()
+    return Published(key, keys, sim.truth)
+
+
+def first_of_next_month(month: str) -> datetime:
+    year, mon = map(int, month.split("-"))
+    return datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC)
+
+
+def test_processed_lifecycle_equals_the_simulators_ground_truth(
+    services: RunningServices, published: Published, fresh_db: str
+) -> None:
+    until_idle(services, fresh_db, f"g-{uuid.uuid4().hex[:8]}")
+    stored = states(fresh_db, published.person_keys)
+    persons = [PersonState.from_json(text) for text in stored.values()]
+    assert len(persons) == len(published.person_keys)
+    for month, expected in published.truth["lifecycle"].items():
+        assert c.case_state_counts(persons, first_of_next_month(month)) == expected, month
+
+
+def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(
+    services: RunningServices, published: Published, fresh_db: str
+) -> None:
+    group = f"crash-{uuid.uuid4().hex[:8]}"
+    proc = process(services, fresh_db, group, "--batch-size", "100")
+    total = sum(
+        sum(end_offsets(services.bootstrap, event_topic(org)).values())
+        for org in ("IND", "COA", "AVIM", "DTV")
+    )
+    deadline = time.monotonic() + 300
+    done = 0
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+        try:
+            with psycopg.connect(fresh_db) as conn:
+                row = conn.execute("SELECT coalesce(sum(next_offset), 0) FROM consumer_positions")
+                done = int(row.fetchone()[0])  # type: ignore[index]
+        except psycopg.errors.UndefinedTable:
+            continue
+        if done > 200:
+            break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert 0 < done < total, "the kill must land mid-run"
+    until_idle(services, fresh_db, group)
+
+    with psycopg.connect(services.dsn, autocommit=True) as conn:
+        reference_db = f"kt_{uuid.uuid4().hex[:12]}"
+        conn.execute(f"CREATE DATABASE {reference_db}")
+    reference = services.dsn.rpartition("/")[0] + "/" + reference_db
+    try:
+        until_idle(services, reference, f"ref-{uuid.uuid4().hex[:8]}")
+        everyone = published.person_keys
+        assert states(fresh_db, everyone) == states(reference, everyone)
+        with psycopg.connect(fresh_db) as a, psycopg.connect(reference) as b:
+            query = "SELECT count(*), count(DISTINCT event_id) FROM timeline_events"
+            assert a.execute(query).fetchone() == b.execute(query).fetchone()
+    finally:
+        with psycopg.connect(services.dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {reference_db} WITH (FORCE)")
+
+
+def test_poison_records_are_dead_lettered_with_their_reason(
+    services: RunningServices, fresh_db: str
+) -> None:
+    key = f"poison-{uuid.uuid4().hex}".encode()
+    preparer = Preparer(key, services.settings.oin_prefix)
+    now = datetime.now(UTC) - timedelta(hours=1)
+
+    def started(i: int) -> Submission:
+        return Submission(
+            type="ReceptionStarted",
+            v_nummer=f"{5_500_000_000 + i:010d}",
+            occurred_at=now,
+            ref=f"P-{uuid.uuid4().hex}",
+            data={"reception_group": "ASYLUM_SEEKER"},
+        )
+
+    good = [preparer.prepare("COA", started(i)) for i in range(3)]
+    wrong_producer = preparer.prepare(
+        "IND",
+        Submission(
+            type="TrackAssigned",
+            v_nummer="5500000009",
+            occurred_at=now,
+            ref=f"P-{uuid.uuid4().hex}",
+            data={"track": "GENERAL"},
+        ),
+    )
+    header = good[0].value[:10]
+    poison = {
+        "UNDECODABLE": (b"k" * 64, b"\x00garbage, not avro at all"),
+        "UNKNOWN_FINGERPRINT": (b"k" * 64, MAGIC + b"\x01" * 8 + good[0].value[10:]),
+        "WRONG_PRODUCER": (wrong_producer.key, wrong_producer.value),
+        "KEY_MISMATCH": (b"f" * 64, good[1].value),
+    }
+    body_mismatch = (good[0].key, header + b"\xff\xff\xff")
+    topic = event_topic("COA")
+    dead_before = end_offsets(services.bootstrap, DEADLETTER)
+    producer = KafkaProducer(bootstrap_servers=services.bootstrap, acks="all")
+    sent: dict[str, int] = {}
+    futures = [producer.send(topic, key=g.key, value=g.value, headers=g.headers) for g in good]
+    for reason, (k, v) in poison.items():
+        sent[reason] = producer.send(topic, key=k, value=v).get(timeout=30).offset
+    mismatch_offset = producer.send(topic, key=body_mismatch[0], value=body_mismatch[1])
+    sent["BODY"] = mismatch_offset.get(timeout=30).offset
+    for future in futures:
+        future.get(timeout=30)
+    producer.close()
+
+    until_idle(services, fresh_db, f"poison-{uuid.uuid4().hex[:8]}")
+
+    letters = read_from(services.bootstrap, DEADLETTER, dead_before)
+    reasons: dict[int, str] = {}
+    for letter in letters:
+        headers = dict(letter.headers)
+        if headers.get("dl_source_topic") == topic.encode():
+            reasons[int(headers["dl_source_offset"])] = headers["dl_reason"].decode()
+    for reason, offset in sent.items():
+        expected = "UNDECODABLE" if reason == "BODY" else reason
+        assert reasons.get(offset) == expected, (reason, reasons)
+    originals = {int(dict(x.headers)["dl_source_offset"]): x.value for x in letters}
+    assert originals[sent["UNDECODABLE"]] == poison["UNDECODABLE"][1]
+
+    with psycopg.connect(fresh_db) as conn:
+        ids = {
+            str(row[0])
+            for row in conn.execute(
+                "SELECT event_id FROM timeline_events WHERE event_id = ANY(%s::uuid[])",
+                ([g.event_id for g in good],),
+            )
+        }
+    assert ids == {g.event_id for g in good}, "every good record around the poison got through"
+    assert str(decode(good[1].value).record["envelope"]["event_id"]) in ids

@@ -1,0 +1,88 @@
+"""The strongest check of the fold: run the simulator on a tiny scale, turn its deliveries into
+timeline facts the way the processors will (encode, decode, Fact.from_record), fold every
+person and compare the counts with the simulator's independent ground truth."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime
+
+import pytest
+
+from processors.facts import Fact
+from processors.lifecycle import PersonState, fold
+from processors.lifecycle import counts as c
+from producers.prepare import Preparer
+from producers.simulator import SimParams, Simulation, simulate
+from schemas.codec import default_codec
+
+CHAIN_KEY = b"lifecycle-test-chain-key-0123456789abcdef"
+SUBJECT_KEYS = ("location:", "housing-task:")
+
+
+@pytest.fixture(scope="module", params=[(3, 0.01), (11, 0.005)], ids=lambda p: f"seed{p[0]}")
+def run(request: pytest.FixtureRequest) -> tuple[Simulation, list[PersonState], list[Fact]]:
+    seed, scale = request.param
+    sim = simulate(SimParams(seed=seed, scale=scale), chain_key=CHAIN_KEY)
+    # The simulated period lies in the future: give the preparer a clock beyond it.
+    prep = Preparer(CHAIN_KEY, "00000001", clock=lambda: datetime(2100, 1, 1, tzinfo=UTC))
+    codec = default_codec()
+    by_person: dict[str, list[Fact]] = defaultdict(list)
+    for offset, (org, sub) in enumerate(sim.submissions()):
+        record = codec.decode(prep.prepare(org, sub).value).record
+        fact = Fact.from_record(record, "keten.timeline", 0, offset)
+        by_person[fact.person_key].append(fact)
+    persons = [fold(fs) for key, fs in by_person.items() if not key.startswith(SUBJECT_KEYS)]
+    subjects = [f for key, fs in by_person.items() if key.startswith(SUBJECT_KEYS) for f in fs]
+    return sim, persons, subjects
+
+
+def first_of_next_month(month: str) -> datetime:
+    year, mon = map(int, month.split("-"))
+    return datetime(year + mon // 12, mon % 12 + 1, 1, tzinfo=UTC)
+
+
+Run = tuple[Simulation, list[PersonState], list[Fact]]
+
+
+def test_lifecycle_states_equal_ground_truth(run: Run) -> None:
+    sim, persons, _ = run
+    for month, expected in sim.truth["lifecycle"].items():
+        assert c.case_state_counts(persons, first_of_next_month(month)) == expected, month
+
+
+def test_coa_and_goo_occupancy_equal_ground_truth(run: Run) -> None:
+    sim, persons, _ = run
+    for day, expected in sim.truth["coa_occupancy"].items():
+        assert c.coa_occupancy(persons, date.fromisoformat(day)) == expected, day
+    for day, n in sim.truth["goo_occupancy"].items():
+        assert c.goo_occupancy(persons, date.fromisoformat(day)) == n, day
+
+
+def test_flows_equal_ground_truth(run: Run) -> None:
+    sim, persons, _ = run
+    truth = sim.truth
+    for month, expected in truth["inflow"].items():
+        assert c.inflow(persons, month) == expected, month
+    for month, expected in truth["decisions"].items():
+        assert c.decisions(persons, month) == expected, month
+    for month, expected in truth["departures"].items():
+        assert c.departures(persons, month) == expected, month
+
+
+def test_housing_equals_ground_truth(run: Run) -> None:
+    sim, persons, subjects = run
+    period = sim.truth["period"]
+    tasks = c.housing_tasks(subjects)
+    got = c.housing(
+        persons, tasks, date.fromisoformat(period["from"]), date.fromisoformat(period["to"])
+    )
+    assert got == sim.truth["housing"]
+
+
+def test_noise_reaches_the_fold(run: Run) -> None:
+    """The run has corrections, retractions and re-sends; none is left as an open anomaly."""
+    sim, persons, _ = run
+    assert sim.stats["corrections"] + sim.stats["retractions"] + sim.stats["resends"] > 0
+    open_kinds = {a.kind for p in persons for a in p.anomalies}
+    assert not open_kinds & {"CORRECTION_OF_UNKNOWN_EVENT", "RETRACTION_OF_UNKNOWN_EVENT"}

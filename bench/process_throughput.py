@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import platform
 import statistics
@@ -31,7 +32,7 @@ from aiokafka.structs import TopicPartition
 from infra import services
 from infra.topics import end_offsets
 from ketenlog import settings as settings_module
-from schemas.codec import decode
+from schemas.codec import DecodeError, decode
 from schemas.topics import event_topics
 
 RESULTS = Path(__file__).resolve().parent / "results" / "process_throughput.md"
@@ -57,7 +58,10 @@ async def raw_decode(bootstrap: str, ends: dict[tuple[str, int], int]) -> float:
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for tp, messages in batch.items():
                 for m in messages:
-                    decode(m.value)
+                    # Poison records left by the tests fail to decode here and are dead-lettered
+                    # by the processor: both sides see every record.
+                    with contextlib.suppress(DecodeError):
+                        decode(m.value)
                     n += 1
                     if m.offset + 1 >= ends[(tp.topic, tp.partition)]:
                         remaining.discard(tp)
@@ -86,7 +90,7 @@ def run_processor(dsn_base: str, bootstrap: str, total: int) -> float:
         return total / (time.perf_counter() - t0)
     finally:
         with psycopg.connect(f"{dsn_base}/ketenlog", autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+            conn.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
 def main() -> int:

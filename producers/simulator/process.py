@@ -164,6 +164,24 @@ class Chain:
         self._cases += 1
         return f"ZK{self._cases:08d}"
 
+    def identity_registered(
+        self, ts: int, person: Person, case: str | None, documents: bool
+    ) -> None:
+        """AVIM's I&R: the one event that carries nationality, birth year and sex."""
+        self.out.person(
+            AVIM,
+            "IdentityRegistered",
+            ts,
+            person,
+            case,
+            {
+                "nationality": person.nationality,
+                "birth_year": person.birth_year,
+                "sex": person.sex,
+                "documents_presented": documents,
+            },
+        )
+
     def days(self, low: float, high: float) -> int:
         return int(self.rng.uniform(low, high) * DAY)
 
@@ -237,19 +255,7 @@ class Chain:
             {"fingerprints_taken": True, "facial_image_taken": True},
         )
         for person, case in zip(unit.members, unit.cases, strict=True):
-            self.out.person(
-                AVIM,
-                "IdentityRegistered",
-                t_ir,
-                person,
-                case,
-                {
-                    "nationality": person.nationality,
-                    "birth_year": person.birth_year,
-                    "sex": person.sex,
-                    "documents_presented": rng.random() < 0.3,
-                },
-            )
+            self.identity_registered(t_ir, person, case, rng.random() < 0.3)
         dublin = (
             not border
             and unit.kind != "AMV"
@@ -926,19 +932,7 @@ class Chain:
         unit.plan.moves.append((arrived + 2 * HOUR + MINUTE, "place", "COL", ""))
         t_ir = arrived + self.days(1, 2)
         for person, case in zip(members, unit.cases, strict=True):
-            self.out.person(
-                AVIM,
-                "IdentityRegistered",
-                t_ir,
-                person,
-                case,
-                {
-                    "nationality": person.nationality,
-                    "birth_year": person.birth_year,
-                    "sex": person.sex,
-                    "documents_presented": True,
-                },
-            )
+            self.identity_registered(t_ir, person, case, True)
         lodged = t_ir + HOUR
         self.each(
             unit,

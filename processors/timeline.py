@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 from processors.checks import Accepted, Reason, Rejected, check
 from processors.facts import Fact
+from processors.ports import TopicPartition
 from schemas.codec import Codec
 
 Headers = list[tuple[str, bytes]]
-TopicPartition = tuple[str, int]
 
 
 @dataclass(frozen=True, slots=True)

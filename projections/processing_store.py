@@ -13,6 +13,14 @@ from typing import Any
 import psycopg
 
 
+async def _copy(cur: psycopg.AsyncCursor[Any], target: str, rows: Sequence[Sequence[Any]]) -> None:
+    """Bulk-insert rows with COPY (one round trip, whatever the batch size)."""
+    if rows:
+        async with cur.copy(f"COPY {target} FROM STDIN") as copy:
+            for row in rows:
+                await copy.write_row(row)
+
+
 class PgProcessingTx:
     def __init__(self, conn: psycopg.AsyncConnection[Any], fact_type: Any) -> None:
         self._conn = conn
@@ -104,25 +112,22 @@ class PgProcessingTx:
                 for r in rows
                 for i, c in enumerate(r.changes)
             ]
-            if changes:
-                async with cur.copy(
-                    "COPY state_changes (person_key, seq, event_id, occurred_at, lifecycle,"
-                    " subject, from_state, to_state) FROM STDIN"
-                ) as copy:
-                    for row in changes:
-                        await copy.write_row(row)
+            await _copy(
+                cur,
+                "state_changes (person_key, seq, event_id, occurred_at, lifecycle, subject,"
+                " from_state, to_state)",
+                changes,
+            )
             anomalies = [
                 (r.person_key, i, a.kind, a.event_id, a.occurred_at, a.case_id, a.detail)
                 for r in rows
                 for i, a in enumerate(r.anomalies)
             ]
-            if anomalies:
-                async with cur.copy(
-                    "COPY anomalies (person_key, seq, kind, event_id, occurred_at, case_id,"
-                    " detail) FROM STDIN"
-                ) as copy:
-                    for anomaly in anomalies:
-                        await copy.write_row(anomaly)
+            await _copy(
+                cur,
+                "anomalies (person_key, seq, kind, event_id, occurred_at, case_id, detail)",
+                anomalies,
+            )
 
     async def advance(self, consumer: str, positions: dict[tuple[str, int], int]) -> None:
         if not positions:

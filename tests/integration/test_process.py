@@ -72,7 +72,12 @@ def process(services: RunningServices, dsn: str, group: str, *extra: str) -> sub
 
 def until_idle(services: RunningServices, dsn: str, group: str) -> str:
     proc = process(services, dsn, group, "--until-idle")
-    out, _ = proc.communicate(timeout=600)
+    try:
+        out, _ = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # never leave a worker behind
+        out, _ = proc.communicate()
+        pytest.fail(f"the worker did not become idle within 600 s:\n{out[-3000:]}")
     assert proc.returncode == 0, out[-3000:]
     assert "idle: all input present at start is processed" in out
     return out

@@ -262,6 +262,8 @@ def _bootstrap(settings: Settings) -> None:
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
         if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone() is None:
             conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(sql.Identifier(ROLE)))
+        # DROP DATABASE ... WITH (FORCE) must also end autovacuum workers, which belong to no role.
+        conn.execute(sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(ROLE)))
         exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
         if exists.fetchone() is None:
             conn.execute(

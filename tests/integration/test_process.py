@@ -33,6 +33,7 @@ from schemas.codec import MAGIC, decode
 from schemas.topics import DEADLETTER, event_topic
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets, read_from
+from tests.integration.scratch_db import scratch_database
 
 pytestmark = pytest.mark.integration
 
@@ -46,13 +47,8 @@ class Published:
 
 @pytest.fixture
 def fresh_db(services: RunningServices) -> Iterator[str]:
-    name = f"kt_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(services.dsn, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    base, _, _ = services.dsn.rpartition("/")
-    yield f"{base}/{name}"
-    with psycopg.connect(services.dsn, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    with scratch_database(services.dsn) as dsn:
+        yield dsn
 
 
 def process(services: RunningServices, dsn: str, group: str, *extra: str) -> subprocess.Popen[str]:
@@ -158,20 +154,13 @@ def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(
     assert 0 < done < total, "the kill must land mid-run"
     until_idle(services, fresh_db, group)
 
-    with psycopg.connect(services.dsn, autocommit=True) as conn:
-        reference_db = f"kt_{uuid.uuid4().hex[:12]}"
-        conn.execute(f"CREATE DATABASE {reference_db}")
-    reference = services.dsn.rpartition("/")[0] + "/" + reference_db
-    try:
+    with scratch_database(services.dsn) as reference:
         until_idle(services, reference, f"ref-{uuid.uuid4().hex[:8]}")
         everyone = published.person_keys
         assert states(fresh_db, everyone) == states(reference, everyone)
         with psycopg.connect(fresh_db) as a, psycopg.connect(reference) as b:
             query = "SELECT count(*), count(DISTINCT event_id) FROM timeline_events"
             assert a.execute(query).fetchone() == b.execute(query).fetchone()
-    finally:
-        with psycopg.connect(services.dsn, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {reference_db} WITH (FORCE)")
 
 
 def test_poison_records_are_dead_lettered_with_their_reason(

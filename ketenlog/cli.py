@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ketenlog import settings as settings_module
-from ketenlog.commands import deadletter, process, publish, services, simulate
+from ketenlog.commands import deadletter, demo, process, publish, services, simulate
 from ketenlog.commands.base import CommandError, Registry
 
 
@@ -30,6 +30,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     simulate.register(registry)
     process.register(registry)
     deadletter.register(registry)
+    demo.register(registry)
     return parser, registry
 
 

@@ -10,6 +10,7 @@ the PostgreSQL store, written in one transaction with the positions, is the syst
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -18,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
+from aiokafka.partitioner import murmur2
 from faust.types import TP
 
 from processors.batch import BatchProcessor, Earliest, Seek, Send
@@ -38,6 +40,13 @@ class WorkerConfig:
     report_every_s: float = 2.0
     # Where each input partition ended when the worker started (set for --until-idle).
     targets: tuple[tuple[tuple[str, int], int], ...] = ()
+    # faust's own working folder (it keeps nothing we rely on); under the project's state.
+    datadir: str = ".ketenlog/faust/{conf.name}"
+
+
+@functools.lru_cache(maxsize=200_000)
+def _murmur2_partition(key: bytes, partitions: int) -> int:
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def build_app(
@@ -51,6 +60,7 @@ def build_app(
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",
+        datadir=config.datadir,
         web_enabled=False,
         topic_partitions=config.partitions,
         topic_allow_declare=False,
@@ -58,8 +68,17 @@ def build_app(
         producer_acks=-1,
         consumer_auto_offset_reset="earliest",
         broker_commit_every=1000,
+        # Batches of up to 512 KiB: the timeline is sent per partition and batch.
+        producer_max_batch_size=512 * 1024,
         stream_buffer_maxsize=config.batch_size * 2,
     )
+
+    def partition_of(key: bytes | None) -> int:
+        # The partitioner of every ketenlog topic (Java's and kafka-python's murmur2), so a
+        # person's timeline lands on the partition number of their agency records. Keyless
+        # records (only undecodable dead letters) go to partition 0.
+        return 0 if key is None else _murmur2_partition(key, config.partitions)
+
     sources = app.topic(*event_topics(), key_type=bytes, value_type=bytes)
     state: dict[str, Any] = {
         "processor": None,
@@ -68,9 +87,28 @@ def build_app(
     }
     lock = asyncio.Lock()
 
-    async def send(topic: str, out: Outgoing) -> Any:
-        fut = await app.producer.send(topic, out.key, out.value, None, None, out.headers)
-        return await fut
+    async def send(topic: str, outs: list[Outgoing]) -> None:
+        # One aiokafka batch per partition instead of faust's send() per record: per-record
+        # sends cost more than the rest of the processor together. faust exposes no batch
+        # API, so this reaches for its aiokafka producer (same connection, same settings).
+        producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
+        by_partition: dict[int, list[Outgoing]] = {}
+        for out in outs:
+            by_partition.setdefault(partition_of(out.key), []).append(out)
+        acks = []
+        for partition, items in by_partition.items():
+            batch = producer.create_batch()
+            for out in items:
+                if batch.append(key=out.key, value=out.value, timestamp=None, headers=out.headers):
+                    continue
+                acks.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = producer.create_batch()
+                if not batch.append(
+                    key=out.key, value=out.value, timestamp=None, headers=out.headers
+                ):
+                    raise ValueError(f"a record for {topic} is larger than a producer batch")
+            acks.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*acks)
 
     async def seek(tp: tuple[str, int], offset: int) -> None:
         # seek_wait runs on the consumer's own thread (a plain seek from here races its fetcher).
@@ -138,10 +176,13 @@ def build_app(
         line = (
             f"process: {c.records:,} records · {c.accepted:,} to the timeline · "
             f"{c.duplicates:,} duplicates · {c.deadletters:,} dead letters · "
-            f"{c.persons:,} person folds"
+            f"{c.persons:,} person folds ({_share(c.cache_hits, c.cache_misses)} from memory)"
         )
         targets: dict[tuple[str, int], int] | None = state["targets"]
         if targets is not None:
+            # Other workers of the group hold the other partitions: their progress is in the
+            # store, not in this worker's memory.
+            await processor.load_positions()
             lag = sum(max(0, end - processor.positions.get(tp, 0)) for tp, end in targets.items())
             line += f" · {lag:,} to go"
             if lag == 0:
@@ -155,9 +196,15 @@ def build_app(
     return app
 
 
+def _share(part: int, rest: int) -> str:
+    return f"{part / (part + rest):.0%}" if part + rest else "-"
+
+
 def run_worker(app: faust.App) -> None:
     """Run the worker until SIGTERM/SIGINT (or idle); returns when it has stopped."""
     worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    # aiokafka logs every send at DEBUG; with the root at WARNING that still builds records.
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
     try:
         worker.execute_from_commandline()
     except SystemExit as exit_:

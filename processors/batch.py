@@ -14,15 +14,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from processors.facts import Fact
-from processors.ports import PersonRow, ProcessingStore, TopicPartition
+from processors.history_cache import HistoryCache, common_prefix
+from processors.ports import PersonRow, PersonWrite, ProcessingStore, ProcessingTx, TopicPartition
 from processors.timeline import Outgoing, Raw, gate, new_facts
 from schemas.codec import Codec
 from schemas.topics import DEADLETTER, TIMELINE
 
-Send = Callable[[str, Outgoing], Awaitable[Any]]
+# Sends the records to the topic and returns once the broker acknowledged every one of them.
+Send = Callable[[str, list[Outgoing]], Awaitable[None]]
 Derive = Callable[[str, list[Fact]], PersonRow]
 Seek = Callable[[TopicPartition, int], Awaitable[None]]
 Earliest = Callable[[list[TopicPartition]], Awaitable[dict[TopicPartition, int]]]
@@ -38,6 +39,8 @@ class Counters:
     batches: int = 0
     skipped: int = 0
     seeks: int = 0
+    cache_hits: int = 0
+    cache_misses: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
 
 
@@ -55,6 +58,7 @@ class BatchProcessor:
         seek: Seek,
         earliest: Earliest,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        cache_persons: int = 100_000,
     ) -> None:
         self.consumer = consumer
         self._codec = codec
@@ -67,6 +71,8 @@ class BatchProcessor:
         self.positions: dict[TopicPartition, int] = {}
         self._log_start: dict[TopicPartition, int] = {}
         self.counters = Counters()
+        self._cache = HistoryCache(cache_persons)
+        self._folded: dict[str, list[Fact]] = {}
 
     async def load_positions(self) -> dict[TopicPartition, int]:
         self.positions = await self._store.positions(self.consumer)
@@ -114,15 +120,20 @@ class BatchProcessor:
         async with self._store.transaction() as tx:
             seen = await tx.seen([fact.event_id for _, fact in result.accepted])
             new = new_facts(result.accepted, seen)
-            sends = [self._send(TIMELINE, Outgoing(r.key, r.value, r.headers)) for r, _ in new]
-            sends += [self._send(DEADLETTER, dead) for dead in result.deadletters]
-            await asyncio.gather(*sends)
+            await asyncio.gather(
+                self._send(TIMELINE, [Outgoing(r.key, r.value, r.headers) for r, _ in new]),
+                self._send(DEADLETTER, result.deadletters),
+            )
             persons = sorted({fact.person_key for _, fact in new})
             await tx.lock_persons(persons)
             await tx.add_facts([fact for _, fact in new])
-            histories = await tx.histories(persons)
-            await tx.put_persons([self._derive(key, histories[key]) for key in persons])
+            writes = await self._refold(tx, [fact for _, fact in new], persons)
+            await tx.put_persons(writes)
             await tx.advance(self.consumer, result.positions)
+        # Only what committed may be remembered.
+        for w in writes:
+            self._cache.put(w.row.person_key, self._folded[w.row.person_key], w.row)
+        self._folded.clear()
         for tp, offset in result.positions.items():
             self.positions[tp] = max(self.positions.get(tp, 0), offset)
         c = self.counters
@@ -132,6 +143,38 @@ class BatchProcessor:
         c.duplicates += len(result.accepted) - len(new)
         c.deadletters += len(result.deadletters)
         c.persons += len(persons)
+        c.cache_hits, c.cache_misses = self._cache.hits, self._cache.misses
         for dead in result.deadletters:
             reason = dict(dead.headers).get("dl_reason", b"?").decode()
             c.by_reason[reason] = c.by_reason.get(reason, 0) + 1
+
+    async def _refold(
+        self, tx: ProcessingTx, new: list[Fact], persons: list[str]
+    ) -> list[PersonWrite]:
+        """Fold every touched person again over their whole history (late events and
+        corrections can change any part of it); the history comes from the cache when it still
+        matches the store, else from the store. Runs under the persons' locks."""
+        self._folded.clear()
+        arrived: dict[str, list[Fact]] = {key: [] for key in persons}
+        for fact in new:
+            arrived[fact.person_key].append(fact)
+        stored = await tx.fact_counts(persons)
+        cached = {key: self._cache.valid(key, stored.get(key)) for key in persons}
+        # No stored state means no earlier facts: state and facts are written together.
+        reload = [key for key in persons if cached[key] is None and key in stored]
+        loaded = await tx.histories(reload) if reload else {}
+        writes = []
+        for key in persons:
+            entry = cached[key]
+            if entry is not None:
+                facts = entry.facts + arrived[key]
+            else:
+                facts = loaded.get(key) or arrived[key]
+            row = self._derive(key, facts)
+            keep_changes = keep_anomalies = 0
+            if entry is not None:
+                keep_changes = common_prefix(entry.row.changes, row.changes)
+                keep_anomalies = common_prefix(entry.row.anomalies, row.anomalies)
+            self._folded[key] = facts
+            writes.append(PersonWrite(row, len(facts), keep_changes, keep_anomalies))
+        return writes

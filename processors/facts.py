@@ -5,13 +5,14 @@ decoded Avro record; stored as compact JSON next to the projections.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import Enum
 from typing import Any
+
+import orjson
 
 UNKNOWN_POSITION = -1
 
@@ -113,11 +114,11 @@ class Fact:
 
     def to_json(self) -> str:
         """Compact, stable JSON (sorted keys; times as integer microseconds since the epoch)."""
-        return json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return orjson.dumps(self.to_dict(), option=orjson.OPT_SORT_KEYS).decode()
 
     @classmethod
     def from_json(cls, text: str | bytes) -> Fact:
-        return cls.from_dict(json.loads(text))
+        return cls.from_dict(orjson.loads(text))
 
     def same_content(self, other: Fact) -> bool:
         """Equal as a fact, wherever each copy sits on the log (a re-send is the same fact)."""

@@ -44,12 +44,27 @@ class PersonRow:
     anomalies: list[AnomalyRow]
 
 
+@dataclass(frozen=True, slots=True)
+class PersonWrite:
+    """A row to store, folded from `facts` facts. The person's stored changes below
+    `keep_changes` and anomalies below `keep_anomalies` are unchanged and stay as they are."""
+
+    row: PersonRow
+    facts: int
+    keep_changes: int = 0
+    keep_anomalies: int = 0
+
+
 class ProcessingTx(Protocol):
     async def seen(self, event_ids: list[str]) -> set[str]: ...
     async def lock_persons(self, person_keys: list[str]) -> None: ...
+    async def fact_counts(self, person_keys: list[str]) -> dict[str, int]:
+        """How many facts each person's stored state was folded from (absent: no state)."""
+        ...
+
     async def histories(self, person_keys: list[str]) -> dict[str, list[Fact]]: ...
     async def add_facts(self, facts: list[Fact]) -> None: ...
-    async def put_persons(self, rows: list[PersonRow]) -> None: ...
+    async def put_persons(self, writes: list[PersonWrite]) -> None: ...
     async def advance(self, consumer: str, positions: dict[TopicPartition, int]) -> None: ...
 
 

@@ -56,16 +56,24 @@ class PgProcessingTx:
             out[person_key].append(self._fact_type.from_json(fact))
         return out
 
+    async def fact_counts(self, person_keys: list[str]) -> dict[str, int]:
+        if not person_keys:
+            return {}
+        cur = await self._conn.execute(
+            "SELECT person_key, facts FROM person_state WHERE person_key = ANY(%s)",
+            (person_keys,),
+        )
+        return {key: int(n) for key, n in await cur.fetchall()}
+
     async def add_facts(self, facts: Sequence[Any]) -> None:
         """Facts as processors.facts.Fact (duck-typed: this package imports no processors)."""
         if not facts:
             return
         async with self._conn.cursor() as cur:
-            await cur.executemany(
-                "INSERT INTO timeline_events (event_id, person_key, event_type, producer,"
-                " occurred_at, recorded_at, source_topic, source_partition, source_offset, fact)"
-                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb)"
-                " ON CONFLICT (event_id) DO NOTHING",
+            await _copy(
+                cur,
+                "facts_in (event_id, person_key, event_type, producer, occurred_at, recorded_at,"
+                " source_topic, source_partition, source_offset, fact)",
                 [
                     (
                         f.event_id,
@@ -82,25 +90,41 @@ class PgProcessingTx:
                     for f in facts
                 ],
             )
-
-    async def put_persons(self, rows: list[Any]) -> None:
-        if not rows:
-            return
-        keys = [r.person_key for r in rows]
-        async with self._conn.cursor() as cur:
             await cur.execute(
-                "INSERT INTO person_state (person_key, state, events, updated_at)"
-                " SELECT k, s::jsonb, n, now() FROM unnest(%s::text[], %s::text[], %s::int[])"
-                " AS t(k, s, n)"
-                " ON CONFLICT (person_key) DO UPDATE"
-                " SET state = excluded.state, events = excluded.events, updated_at = now()",
-                (keys, [r.state_json for r in rows], [r.events for r in rows]),
+                "INSERT INTO timeline_events (event_id, person_key, event_type, producer,"
+                " occurred_at, recorded_at, source_topic, source_partition, source_offset, fact)"
+                " SELECT * FROM facts_in ON CONFLICT (event_id) DO NOTHING"
             )
-            await cur.execute("DELETE FROM state_changes WHERE person_key = ANY(%s)", (keys,))
-            await cur.execute("DELETE FROM anomalies WHERE person_key = ANY(%s)", (keys,))
+
+    async def put_persons(self, writes: list[Any]) -> None:
+        """Writes as processors.ports.PersonWrite; rows go through COPY (no per-row quoting)."""
+        if not writes:
+            return
+        async with self._conn.cursor() as cur:
+            await _copy(
+                cur,
+                "persons_in (person_key, state, events, facts)",
+                [(w.row.person_key, w.row.state_json, w.row.events, w.facts) for w in writes],
+            )
+            await cur.execute(
+                "INSERT INTO person_state (person_key, state, events, facts, updated_at)"
+                " SELECT person_key, state, events, facts, now() FROM persons_in"
+                " ON CONFLICT (person_key) DO UPDATE SET state = excluded.state,"
+                " events = excluded.events, facts = excluded.facts, updated_at = now()"
+            )
+            keys = [w.row.person_key for w in writes]
+            for table, keep in (
+                ("state_changes", [w.keep_changes for w in writes]),
+                ("anomalies", [w.keep_anomalies for w in writes]),
+            ):
+                await cur.execute(
+                    f"DELETE FROM {table} s USING unnest(%s::text[], %s::int[]) AS d(k, n)"
+                    " WHERE s.person_key = d.k AND s.seq >= d.n",
+                    (keys, keep),
+                )
             changes = [
                 (
-                    r.person_key,
+                    w.row.person_key,
                     i,
                     c.event_id,
                     c.occurred_at,
@@ -109,8 +133,9 @@ class PgProcessingTx:
                     c.from_state,
                     c.to_state,
                 )
-                for r in rows
-                for i, c in enumerate(r.changes)
+                for w in writes
+                for i, c in enumerate(w.row.changes)
+                if i >= w.keep_changes
             ]
             await _copy(
                 cur,
@@ -119,9 +144,10 @@ class PgProcessingTx:
                 changes,
             )
             anomalies = [
-                (r.person_key, i, a.kind, a.event_id, a.occurred_at, a.case_id, a.detail)
-                for r in rows
-                for i, a in enumerate(r.anomalies)
+                (w.row.person_key, i, a.kind, a.event_id, a.occurred_at, a.case_id, a.detail)
+                for w in writes
+                for i, a in enumerate(w.row.anomalies)
+                if i >= w.keep_anomalies
             ]
             await _copy(
                 cur,
@@ -161,6 +187,17 @@ class PgProcessingStore:
     @classmethod
     async def open(cls, dsn: str, fact_type: Any) -> PgProcessingStore:
         conn = await psycopg.AsyncConnection.connect(dsn, application_name="ketenlog-process")
+        async with conn.transaction():
+            # Staging for COPY: timeline_events and person_state need ON CONFLICT, COPY has none.
+            await conn.execute(
+                "CREATE TEMP TABLE facts_in (LIKE timeline_events INCLUDING DEFAULTS)"
+                " ON COMMIT DELETE ROWS"
+            )
+            await conn.execute("ALTER TABLE facts_in DROP COLUMN ingested_at")
+            await conn.execute(
+                "CREATE TEMP TABLE persons_in (person_key text, state jsonb, events int,"
+                " facts int) ON COMMIT DELETE ROWS"
+            )
         return cls(conn, fact_type)
 
     async def positions(self, consumer: str) -> dict[tuple[str, int], int]:

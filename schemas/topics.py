@@ -44,10 +44,11 @@ def event_topic(org: Org | str) -> str:
 
 def owner_of(topic: str) -> Org | None:
     """The organisation that owns an event topic, or None for a topic no organisation owns."""
-    for org in Org:
-        if event_topic(org) == topic:
-            return org
-    return None
+    return _OWNERS.get(topic)
+
+
+# The processors ask for every record; a dict answers in a lookup.
+_OWNERS = {event_topic(org): org for org in Org}
 
 
 @dataclass(frozen=True)

@@ -48,11 +48,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         ) from exc
     if applied:
         say(f"process: database migrated to version {applied[-1]}")
+    (settings.home / "faust").mkdir(parents=True, exist_ok=True)
     config = WorkerConfig(
         group=args.group,
         bootstrap=settings.bootstrap,
         partitions=settings.partitions,
         batch_size=args.batch_size,
+        datadir=str(settings.home / "faust" / "{conf.name}"),
         until_idle=args.until_idle,
         targets=tuple(sorted(end_offsets(settings, event_topics()).items()))
         if args.until_idle

@@ -9,9 +9,11 @@ the beginning (including what other tests published) and is compared only on its
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,7 +32,7 @@ from producers.publisher import Publisher
 from producers.simulator import SimParams, simulate
 from producers.submission import Submission
 from schemas.codec import MAGIC, decode
-from schemas.topics import DEADLETTER, event_topic
+from schemas.topics import DEADLETTER, event_topic, event_topics
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets, read_from
 from tests.integration.scratch_db import scratch_database
@@ -235,3 +237,68 @@ def test_poison_records_are_dead_lettered_with_their_reason(
         }
     assert ids == {g.event_id for g in good}, "every good record around the poison got through"
     assert str(decode(good[1].value).record["envelope"]["event_id"]) in ids
+
+
+class Output:
+    """A worker's output lines, read on a thread so the worker never blocks on a full pipe."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert proc.stdout is not None
+        stream = proc.stdout
+        self._thread = threading.Thread(target=lambda: self.lines.extend(stream), daemon=True)
+        self._thread.start()
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if found := re.search(pattern, line):
+                    return found
+            time.sleep(0.2)
+        raise AssertionError(f"no {pattern!r} within {timeout} s:\n{''.join(self.lines[-30:])}")
+
+    def text(self) -> str:
+        self._thread.join(timeout=10)
+        return "".join(self.lines)
+
+
+def test_two_workers_share_partitions_and_a_stopped_one_hands_over(
+    services: RunningServices, published: Published, fresh_db: str
+) -> None:
+    group = f"pair-{uuid.uuid4().hex[:8]}"
+    every = len(event_topics()) * services.settings.partitions
+    first = process(services, fresh_db, group, "--until-idle", "--batch-size", "100")
+    first_out = Output(first)
+    first_out.wait_for(rf"{every} partitions assigned", 120)
+    second = process(services, fresh_db, group, "--until-idle", "--batch-size", "100")
+    second_out = Output(second)
+    try:
+        # The group rebalances: each worker holds part of the agency partitions.
+        split = second_out.wait_for(r"(\d+) partitions assigned", 120)
+        assert 0 < int(split[1]) < every
+        first_out.wait_for(rf"\b{every - int(split[1])} partitions assigned", 60)
+        first.send_signal(signal.SIGTERM)
+        assert first.wait(timeout=60) == 0, first_out.text()[-3000:]
+        # Its partitions move to the one left, which finishes all the input.
+        second_out.wait_for(rf"{every} partitions assigned", 120)
+        assert second.wait(timeout=600) == 0, second_out.text()[-3000:]
+        assert "idle: all input present at start is processed" in second_out.text()
+    finally:
+        for proc in (first, second):
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+
+    with scratch_database(services.dsn) as reference:
+        until_idle(services, reference, f"ref-{uuid.uuid4().hex[:8]}")
+        everyone = published.person_keys
+        assert states(fresh_db, everyone) == states(reference, everyone)
+        query = (
+            "SELECT (SELECT count(*) FROM timeline_events),"
+            " (SELECT sum(facts) FROM person_state),"
+            " (SELECT sum(next_offset) FROM consumer_positions)"
+        )
+        with psycopg.connect(fresh_db) as a, psycopg.connect(reference) as b:
+            # Nothing lost (same events, every one folded once) and nothing left behind.
+            assert a.execute(query).fetchone() == b.execute(query).fetchone()

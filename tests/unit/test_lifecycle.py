@@ -3,6 +3,7 @@ corrections, retractions, duplicates, the case-attachment rule, state_at and ser
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -20,6 +21,7 @@ from processors.lifecycle.counts import (
     inflow,
 )
 from processors.lifecycle.effective import PRECEDENCE, effective
+from processors.lifecycle.serial import to_plain
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PERSON = "ab" * 32
@@ -587,6 +589,8 @@ def test_person_state_json_round_trip() -> None:
     state = fold(facts)
     assert PersonState.from_json(state.to_json()) == state
     assert state.to_json() == fold(reversed(facts)).to_json()
+    # to_json takes orjson's fast path; it must say what the documented plain form says.
+    assert json.loads(state.to_json()) == json.loads(json.dumps(to_plain(state)))
 
 
 def test_fact_from_record_and_json() -> None:

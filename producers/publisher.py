@@ -115,14 +115,20 @@ class Publisher:
         *,
         on_ack: Callable[[Receipt], None] | None = None,
         topic: str | None = None,
+        producer: Any | None = None,
     ) -> None:
+        """`producer`: an open kafka-python producer (see `open_producer`) to share between
+        the publishers of several organisations in one process; its owner closes it."""
         self.org = Org(org)
         # Another topic than the organisation's own only for benchmarks and tests.
         self.topic = topic or event_topic(self.org)
         self._preparer = preparer
         self._delivery = delivery or DeliverySettings()
         self._on_ack = on_ack
-        self._producer = open_producer(bootstrap, self._delivery, f"ketenlog-{self.org.value}")
+        self._owns_producer = producer is None
+        self._producer = producer or open_producer(
+            bootstrap, self._delivery, f"ketenlog-{self.org.value}"
+        )
         self._pending: list[tuple[Prepared, Any]] = []
 
     def publish(self, submission: Submission) -> str:
@@ -180,7 +186,8 @@ class Publisher:
         return receipts
 
     def close(self) -> None:
-        self._producer.close(timeout=self._delivery.timeout_s)
+        if self._owns_producer:
+            self._producer.close(timeout=self._delivery.timeout_s)
 
     def __enter__(self) -> Publisher:
         return self

@@ -161,6 +161,7 @@ def publish(sim: Simulation, settings: Settings, key: bytes) -> int:
             DeliverySettings,
             Publisher,
             PublishError,
+            open_producer,
         )
     except ImportError as exc:  # the publishing stack is optional for file output
         raise CommandError(f"publishing is not available: {exc}") from exc
@@ -171,6 +172,13 @@ def publish(sim: Simulation, settings: Settings, key: bytes) -> int:
             "--to): that is in the future, so nothing can be published; choose an earlier --to"
         )
     preparer = Preparer(key, settings.oin_prefix)
+    delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
+    # One producer for all organisations: eleven kafka-python sender threads in one process
+    # contend for the GIL and publish at a third of the rate.
+    try:
+        producer = open_producer(settings.bootstrap, delivery, "ketenlog-simulate")
+    except ConnectionError as exc:
+        raise CommandError(str(exc)) from exc
     publishers: dict[str, Publisher] = {}
     rate = output.Rate(say, "published")
     total = len(sim.deliveries)
@@ -179,10 +187,7 @@ def publish(sim: Simulation, settings: Settings, key: bytes) -> int:
             pub = publishers.get(org.value)
             if pub is None:
                 pub = publishers[org.value] = Publisher(
-                    org,
-                    preparer,
-                    settings.bootstrap,
-                    DeliverySettings(timeout_s=settings.publish_timeout_s),
+                    org, preparer, settings.bootstrap, delivery, producer=producer
                 )
             pub.publish(sub)
             if n % 20_000 == 0:
@@ -198,5 +203,6 @@ def publish(sim: Simulation, settings: Settings, key: bytes) -> int:
     finally:
         for p in publishers.values():
             p.close()
+        producer.close(timeout=delivery.timeout_s)
     say(f"simulate: published {total:,} events")
     return 0

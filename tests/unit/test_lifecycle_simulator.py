@@ -12,6 +12,7 @@ import pytest
 from processors.facts import Fact
 from processors.lifecycle import PersonState, fold
 from processors.lifecycle import counts as c
+from processors.lifecycle.truth_check import Tally
 from producers.prepare import Preparer
 from producers.simulator import SimParams, Simulation, simulate
 from schemas.codec import default_codec
@@ -86,3 +87,21 @@ def test_noise_reaches_the_fold(run: Run) -> None:
     assert sim.stats["corrections"] + sim.stats["retractions"] + sim.stats["resends"] > 0
     open_kinds = {a.kind for p in persons for a in p.anomalies}
     assert not open_kinds & {"CORRECTION_OF_UNKNOWN_EVENT", "RETRACTION_OF_UNKNOWN_EVENT"}
+
+
+def test_truth_check_agrees_in_chunks_and_names_what_differs(run: Run) -> None:
+    sim, persons, _ = run
+    half = len(persons) // 2
+    tally = Tally(sim.truth)
+    tally.add(persons[:half])
+    tally.add(persons[half:])
+    assert tally.differences() == []
+    decided, month = next(
+        (i, c.month_of(d.at))
+        for i, p in enumerate(persons)
+        for d in p.decisions
+        if c.month_of(d.at) in sim.truth["decisions"]
+    )
+    short = Tally(sim.truth)
+    short.add(persons[:decided] + persons[decided + 1 :])
+    assert any(d.startswith(f"decisions {month}:") for d in short.differences())

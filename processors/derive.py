@@ -4,12 +4,20 @@ JSON, with its state changes (each with the event that caused it) and its anomal
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+
 from processors.facts import Fact
-from processors.lifecycle import fold
+from processors.lifecycle import PersonState, fold
 from processors.ports import AnomalyRow, ChangeRow, PersonRow
 
+Contributions = Callable[[PersonState], Mapping[str, list[tuple[object, ...]]]]
 
-def derive_person(person_key: str, facts: list[Fact]) -> PersonRow:
+
+def derive_person(
+    person_key: str, facts: list[Fact], contributions: Contributions | None = None
+) -> PersonRow:
+    """`contributions` (projections.items.contributions in the worker) adds the person's rows
+    for the projections."""
     state = fold(facts)
     return PersonRow(
         person_key=person_key,
@@ -25,4 +33,5 @@ def derive_person(person_key: str, facts: list[Fact]) -> PersonRow:
             AnomalyRow(a.kind.value, a.event_id, a.occurred_at, a.case_id, a.detail)
             for a in state.anomalies
         ],
+        contributions=contributions(state) if contributions is not None else {},
     )

@@ -4,8 +4,9 @@ implementation and the composition root (ketenlog) wires them. Keeps processors 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -42,6 +43,8 @@ class PersonRow:
     events: int
     changes: list[ChangeRow]
     anomalies: list[AnomalyRow]
+    # What the person contributes to the projections, per projection table (replaced whole).
+    contributions: Mapping[str, list[tuple[object, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,8 @@ from typing import Any
 
 import psycopg
 
+from projections.items import TABLES
+
 
 async def _copy(cur: psycopg.AsyncCursor[Any], target: str, rows: Sequence[Sequence[Any]]) -> None:
     """Bulk-insert rows with COPY (one round trip, whatever the batch size)."""
@@ -153,6 +155,22 @@ class PgProcessingTx:
                 cur,
                 "anomalies (person_key, seq, kind, event_id, occurred_at, case_id, detail)",
                 anomalies,
+            )
+            await self._replace_contributions(cur, writes)
+
+    async def _replace_contributions(
+        self, cur: psycopg.AsyncCursor[Any], writes: list[Any]
+    ) -> None:
+        """Each person's projection rows, old out and new in: the figures move by the delta."""
+        with_rows = [w for w in writes if w.row.contributions]
+        if not with_rows:
+            return
+        keys = [w.row.person_key for w in with_rows]
+        for name, target in TABLES.items():
+            table = target.split(" ", 1)[0]
+            await cur.execute(f"DELETE FROM {table} WHERE person_key = ANY(%s)", (keys,))
+            await _copy(
+                cur, target, [r for w in with_rows for r in w.row.contributions.get(name, [])]
             )
 
     async def advance(self, consumer: str, positions: dict[tuple[str, int], int]) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 
 from infra.topics import end_offsets
 from ketenlog.commands.base import CommandError, Registry, say
@@ -12,6 +13,7 @@ from processors.batch import BatchProcessor, Earliest, Seek, Send
 from processors.derive import derive_person
 from processors.facts import Fact
 from projections.db import connect, migrate
+from projections.items import contributions
 from projections.processing_store import PgProcessingStore
 from schemas.codec import default_codec
 from schemas.topics import event_topics
@@ -68,7 +70,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             codec=default_codec(),
             store=store,
             send=send,
-            derive=derive_person,
+            derive=functools.partial(derive_person, contributions=contributions),
             seek=seek,
             earliest=earliest,
         )

@@ -16,9 +16,11 @@ import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import psycopg
 import pytest
@@ -128,6 +130,83 @@ def test_processed_lifecycle_equals_the_simulators_ground_truth(
     assert len(persons) == len(published.person_keys)
     for month, expected in published.truth["lifecycle"].items():
         assert c.case_state_counts(persons, first_of_next_month(month)) == expected, month
+    with psycopg.connect(fresh_db) as conn:
+        assert_projection_rows_equal_truth(conn, sorted(published.person_keys), published.truth)
+        assert_views_sum_the_rows(conn)
+
+
+def by_month(conn: psycopg.Connection, sql: str, keys: list[str]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for month, kind, n in conn.execute(sql, (keys,)):
+        out.setdefault(month, {})[kind] = n
+    return out
+
+
+def assert_projection_rows_equal_truth(
+    conn: psycopg.Connection, keys: list[str], truth: dict[str, dict[str, Any]]
+) -> None:
+    """The rows the processor stored for these persons give the simulator's figures."""
+    month = "to_char(day, 'YYYY-MM')"
+    inflow = by_month(
+        conn,
+        f"SELECT {month}, kind, count(*) FROM inflow_items WHERE person_key = ANY(%s)"
+        " GROUP BY 1, 2",
+        keys,
+    )
+    for m, want in truth["inflow"].items():
+        assert {k: inflow.get(m, {}).get(k, 0) for k in want} == want, m
+    departures = by_month(
+        conn,
+        f"SELECT {month}, kind, count(*) FROM departure_items WHERE person_key = ANY(%s)"
+        " GROUP BY 1, 2",
+        keys,
+    )
+    for m, want in truth["departures"].items():
+        assert {k: departures.get(m, {}).get(k, 0) for k in want} == want, m
+    decisions = by_month(
+        conn,
+        f"SELECT {month}, track || '/' || outcome, count(*) FROM decision_items"
+        " WHERE person_key = ANY(%s) GROUP BY 1, 2",
+        keys,
+    )
+    for m, want in truth["decisions"].items():
+        got = {
+            t: {o: decisions.get(m, {}).get(f"{t}/{o}", 0) for o in row} for t, row in want.items()
+        }
+        assert got == want, m
+    for day, want in truth["coa_occupancy"].items():
+        rows = conn.execute(
+            "SELECT location_type, count(*) FROM coa_stays WHERE person_key = ANY(%s)"
+            " AND from_day <= %s AND (to_day IS NULL OR %s < to_day) GROUP BY 1",
+            (keys, day, day),
+        ).fetchall()
+        occupancy = dict(sorted((str(t), int(n)) for t, n in rows))
+        assert {**occupancy, "total": sum(occupancy.values())} == want, day
+
+
+def assert_views_sum_the_rows(conn: psycopg.Connection) -> None:
+    """The analyst views (SQL) say what the stored rows say, counted here in Python."""
+    stays = conn.execute("SELECT from_day, to_day, location_type FROM coa_stays").fetchall()
+    first, last = min(s[0] for s in stays), max(s[0] for s in stays)
+    view = {
+        (day, kind): n
+        for day, kind, n in conn.execute(
+            "SELECT day, location_type, persons FROM analyst.coa_occupancy"
+            " WHERE day BETWEEN %s AND %s",
+            (first, last),
+        )
+    }
+    counted: Counter[tuple[date, str]] = Counter()
+    day = first
+    while day <= last:
+        for start, end, kind in stays:
+            if start <= day and (end is None or day < end):
+                counted[(day, kind)] += 1
+        day += timedelta(days=7)
+    assert counted and all(view.get(k, 0) == n for k, n in counted.items())
+    rows = conn.execute("SELECT day, kind FROM inflow_items").fetchall()
+    viewed = conn.execute("SELECT day, kind, sum(applications) FROM analyst.inflow GROUP BY 1, 2")
+    assert {(d, k): int(n) for d, k, n in viewed} == dict(Counter(rows))
 
 
 def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(

@@ -4,37 +4,23 @@ person and compare the counts with the simulator's independent ground truth."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import UTC, date, datetime
 
 import pytest
 
 from processors.facts import Fact
-from processors.lifecycle import PersonState, fold
+from processors.lifecycle import PersonState
 from processors.lifecycle import counts as c
 from processors.lifecycle.truth_check import Tally
-from producers.prepare import Preparer
 from producers.simulator import SimParams, Simulation, simulate
-from schemas.codec import default_codec
-
-CHAIN_KEY = b"lifecycle-test-chain-key-0123456789abcdef"
-SUBJECT_KEYS = ("location:", "housing-task:")
+from tests.unit.simulated import CHAIN_KEY, fold_simulation
 
 
 @pytest.fixture(scope="module", params=[(3, 0.01), (11, 0.005)], ids=lambda p: f"seed{p[0]}")
 def run(request: pytest.FixtureRequest) -> tuple[Simulation, list[PersonState], list[Fact]]:
     seed, scale = request.param
     sim = simulate(SimParams(seed=seed, scale=scale), chain_key=CHAIN_KEY)
-    # The simulated period lies in the future: give the preparer a clock beyond it.
-    prep = Preparer(CHAIN_KEY, "00000001", clock=lambda: datetime(2100, 1, 1, tzinfo=UTC))
-    codec = default_codec()
-    by_person: dict[str, list[Fact]] = defaultdict(list)
-    for offset, (org, sub) in enumerate(sim.submissions()):
-        record = codec.decode(prep.prepare(org, sub).value).record
-        fact = Fact.from_record(record, "keten.timeline", 0, offset)
-        by_person[fact.person_key].append(fact)
-    persons = [fold(fs) for key, fs in by_person.items() if not key.startswith(SUBJECT_KEYS)]
-    subjects = [f for key, fs in by_person.items() if key.startswith(SUBJECT_KEYS) for f in fs]
+    persons, subjects = fold_simulation(sim)
     return sim, persons, subjects
 
 

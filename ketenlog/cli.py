@@ -11,7 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from ketenlog import settings as settings_module
-from ketenlog.commands import deadletter, demo, process, publish, services, simulate
+from ketenlog.commands import deadletter, demo, process, publish, query, services, simulate
 from ketenlog.commands.base import CommandError, Registry
 
 
@@ -31,6 +31,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     process.register(registry)
     deadletter.register(registry)
     demo.register(registry)
+    query.register(registry)
     return parser, registry
 
 

@@ -30,6 +30,10 @@ class Settings:
     chain_key_file: Path | None
     start_timeout_s: float
     publish_timeout_s: float
+    # Disclosure control on everything analysts get: counts 1..min-1 suppressed, the rest
+    # rounded to a multiple of `disclosure_round` (as CBS and the IND publish).
+    disclosure_min: int = 5
+    disclosure_round: int = 5
 
     @property
     def starts_kafka(self) -> bool:
@@ -81,4 +85,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         chain_key_file=Path(key_file) if key_file else None,
         start_timeout_s=float(_int(env, "KETENLOG_START_TIMEOUT", 180)),
         publish_timeout_s=float(_int(env, "KETENLOG_PUBLISH_TIMEOUT", 30)),
+        disclosure_min=_int(env, "KETENLOG_DISCLOSURE_MIN", 5),
+        disclosure_round=_int(env, "KETENLOG_DISCLOSURE_ROUND", 5),
     )

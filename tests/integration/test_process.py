@@ -8,6 +8,7 @@ the beginning (including what other tests published) and is compared only on its
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -33,6 +34,7 @@ from producers.pseudonym import person_key
 from producers.publisher import Publisher
 from producers.simulator import SimParams, simulate
 from producers.submission import Submission
+from projections import queries
 from schemas.codec import MAGIC, decode
 from schemas.topics import DEADLETTER, event_topic, event_topics
 from tests.conftest import RunningServices
@@ -133,6 +135,30 @@ def test_processed_lifecycle_equals_the_simulators_ground_truth(
     with psycopg.connect(fresh_db) as conn:
         assert_projection_rows_equal_truth(conn, sorted(published.person_keys), published.truth)
         assert_views_sum_the_rows(conn)
+        _, raw = queries.run(conn, "inflow", period="month", by=["kind"])
+    shown = json.loads(
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ketenlog.cli",
+                "query",
+                "inflow",
+                "--by",
+                "month,kind",
+                "--format",
+                "json",
+            ],
+            env={**os.environ, "KETENLOG_DATABASE_URL": fresh_db},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    # What an analyst sees: the same cells, small counts suppressed, the rest rounded to 5.
+    assert [(r["period"], r["kind"]) for r in shown] == [(p.isoformat(), k) for p, k, _ in raw]
+    for row, (_, _, n) in zip(shown, raw, strict=True):
+        assert row["applications"] == (None if 0 < n < 5 else 5 * round(n / 5 + 1e-9)), row
 
 
 def by_month(conn: psycopg.Connection, sql: str, keys: list[str]) -> dict[str, dict[str, int]]:

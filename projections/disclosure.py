@@ -1,0 +1,24 @@
+"""Statistical disclosure control for the analyst interface: small counts could identify a
+person, so counts from 1 to `minimum - 1` are suppressed and the others rounded to a multiple of
+`rounding` (half up). Zero is not disclosive and stays 0. Pure; applied to every figure that
+leaves through `ketenlog query` (and, later, the API)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    minimum: int = 5
+    rounding: int = 5
+
+    def __call__(self, n: int) -> int | None:
+        """The publishable value of a count, or None when it must be suppressed."""
+        if n == 0:
+            return 0
+        if abs(n) < self.minimum:
+            return None
+        step = self.rounding
+        sign = -1 if n < 0 else 1
+        return sign * ((abs(n) + step // 2) // step) * step

@@ -1,0 +1,131 @@
+"""The read side for analysts: each projection of the `analyst` views, per period (day, week,
+month, year) and the dimensions asked for, between two dates. Flows (inflow, decisions,
+departures) are summed over the period; stocks (occupancy) are the value on the period's last
+day. Disclosure control is applied by the caller (ketenlog query, the API) on the counts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+PERIODS = ("day", "week", "month", "year")
+
+
+@dataclass(frozen=True)
+class Projection:
+    name: str
+    view: str
+    measure: str
+    dimensions: tuple[str, ...]
+    stock: bool
+    description: str
+
+
+CATALOGUE = {
+    p.name: p
+    for p in (
+        Projection(
+            "inflow",
+            "inflow",
+            "applications",
+            ("kind", "unaccompanied_minor"),
+            False,
+            "asylum applications lodged (FIRST, REPEAT) and nareizigers arrived (NAREIS)",
+        ),
+        Projection(
+            "decisions",
+            "decisions",
+            "decisions",
+            ("track", "outcome"),
+            False,
+            "IND decisions by track and outcome (A, B, REJECTED, INADMISSIBLE, "
+            "MANIFESTLY_UNFOUNDED)",
+        ),
+        Projection(
+            "departures",
+            "departures",
+            "departures",
+            ("kind", "demonstrable"),
+            False,
+            "departures by kind; demonstrable = INDEPENDENT + FORCED",
+        ),
+        Projection(
+            "occupancy",
+            "coa_occupancy",
+            "persons",
+            ("location_type",),
+            True,
+            "persons in COA reception at the end of the period's last day, by location type "
+            "(COA definition: nareizigers and repeat applicants excluded)",
+        ),
+        Projection(
+            "goo",
+            "goo_occupancy",
+            "persons",
+            (),
+            True,
+            "persons in municipal shelter for displaced persons from Ukraine (GOO)",
+        ),
+    )
+}
+
+
+class QueryError(ValueError):
+    pass
+
+
+def plan(
+    projection: str, period: str, by: list[str], start: date | None, end: date | None
+) -> tuple[Projection, sql.Composed, dict[str, Any]]:
+    p = CATALOGUE.get(projection)
+    if p is None:
+        raise QueryError(f"unknown projection {projection!r}; choose from {', '.join(CATALOGUE)}")
+    if period not in PERIODS:
+        raise QueryError(f"unknown period {period!r}; choose from {', '.join(PERIODS)}")
+    unknown = [d for d in by if d not in p.dimensions]
+    if unknown:
+        raise QueryError(
+            f"{projection} has no dimension {', '.join(unknown)}; "
+            f"it has {', '.join(p.dimensions) or 'none'}"
+        )
+    params = {"period": period, "start": start or date(1900, 1, 1), "end": end or date(9999, 1, 1)}
+    dims = [sql.Identifier(d) for d in by]
+    view = sql.Identifier("analyst", p.view)
+    measure = sql.Identifier(p.measure)
+    select_dims = sql.SQL("").join(sql.SQL(", {}").format(d) for d in dims)
+    group = sql.SQL(", ").join([sql.SQL("1"), *dims])
+    if not p.stock:
+        query = sql.SQL(
+            "SELECT date_trunc(%(period)s, day)::date AS period{dims}, sum({m})::bigint"
+            " FROM {view} WHERE day BETWEEN %(start)s AND %(end)s"
+            " GROUP BY {group} ORDER BY {group}"
+        ).format(dims=select_dims, m=measure, view=view, group=group)
+    else:
+        query = sql.SQL(
+            "WITH x AS (SELECT date_trunc(%(period)s, day)::date AS period, * FROM {view}"
+            " WHERE day BETWEEN %(start)s AND least(%(end)s, current_date)),"
+            " last AS (SELECT period, max(day) AS day FROM x GROUP BY period)"
+            " SELECT x.period{dims}, sum(x.{m})::bigint FROM x JOIN last USING (period, day)"
+            " GROUP BY {group} ORDER BY {group}"
+        ).format(dims=select_dims, m=measure, view=view, group=group)
+    return p, query, params
+
+
+def run(
+    conn: psycopg.Connection,
+    projection: str,
+    *,
+    period: str = "month",
+    by: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Column names and rows: period, the asked dimensions, then the raw count."""
+    p, query, params = plan(projection, period, by or [], start, end)
+    rows = conn.execute(query, params).fetchall()
+    return ["period", *(by or []), p.measure], [tuple(r) for r in rows]

@@ -407,3 +407,54 @@ def test_two_workers_share_partitions_and_a_stopped_one_hands_over(
         with psycopg.connect(fresh_db) as a, psycopg.connect(reference) as b:
             # Nothing lost (same events, every one folded once) and nothing left behind.
             assert a.execute(query).fetchone() == b.execute(query).fetchone()
+
+
+def inflow_by_month(dsn: str) -> Counter[tuple[str, str]]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT to_char(day, 'YYYY-MM'), kind, sum(applications)::int FROM analyst.inflow"
+            " GROUP BY 1, 2"
+        ).fetchall()
+    return Counter({(m, k): int(n) for m, k, n in rows})
+
+
+def test_a_late_event_revises_its_closed_month_only_and_a_retraction_removes_it(
+    services: RunningServices, fresh_db: str
+) -> None:
+    group = f"late-{uuid.uuid4().hex[:8]}"
+    until_idle(services, fresh_db, group)
+    before = inflow_by_month(fresh_db)
+    key = f"late-{uuid.uuid4().hex}".encode()
+    preparer = Preparer(key, services.settings.oin_prefix)
+    now = datetime.now(UTC)
+    lodged = Submission(
+        type="AsylumApplicationLodged",
+        v_nummer="3141592653",
+        case_id="ZK-LATE-1",
+        # Valid time in a month long closed; recorded only now.
+        occurred_at=datetime(2026, 3, 10, 9, tzinfo=UTC),
+        ref="late-application",
+        data={"application_type": "FIRST", "unaccompanied_minor": False},
+    )
+    with Publisher("IND", preparer, services.bootstrap) as pub:
+        event_id = pub.publish(lodged)
+        pub.flush()
+    until_idle(services, fresh_db, group)
+    after = inflow_by_month(fresh_db)
+    assert after - before == Counter({("2026-03", "FIRST"): 1})
+    assert before - after == Counter(), "no other month or kind moved"
+
+    retraction = Submission(
+        type="EventRetracted",
+        v_nummer="3141592653",
+        case_id="ZK-LATE-1",
+        occurred_at=now - timedelta(minutes=5),
+        ref="late-application-retracted",
+        retracts=event_id,
+        data={"reason": "RECORDED_IN_ERROR"},
+    )
+    with Publisher("IND", preparer, services.bootstrap) as pub:
+        pub.publish(retraction)
+        pub.flush()
+    until_idle(services, fresh_db, group)
+    assert inflow_by_month(fresh_db) == before

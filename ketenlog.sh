@@ -6,8 +6,9 @@
 #   ./ketenlog.sh <command>    any `ketenlog` subcommand (up, down, status, topics, ...)
 #
 # Set-up, each step skipped when already done: system packages (Java 17, Maven, PostgreSQL,
-# Python venv support; installed with apt-get when running as root), a virtual environment in
-# .venv with the project and its pinned packages. Kafka's jars are fetched by `ketenlog up`.
+# Python venv support, and Chromium for the tests; installed with apt-get when running as root),
+# a virtual environment in .venv with the project and its pinned packages. Kafka's jars are
+# fetched by `ketenlog up`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -26,6 +27,8 @@ python_ok() {
 
 system_packages() {
   local missing=()
+  # The dashboard test renders the page in a real headless Chromium.
+  if [ "${1:-}" = test ]; then have chromium || missing+=(chromium); fi
   have java || missing+=(openjdk-17-jre-headless)
   have mvn || missing+=(maven)
   pg_bin_present || missing+=(postgresql)
@@ -63,7 +66,7 @@ run_tests() {
   log "pytest"; "$bin/pytest" "$@"
 }
 
-system_packages
+system_packages "${1:-}"
 venv
 cmd="${1:-}"
 case "$cmd" in

@@ -11,7 +11,16 @@ import sys
 from collections.abc import Sequence
 
 from ketenlog import settings as settings_module
-from ketenlog.commands import deadletter, demo, process, publish, query, services, simulate
+from ketenlog.commands import (
+    deadletter,
+    demo,
+    process,
+    publish,
+    query,
+    serve,
+    services,
+    simulate,
+)
 from ketenlog.commands.base import CommandError, Registry
 
 
@@ -32,6 +41,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     deadletter.register(registry)
     demo.register(registry)
     query.register(registry)
+    serve.register(registry)
     return parser, registry
 
 

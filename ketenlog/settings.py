@@ -34,6 +34,8 @@ class Settings:
     # rounded to a multiple of `disclosure_round` (as CBS and the IND publish).
     disclosure_min: int = 5
     disclosure_round: int = 5
+    # Origins a browser may call the API from (CORS); none by default.
+    cors_origins: frozenset[str] = frozenset()
 
     @property
     def starts_kafka(self) -> bool:
@@ -87,4 +89,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         publish_timeout_s=float(_int(env, "KETENLOG_PUBLISH_TIMEOUT", 30)),
         disclosure_min=_int(env, "KETENLOG_DISCLOSURE_MIN", 5),
         disclosure_round=_int(env, "KETENLOG_DISCLOSURE_ROUND", 5),
+        cors_origins=frozenset(
+            o.strip() for o in (env.get("KETENLOG_CORS_ORIGINS") or "").split(",") if o.strip()
+        ),
     )

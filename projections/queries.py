@@ -129,3 +129,19 @@ def run(
     p, query, params = plan(projection, period, by or [], start, end)
     rows = conn.execute(query, params).fetchall()
     return ["period", *(by or []), p.measure], [tuple(r) for r in rows]
+
+
+async def run_async(
+    conn: psycopg.AsyncConnection[Any],
+    projection: str,
+    *,
+    period: str = "month",
+    by: list[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """`run` for the HTTP API's async connection."""
+    p, query, params = plan(projection, period, by or [], start, end)
+    cur = await conn.execute(query, params)
+    rows = await cur.fetchall()
+    return ["period", *(by or []), p.measure], [tuple(r) for r in rows]

@@ -18,8 +18,6 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -30,92 +28,17 @@ from kafka import KafkaProducer
 from processors.lifecycle import PersonState
 from processors.lifecycle import counts as c
 from producers.prepare import Preparer
-from producers.pseudonym import person_key
 from producers.publisher import Publisher
-from producers.simulator import SimParams, simulate
 from producers.submission import Submission
 from projections import queries
 from schemas.codec import MAGIC, decode
 from schemas.topics import DEADLETTER, event_topic, event_topics
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets, read_from
+from tests.integration.pipeline import Published, process, states, until_idle
 from tests.integration.scratch_db import scratch_database
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass(frozen=True)
-class Published:
-    chain_key: bytes
-    person_keys: set[str]
-    truth: dict[str, dict[str, dict[str, int]]]
-
-
-@pytest.fixture
-def fresh_db(services: RunningServices) -> Iterator[str]:
-    with scratch_database(services.dsn) as dsn:
-        yield dsn
-
-
-def process(services: RunningServices, dsn: str, group: str, *extra: str) -> subprocess.Popen[str]:
-    env = {
-        **os.environ,
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
-        "KETENLOG_DATABASE_URL": dsn,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-m", "ketenlog.cli", "process", "--group", group, *extra],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-
-
-def until_idle(services: RunningServices, dsn: str, group: str) -> str:
-    proc = process(services, dsn, group, "--until-idle")
-    try:
-        out, _ = proc.communicate(timeout=600)
-    except subprocess.TimeoutExpired:
-        proc.kill()  # never leave a worker behind
-        out, _ = proc.communicate()
-        pytest.fail(f"the worker did not become idle within 600 s:\n{out[-3000:]}")
-    assert proc.returncode == 0, out[-3000:]
-    assert "idle: all input present at start is processed" in out
-    return out
-
-
-def states(dsn: str, keys: set[str]) -> dict[str, str]:
-    with psycopg.connect(dsn) as conn:
-        rows = conn.execute(
-            "SELECT person_key, state::text FROM person_state WHERE person_key = ANY(%s)",
-            (sorted(keys),),
-        ).fetchall()
-    return dict(rows)
-
-
-@pytest.fixture(scope="module")
-def published(services: RunningServices) -> Published:
-    """A small simulated period, published once for the module with its own chain key."""
-    key = f"process-{uuid.uuid4().hex}".encode()
-    sim = simulate(
-        SimParams(seed=21, scale=0.004, start=date(2026, 4, 1), end=date(2026, 5, 31)),
-        chain_key=key,
-    )
-    preparer = Preparer(key, services.settings.oin_prefix)
-    publishers: dict[str, Publisher] = {}
-    keys: set[str] = set()
-    for org, sub in sim.submissions():
-        pub = publishers.get(org.value)
-        if pub is None:
-            pub = publishers[org.value] = Publisher(org, preparer, services.bootstrap)
-        pub.publish(sub)
-        if sub.v_nummer:
-            keys.add(person_key(sub.v_nummer, key))
-    for pub in publishers.values():
-        pub.flush()
-        pub.close()
-    return Published(key, keys, sim.truth)
 
 
 def first_of_next_month(month: str) -> datetime:
@@ -124,9 +47,9 @@ def first_of_next_month(month: str) -> datetime:
 
 
 def test_processed_lifecycle_equals_the_simulators_ground_truth(
-    services: RunningServices, published: Published, fresh_db: str
+    published: Published, processed_db: str
 ) -> None:
-    until_idle(services, fresh_db, f"g-{uuid.uuid4().hex[:8]}")
+    fresh_db = processed_db
     stored = states(fresh_db, published.person_keys)
     persons = [PersonState.from_json(text) for text in stored.values()]
     assert len(persons) == len(published.person_keys)

@@ -1,0 +1,44 @@
+"""`ketenlog serve`: the analysts' HTTP API (/v1, JSON and CSV) and the dashboard."""
+
+from __future__ import annotations
+
+import argparse
+
+from aiohttp import web
+
+from ketenlog.commands.base import CommandError, Registry, say
+from ketenlog.settings import Settings
+from projections.db import connect, migrate
+from projections.disclosure import Disclosure
+from projections.http_api import Api, make_app
+
+
+def register(registry: Registry) -> None:
+    parser = registry.add(
+        "serve",
+        run,
+        "Serve the projections over HTTP (NLGov REST API Design Rules; /v1/openapi.json) and "
+        "the dashboard (/dashboard). Disclosure control as for `ketenlog query`; CORS origins "
+        "from KETENLOG_CORS_ORIGINS.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8080, help="port (8080)")
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        with connect(settings.dsn) as conn:
+            migrate(conn)
+    except Exception as exc:
+        raise CommandError(
+            f"cannot prepare PostgreSQL at {settings.dsn}: {exc}; is it running (`ketenlog up`)?"
+        ) from exc
+    api = Api(
+        settings.dsn,
+        Disclosure(settings.disclosure_min, settings.disclosure_round),
+        settings.cors_origins,
+    )
+    say(f"serve: dashboard at http://{args.host}:{args.port}/dashboard")
+    say(f"serve: API at http://{args.host}:{args.port}/v1 (openapi.json); Ctrl-C stops")
+    web.run_app(make_app(api), host=args.host, port=args.port, print=None)
+    return 0

@@ -1,0 +1,301 @@
+"""The analysts' HTTP interface (aiohttp): the projections as JSON or CSV under `/v1`, following
+the NLGov REST API Design Rules (Dutch resource names, `API-Version` on every response,
+`openapi.json`, `application/problem+json` errors listing every invalid parameter, security
+headers, a CORS allowlist; no person keys anywhere), and the dashboard page with its charts.
+Every count passes disclosure control. Reads only the stable `analyst` views.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+from collections.abc import Awaitable, Callable
+from datetime import date, timedelta
+from typing import Any
+
+import psycopg
+from aiohttp import web
+
+from projections import charts
+from projections.disclosure import Disclosure
+from projections.queries import CATALOGUE, run_async
+
+API_VERSION = "1.0.0"
+# Dutch names for the domain's Dutch terms (API design rule); the projection they serve.
+RESOURCES = {
+    "instroom": "inflow",
+    "beslissingen": "decisions",
+    "vertrek": "departures",
+    "bezetting": "occupancy",
+    "goo-bezetting": "goo",
+}
+PERIODS = {"dag": "day", "week": "week", "maand": "month", "jaar": "year"}
+PARAMS = ("van", "tot", "periode", "indeling", "formaat")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+    "Strict-Transport-Security": "max-age=31536000",
+}
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class ProblemError(Exception):
+    """An RFC 9457 problem; `invalid` lists every parameter that is wrong and why."""
+
+    def __init__(
+        self, status: int, title: str, detail: str, invalid: list[dict[str, str]] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.invalid = status, title, detail, invalid or []
+
+    def response(self, instance: str) -> web.Response:
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": self.detail,
+            "instance": instance,
+        }
+        if self.invalid:
+            body["invalidParams"] = self.invalid
+        return web.Response(
+            status=self.status,
+            text=json.dumps(body, ensure_ascii=False),
+            content_type="application/problem+json",
+        )
+
+
+class Api:
+    def __init__(self, dsn: str, disclosure: Disclosure, cors_origins: frozenset[str]) -> None:
+        self.dsn = dsn
+        self.disclosure = disclosure
+        self.cors_origins = cors_origins
+        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self._lock = asyncio.Lock()
+
+    async def query(
+        self, projection: str, **kwargs: Any
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, application_name="ketenlog-serve"
+                )
+            columns, rows = await run_async(self._conn, projection, **kwargs)
+        return columns, [(*r[:-1], self.disclosure(int(r[-1]))) for r in rows]
+
+    async def close(self, _: web.Application) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+
+
+def parse(request: web.Request, projection: str) -> dict[str, Any]:
+    """The query parameters, or a ProblemError naming every one that is wrong."""
+    q = request.query
+    invalid: list[dict[str, str]] = [
+        {"name": k, "reason": f"unknown parameter; known: {', '.join(PARAMS)}"}
+        for k in q
+        if k not in PARAMS
+    ]
+    out: dict[str, Any] = {}
+    for name, key in (("van", "start"), ("tot", "end")):
+        if name in q:
+            try:
+                out[key] = date.fromisoformat(q[name])
+            except ValueError:
+                invalid.append({"name": name, "reason": "not a date (YYYY-MM-DD)"})
+    if out.get("start") and out.get("end") and out["start"] > out["end"]:
+        invalid.append({"name": "tot", "reason": "before van"})
+    period = q.get("periode", "maand")
+    if period not in PERIODS:
+        invalid.append({"name": "periode", "reason": f"one of {', '.join(PERIODS)}"})
+    out["period"] = PERIODS.get(period, "month")
+    dims = [d for d in q.get("indeling", "").split(",") if d]
+    known = CATALOGUE[projection].dimensions
+    for d in dims:
+        if d not in known:
+            invalid.append(
+                {"name": "indeling", "reason": f"{d!r} is not one of: {', '.join(known) or '-'}"}
+            )
+    out["by"] = dims
+    if q.get("formaat", "json") not in ("json", "csv"):
+        invalid.append({"name": "formaat", "reason": "json or csv"})
+    if invalid:
+        raise ProblemError(
+            400, "Ongeldige parameters", "one or more parameters are invalid", invalid
+        )
+    return out
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def render(request: web.Request, columns: list[str], rows: list[tuple[Any, ...]]) -> web.Response:
+    wants_csv = request.query.get("formaat") == "csv" or (
+        "text/csv" in request.headers.get("Accept", "") and "formaat" not in request.query
+    )
+    if wants_csv:
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(columns)
+        writer.writerows([["" if v is None else _plain(v) for v in r] for r in rows])
+        return web.Response(text=buf.getvalue(), content_type="text/csv")
+    body = {"resultaten": [dict(zip(columns, map(_plain, r), strict=True)) for r in rows]}
+    return web.json_response(body)
+
+
+def make_app(api: Api) -> web.Application:
+    @web.middleware
+    async def headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+        origin = request.headers.get("Origin")
+        if request.method == "OPTIONS":
+            response: web.StreamResponse = web.Response(status=204)
+        else:
+            try:
+                response = await handler(request)
+            except ProblemError as problem:
+                response = problem.response(request.path)
+            except web.HTTPException as exc:
+                response = ProblemError(exc.status, exc.reason, exc.text or exc.reason).response(
+                    request.path
+                )
+        response.headers["API-Version"] = API_VERSION
+        response.headers.update(SECURITY_HEADERS)
+        response.headers.setdefault("Content-Security-Policy", API_CSP)
+        if origin and origin in api.cors_origins:
+            response.headers["Access-Control-Allow-Origin"] = origin
+            response.headers["Vary"] = "Origin"
+            response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            response.headers["Access-Control-Expose-Headers"] = "API-Version"
+        return response
+
+    async def resource(request: web.Request) -> web.Response:
+        name = request.match_info["resource"]
+        projection = RESOURCES.get(name)
+        if projection is None:
+            raise ProblemError(404, "Niet gevonden", f"no resource {name!r}; see /v1/openapi.json")
+        columns, rows = await api.query(projection, **parse(request, projection))
+        return render(request, columns, rows)
+
+    async def openapi(_: web.Request) -> web.Response:
+        return web.json_response(openapi_document())
+
+    async def dashboard(_: web.Request) -> web.Response:
+        response = web.Response(text=await dashboard_page(api), content_type="text/html")
+        response.headers["Content-Security-Policy"] = PAGE_CSP
+        return response
+
+    async def home(_: web.Request) -> web.Response:
+        raise web.HTTPFound("/dashboard")
+
+    app = web.Application(middlewares=[headers])
+    app.router.add_get("/v1/openapi.json", openapi)
+    app.router.add_get("/v1/{resource}", resource)
+    app.router.add_get("/dashboard", dashboard)
+    app.router.add_get("/", home)
+    app.on_cleanup.append(api.close)
+    return app
+
+
+def openapi_document() -> dict[str, Any]:
+    parameters = [
+        {"name": "van", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "tot", "in": "query", "schema": {"type": "string", "format": "date"}},
+        {"name": "periode", "in": "query", "schema": {"enum": list(PERIODS), "default": "maand"}},
+        {
+            "name": "indeling",
+            "in": "query",
+            "schema": {"type": "string"},
+            "description": "comma-separated dimensions of the resource",
+        },
+        {"name": "formaat", "in": "query", "schema": {"enum": ["json", "csv"]}},
+    ]
+    problem = {
+        "description": "invalid parameters",
+        "content": {"application/problem+json": {"schema": {"type": "object"}}},
+    }
+    paths = {
+        f"/{name}": {
+            "get": {
+                "summary": CATALOGUE[projection].description,
+                "description": "dimensions: "
+                + (", ".join(CATALOGUE[projection].dimensions) or "none")
+                + "; counts below the disclosure "
+                "minimum are null, the rest rounded",
+                "parameters": parameters,
+                "responses": {
+                    "200": {
+                        "description": "the figures",
+                        "headers": {"API-Version": {"schema": {"type": "string"}}},
+                        "content": {"application/json": {}, "text/csv": {}},
+                    },
+                    "400": problem,
+                },
+            }
+        }
+        for name, projection in RESOURCES.items()
+    }
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "ketenlog — cijfers van de migratieketen", "version": API_VERSION},
+        "servers": [{"url": "/v1"}],
+        "paths": paths,
+    }
+
+
+def _series(
+    rows: list[tuple[Any, ...]], key: Callable[[tuple[Any, ...]], str]
+) -> dict[str, list[tuple[date, float]]]:
+    out: dict[str, list[tuple[date, float]]] = {}
+    for r in rows:
+        if r[-1] is not None:  # a suppressed count is left out, not drawn as zero
+            out.setdefault(key(r), []).append((r[0], float(r[-1])))
+    return out
+
+
+async def dashboard_page(api: Api) -> str:
+    year_ago = date.today() - timedelta(days=365 * 2)
+    _, inflow = await api.query("inflow", period="week", by=["kind"], start=year_ago)
+    _, occupancy = await api.query("occupancy", period="week", by=["location_type"], start=year_ago)
+    _, departures = await api.query("departures", period="month", by=["kind"], start=year_ago)
+    _, decisions = await api.query("decisions", period="month", by=["outcome"], start=year_ago)
+    figures = [
+        charts.line_chart(
+            "Instroom per week naar soort", _series(inflow, lambda r: r[1]), unit="aanvragen"
+        ),
+        charts.line_chart(
+            "Bezetting COA per locatietype (eind van de week)",
+            _series(occupancy, lambda r: r[1]),
+            unit="personen",
+        ),
+        charts.bar_chart(
+            "Vertrek per maand naar soort", _series(departures, lambda r: r[1]), unit="personen"
+        ),
+        charts.bar_chart(
+            "Beslissingen per maand naar uitkomst",
+            _series(decisions, lambda r: r[1]),
+            unit="beslissingen",
+        ),
+    ]
+    d = api.disclosure
+    return (
+        "<!doctype html><html lang=nl><head><meta charset=utf-8><title>ketenlog — dashboard"
+        "</title><style>body{font-family:sans-serif;margin:1.5em;color:#222}"
+        "figure{display:inline-block;margin:0 1.5em 1.5em 0;vertical-align:top}"
+        "figcaption{font-weight:bold;margin-bottom:.3em}.legend{font-size:12px}"
+        ".key{margin-right:1em}.key i{display:inline-block;width:10px;height:10px;"
+        "margin-right:4px}</style></head><body><h1>De migratieketen in cijfers</h1>"
+        f"<p>Afgeleid uit de gedeelde tijdlijn; aantallen onder {d.minimum} zijn weggelaten, "
+        f"de rest is afgerond op {d.rounding}. Data: <a href=/v1/openapi.json>/v1</a>.</p>"
+        + "".join(figures)
+        + "</body></html>"
+    )

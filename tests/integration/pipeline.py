@@ -1,0 +1,58 @@
+"""The processor as the integration tests run it: a worker per consumer group and database,
+started as `ketenlog process` against the test session's services, and what it stored."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+
+from tests.conftest import RunningServices
+
+
+@dataclass(frozen=True)
+class Published:
+    chain_key: bytes
+    person_keys: set[str]
+    truth: dict[str, dict[str, dict[str, int]]]
+
+
+def process(services: RunningServices, dsn: str, group: str, *extra: str) -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        "KETENLOG_DATABASE_URL": dsn,
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "ketenlog.cli", "process", "--group", group, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def until_idle(services: RunningServices, dsn: str, group: str) -> str:
+    proc = process(services, dsn, group, "--until-idle")
+    try:
+        out, _ = proc.communicate(timeout=600)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # never leave a worker behind
+        out, _ = proc.communicate()
+        pytest.fail(f"the worker did not become idle within 600 s:\n{out[-3000:]}")
+    assert proc.returncode == 0, out[-3000:]
+    assert "idle: all input present at start is processed" in out
+    return out
+
+
+def states(dsn: str, keys: set[str]) -> dict[str, str]:
+    with psycopg.connect(dsn) as conn:
+        rows = conn.execute(
+            "SELECT person_key, state::text FROM person_state WHERE person_key = ANY(%s)",
+            (sorted(keys),),
+        ).fetchall()
+    return dict(rows)

@@ -1,0 +1,176 @@
+"""`ketenlog serve` against a processed database: the API as the NLGov REST API Design Rules
+ask (version header, problem details naming every invalid parameter, security headers, CORS
+allowlist, JSON and CSV, no person keys), and the dashboard rendered in a real headless
+Chromium, whose DOM must hold every chart drawn with data and whose screenshot is kept."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import RunningServices
+from tests.integration.pipeline import Published
+
+pytestmark = pytest.mark.integration
+
+ALLOWED = "https://analist.example.nl"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextlib.contextmanager
+def serving(dsn: str, **settings: str) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn, **settings}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ketenlog.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                urllib.request.urlopen(f"{base}/v1/openapi.json", timeout=2).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    proc.kill()
+                    pytest.fail(f"ketenlog serve did not answer:\n{proc.communicate()[0]}")
+                time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def server(services: RunningServices, processed_db: str) -> Iterator[str]:
+    with serving(processed_db, KETENLOG_CORS_ORIGINS=ALLOWED) as base:
+        yield base
+
+
+def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, dict(r.headers), r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+def test_figures_as_json_and_csv_with_the_api_rules(server: str, published: Published) -> None:
+    status, headers, body = get(f"{server}/v1/instroom?periode=maand&indeling=kind")
+    assert status == 200
+    assert headers["API-Version"] == "1.0.0"
+    for name in ("X-Content-Type-Options", "Content-Security-Policy", "X-Frame-Options"):
+        assert name in headers
+    rows = json.loads(body)["resultaten"]
+    assert rows and {"period", "kind", "applications"} == set(rows[0])
+    # Disclosure control: suppressed (null) or a multiple of 5.
+    assert all(r["applications"] is None or r["applications"] % 5 == 0 for r in rows)
+    status, headers, body = get(f"{server}/v1/bezetting?indeling=location_type", Accept="text/csv")
+    assert status == 200 and headers["Content-Type"].startswith("text/csv")
+    assert body.decode().splitlines()[0] == "period,location_type,persons"
+    everything = b"".join(
+        get(f"{server}/v1/{name}?periode=dag")[2]
+        for name in ("instroom", "beslissingen", "vertrek", "bezetting", "goo-bezetting")
+    )
+    assert not any(key.encode() in everything for key in published.person_keys)
+
+
+def test_every_invalid_parameter_is_named_in_a_problem(server: str) -> None:
+    status, headers, body = get(f"{server}/v1/vertrek?periode=eeuw&van=gisteren&indeling=x")
+    assert status == 400
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert headers["API-Version"] == "1.0.0"
+    problem = json.loads(body)
+    assert problem["status"] == 400
+    assert {p["name"] for p in problem["invalidParams"]} == {"periode", "van", "indeling"}
+    status, headers, _ = get(f"{server}/v1/personen")
+    assert status == 404 and headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_cors_answers_only_the_allowlist_and_openapi_names_the_dutch_resources(
+    server: str,
+) -> None:
+    _, allowed, body = get(f"{server}/v1/openapi.json", Origin=ALLOWED)
+    assert allowed["Access-Control-Allow-Origin"] == ALLOWED
+    _, other, _ = get(f"{server}/v1/openapi.json", Origin="https://elders.example")
+    assert "Access-Control-Allow-Origin" not in other
+    paths = json.loads(body)["paths"]
+    assert {"/instroom", "/beslissingen", "/vertrek", "/bezetting"} <= set(paths)
+
+
+def chromium() -> str:
+    found = shutil.which("chromium") or shutil.which("chromium-browser")
+    if found is None:
+        pytest.fail("Chromium is missing: `./ketenlog.sh test` installs it (apt package chromium)")
+    return found
+
+
+def headless(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1600,1300",
+    ]
+    return subprocess.run(
+        [chromium(), *flags, *args], capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def test_the_dashboard_renders_every_chart_with_data_in_chromium(
+    processed_db: str, tmp_path: Path, services: RunningServices
+) -> None:
+    # The test period is small: with disclosure control on, whole charts would be suppressed.
+    with serving(processed_db, KETENLOG_DISCLOSURE_MIN="1", KETENLOG_DISCLOSURE_ROUND="1") as url:
+        render_and_check(url, tmp_path, services.settings.home / "artifacts" / "dashboard.png")
+
+
+def render_and_check(server: str, tmp_path: Path, shot: Path) -> None:
+    dom = headless(tmp_path, "--dump-dom", f"{server}/dashboard").stdout
+    charts = re.findall(r'<figure class="chart" data-points="(\d+)"><figcaption>([^<]+)', dom)
+    assert [title for _, title in charts] == [
+        "Instroom per week naar soort",
+        "Bezetting COA per locatietype (eind van de week)",
+        "Vertrek per maand naar soort",
+        "Beslissingen per maand naar uitkomst",
+    ]
+    assert all(int(points) > 0 for points, _ in charts), charts
+    assert dom.count('class="series"') >= 2 and dom.count('class="bar"') >= 2
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    shot.unlink(missing_ok=True)
+    done = headless(tmp_path, f"--screenshot={shot}", f"{server}/dashboard")
+    assert shot.exists(), done.stderr[-2000:]
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    # A blank page of this size compresses to a few kB; drawn charts do not.
+    assert len(png) > 30_000, len(png)

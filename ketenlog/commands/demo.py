@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 
 from infra import services as infra_services
+from ketenlog.commands import serve
 from ketenlog.commands.base import CommandError, Registry, say
 from ketenlog.commands.simulate import chain_key, publish
 from ketenlog.settings import Settings
@@ -29,10 +30,15 @@ def register(registry: Registry) -> None:
         run,
         "The whole backbone on local defaults: start Kafka and PostgreSQL, simulate a national "
         "year (2025-09-01..2026-08-31), publish it, process it until idle, and compare every "
-        "figure with the simulator's ground truth. Exits 1 when a figure differs.",
+        "figure with the simulator's ground truth, then serve the dashboard until Ctrl-C. "
+        "Exits 1 when a figure differs.",
     )
     parser.add_argument("--scale", type=float, default=1.0, help="1 = a national year")
     parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--port", type=int, default=8080, help="dashboard port (8080)")
+    parser.add_argument(
+        "--no-serve", action="store_true", help="stop after the summary instead of serving"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -67,9 +73,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     if differences:
         print(f"\n{len(differences)} figures differ from the ground truth:")
         print("\n".join(f"  {d}" for d in differences[:50]))
-        return 1
-    print(f"\nEvery figure equals the simulator's ground truth. ({minutes:.1f} min)")
-    return 0
+    else:
+        print(f"\nEvery figure equals the simulator's ground truth. ({minutes:.1f} min)")
+    print("Figures for analysts: ketenlog query inflow --by month,kind (see --help)")
+    sys.stdout.flush()
+    if not args.no_serve:
+        serve.run(argparse.Namespace(host="127.0.0.1", port=args.port), settings)
+    return 1 if differences else 0
 
 
 def _states(settings: Settings, keys: list[str]) -> Iterator[list[PersonState]]:

@@ -36,6 +36,12 @@ def register(registry: Registry) -> None:
     )
     parser.add_argument("--batch-size", type=int, default=2000, help="records per batch")
     parser.add_argument(
+        "--batch-wait",
+        type=float,
+        default=0.1,
+        help="seconds a batch waits to fill before it is processed (latency vs. batch size)",
+    )
+    parser.add_argument(
         "--group", default=DEFAULT_GROUP, help=f"consumer group (default {DEFAULT_GROUP})"
     )
 
@@ -56,6 +62,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         bootstrap=settings.bootstrap,
         partitions=settings.partitions,
         batch_size=args.batch_size,
+        batch_within_s=args.batch_wait,
         datadir=str(settings.home / "faust" / "{conf.name}"),
         until_idle=args.until_idle,
         targets=tuple(sorted(end_offsets(settings, event_topics()).items()))

@@ -235,12 +235,12 @@ def test_poison_records_are_dead_lettered_with_their_reason(
     topic = event_topic("COA")
     dead_before = end_offsets(services.bootstrap, DEADLETTER)
     producer = KafkaProducer(bootstrap_servers=services.bootstrap, acks="all")
-    sent: dict[str, int] = {}
+    # Offsets are per partition: a record is known by (partition, offset).
+    sent: dict[str, tuple[int, int]] = {}
     futures = [producer.send(topic, key=g.key, value=g.value, headers=g.headers) for g in good]
-    for reason, (k, v) in poison.items():
-        sent[reason] = producer.send(topic, key=k, value=v).get(timeout=30).offset
-    mismatch_offset = producer.send(topic, key=body_mismatch[0], value=body_mismatch[1])
-    sent["BODY"] = mismatch_offset.get(timeout=30).offset
+    for reason, (k, v) in [*poison.items(), ("BODY", body_mismatch)]:
+        meta = producer.send(topic, key=k, value=v).get(timeout=30)
+        sent[reason] = (meta.partition, meta.offset)
     for future in futures:
         future.get(timeout=30)
     producer.close()
@@ -248,15 +248,17 @@ def test_poison_records_are_dead_lettered_with_their_reason(
     until_idle(services, fresh_db, f"poison-{uuid.uuid4().hex[:8]}")
 
     letters = read_from(services.bootstrap, DEADLETTER, dead_before)
-    reasons: dict[int, str] = {}
+    reasons: dict[tuple[int, int], str] = {}
+    originals: dict[tuple[int, int], bytes | None] = {}
     for letter in letters:
         headers = dict(letter.headers)
         if headers.get("dl_source_topic") == topic.encode():
-            reasons[int(headers["dl_source_offset"])] = headers["dl_reason"].decode()
-    for reason, offset in sent.items():
+            where = (int(headers["dl_source_partition"]), int(headers["dl_source_offset"]))
+            reasons[where] = headers["dl_reason"].decode()
+            originals[where] = letter.value
+    for reason, where in sent.items():
         expected = "UNDECODABLE" if reason == "BODY" else reason
-        assert reasons.get(offset) == expected, (reason, reasons)
-    originals = {int(dict(x.headers)["dl_source_offset"]): x.value for x in letters}
+        assert reasons.get(where) == expected, (reason, reasons)
     assert originals[sent["UNDECODABLE"]] == poison["UNDECODABLE"][1]
 
     with psycopg.connect(fresh_db) as conn:

@@ -1,0 +1,267 @@
+"""Benchmark: end-to-end latency from the broker's acknowledgement of a published event to its
+projection row being readable in PostgreSQL, open-loop at half the processor's maximum
+sustained ingest, against a raw baseline in the same run: send -> one kafka-python consumer ->
+one-row INSERT per record (autocommit), at the same rate.
+
+    .venv/bin/python bench/latency.py [--seconds 60] [--burst 5000]
+
+1. Starts `ketenlog process` on a fresh database and consumer group and waits until it has
+   caught up with the log (it reads everything from the beginning).
+2. Maximum sustained ingest: a burst of --burst applications, published at once; the rate at
+   which their rows appear.
+3. Open loop at half that rate for --seconds: every event is an AsylumApplicationLodged of a
+   new person (one inflow row), sent on a fixed schedule (never waiting for the previous one);
+   latency = first time a poll (every 10 ms) sees the row minus the acknowledgement time.
+4. The baseline, same schedule and rate, on its own topic and table.
+Writes bench/results/latency.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from kafka import KafkaConsumer
+
+from infra import services, topics
+from infra.topics import end_offsets
+from ketenlog import settings as settings_module
+from producers.prepare import Preparer
+from producers.publisher import DeliverySettings, Publisher, open_producer
+from producers.submission import Submission
+from schemas.topics import RETAIN_FOREVER, TopicSpec, event_topics
+
+RESULTS = Path(__file__).resolve().parent / "results" / "latency.md"
+BASELINE_TOPIC = "bench.latency"
+
+
+def say(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def application(run: str, i: int) -> Submission:
+    return Submission(
+        type="AsylumApplicationLodged",
+        v_nummer=f"{7_000_000_000 + i:010d}",
+        case_id=f"ZK-{run}-{i}",
+        occurred_at=datetime.now(UTC) - timedelta(minutes=1),
+        ref=f"latency-{run}-{i}",
+        data={"application_type": "FIRST", "unaccompanied_minor": False},
+    )
+
+
+class Watcher:
+    """Polls a table for event ids every 10 ms and records when each first appears."""
+
+    def __init__(self, dsn: str, query: str) -> None:
+        self.dsn, self.query = dsn, query
+        self.pending: set[str] = set()
+        self.seen: dict[str, float] = {}
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def expect(self, event_id: str) -> None:
+        with self.lock:
+            self.pending.add(event_id)
+
+    def _run(self) -> None:
+        with psycopg.connect(self.dsn, autocommit=True) as conn:
+            while not self.stop.is_set():
+                with self.lock:
+                    ids = list(self.pending)
+                if ids:
+                    found = conn.execute(self.query, (ids,)).fetchall()
+                    now = time.monotonic()
+                    with self.lock:
+                        for (event_id,) in found:
+                            self.seen.setdefault(str(event_id), now)
+                            self.pending.discard(str(event_id))
+                time.sleep(0.01)
+
+    def wait_all(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if not self.pending:
+                    return
+            time.sleep(0.05)
+        raise SystemExit(f"{len(self.pending)} events never appeared within {timeout} s")
+
+
+def open_loop(send: Any, rate: float, seconds: float, watcher: Watcher) -> list[float]:
+    """Send on a fixed schedule; latency = row seen - broker ack, per event."""
+    acks: dict[str, float] = {}
+    n = int(rate * seconds)
+    start = time.monotonic()
+    for i in range(n):
+        due = start + i / rate
+        delay = due - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        event_id = send(i, acks)
+        watcher.expect(event_id)
+    watcher.wait_all(120)
+    return sorted(watcher.seen[e] - acks[e] for e in acks if e in watcher.seen)
+
+
+def pct(values: list[float], p: float) -> float:
+    return values[min(len(values) - 1, int(p * len(values)))] * 1000
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--burst", type=int, default=5000)
+    args = parser.parse_args()
+    settings = settings_module.load()
+    services.up(settings, say)
+    topics.ensure(settings, say, [TopicSpec(BASELINE_TOPIC, "benchmark", dict(RETAIN_FOREVER))])
+    run = uuid.uuid4().hex[:8]
+    db = f"bench_{run}"
+    base = settings.dsn.rpartition("/")[0]
+    with psycopg.connect(settings.dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {db}")
+    dsn = f"{base}/{db}"
+    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "ketenlog.cli", "process", "--group", db],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        ends = end_offsets(settings, event_topics())
+        say(f"waiting for the processor to catch up with {sum(ends.values()):,} records")
+        while True:
+            time.sleep(2)
+            try:
+                with psycopg.connect(dsn) as conn:
+                    done = conn.execute(
+                        "SELECT coalesce(sum(next_offset), 0) FROM consumer_positions"
+                    ).fetchone()
+            except psycopg.Error:
+                continue
+            if done and int(done[0]) >= sum(ends.values()):
+                break
+        preparer = Preparer(f"latency-{run}".encode(), settings.oin_prefix)
+        delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
+        producer = open_producer(settings.bootstrap, delivery, "bench-latency")
+        publisher = Publisher("IND", preparer, settings.bootstrap, delivery, producer=producer)
+        query = "SELECT event_id FROM inflow_items WHERE event_id = ANY(%s::uuid[])"
+
+        # Maximum sustained ingest: a burst, and the rate its rows appear.
+        burst = Watcher(dsn, query)
+        t0 = time.monotonic()
+        for i in range(args.burst):
+            burst.expect(publisher.publish(application(f"{run}b", i)))
+        publisher.flush()
+        burst.wait_all(600)
+        max_rate = args.burst / (max(burst.seen.values()) - t0)
+        burst.stop.set()
+        rate = max_rate / 2
+        say(f"maximum sustained ingest ~{max_rate:,.0f} events/s; open loop at {rate:,.0f}/s")
+
+        def send_processor(i: int, acks: dict[str, float]) -> str:
+            prepared = preparer.prepare("IND", application(f"{run}o", i))
+            future = producer.send(
+                "keten.ind.events",
+                value=prepared.value,
+                key=prepared.key,
+                headers=prepared.headers,
+            )
+            future.add_callback(
+                lambda _m, e=prepared.event_id: acks.setdefault(e, time.monotonic())
+            )
+            return prepared.event_id
+
+        watcher = Watcher(dsn, query)
+        processor = open_loop(send_processor, rate, args.seconds, watcher)
+        watcher.stop.set()
+        say(f"processor: p50 {pct(processor, 0.5):.0f} ms, p99 {pct(processor, 0.99):.0f} ms")
+
+        # Baseline: send -> consume -> one-row insert.
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            conn.execute("CREATE TABLE baseline (event_id uuid PRIMARY KEY, seen timestamptz)")
+        stop = threading.Event()
+
+        def consume() -> None:
+            consumer = KafkaConsumer(
+                BASELINE_TOPIC,
+                bootstrap_servers=settings.bootstrap,
+                group_id=f"b-{run}",
+                auto_offset_reset="latest",
+                fetch_max_wait_ms=10,
+            )
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                while not stop.is_set():
+                    for records in consumer.poll(timeout_ms=50).values():
+                        for r in records:
+                            conn.execute(
+                                "INSERT INTO baseline VALUES (%s, now())", (r.value.decode(),)
+                            )
+            consumer.close()
+
+        consumer_thread = threading.Thread(target=consume, daemon=True)
+        consumer_thread.start()
+        time.sleep(5)  # the consumer joins its group and sits at the end of the topic
+
+        def send_baseline(i: int, acks: dict[str, float]) -> str:
+            event_id = str(uuid.uuid4())
+            future = producer.send(BASELINE_TOPIC, value=event_id.encode(), key=event_id.encode())
+            future.add_callback(lambda _m, e=event_id: acks.setdefault(e, time.monotonic()))
+            return event_id
+
+        watcher = Watcher(dsn, "SELECT event_id FROM baseline WHERE event_id = ANY(%s::uuid[])")
+        baseline = open_loop(send_baseline, rate, args.seconds, watcher)
+        watcher.stop.set()
+        stop.set()
+        say(f"baseline: p50 {pct(baseline, 0.5):.0f} ms, p99 {pct(baseline, 0.99):.0f} ms")
+        producer.close()
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+        with psycopg.connect(settings.dsn, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {db} WITH (FORCE)")
+
+    ratio = pct(processor, 0.99) / pct(baseline, 0.99)
+    lines = [
+        "# End-to-end latency: publish acknowledged -> projection row readable",
+        "",
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, Python "
+        f"{platform.python_version()}, Kafka {settings.kafka_version}; open loop at "
+        f"{rate:,.0f} events/s (half of the measured maximum sustained ingest, "
+        f"{max_rate:,.0f}/s) for {args.seconds:.0f} s; rows polled every 10 ms.",
+        "",
+        "| path | events | p50 (ms) | p99 (ms) |",
+        "|---|---|---|---|",
+        f"| processor (`ketenlog process`: gate, timeline, fold, projection rows, one "
+        f"transaction) | {len(processor):,} | {pct(processor, 0.5):.0f} | "
+        f"{pct(processor, 0.99):.0f} |",
+        f"| baseline (send -> kafka-python consumer -> one-row INSERT) | {len(baseline):,} | "
+        f"{pct(baseline, 0.5):.0f} | {pct(baseline, 0.99):.0f} |",
+        "",
+        f"p99 ratio processor / baseline: **{ratio:.1f}** (target <= 3, and p99 under 1 s: "
+        f"{'met' if ratio <= 3 and pct(processor, 0.99) < 1000 else 'not met'}).",
+        f"Mean processor latency {statistics.mean(processor) * 1000:.0f} ms.",
+    ]
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    say(f"written to {RESULTS}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

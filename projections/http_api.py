@@ -253,13 +253,24 @@ def openapi_document() -> dict[str, Any]:
 
 
 def _series(
-    rows: list[tuple[Any, ...]], key: Callable[[tuple[Any, ...]], str]
+    rows: list[tuple[Any, ...]], key: Callable[[tuple[Any, ...]], str], *, flow: bool
 ) -> dict[str, list[tuple[date, float]]]:
-    out: dict[str, list[tuple[date, float]]] = {}
+    """Points per series. A suppressed count is left out, not drawn as zero; for a flow, a
+    period without any row had none of it and is drawn as zero."""
+    out: dict[str, dict[date, float]] = {}
+    suppressed: set[tuple[str, date]] = set()
     for r in rows:
-        if r[-1] is not None:  # a suppressed count is left out, not drawn as zero
-            out.setdefault(key(r), []).append((r[0], float(r[-1])))
-    return out
+        if r[-1] is None:
+            suppressed.add((key(r), r[0]))
+        else:
+            out.setdefault(key(r), {})[r[0]] = float(r[-1])
+    if flow:
+        periods = {r[0] for r in rows}
+        for name, points in out.items():
+            for p in periods - points.keys():
+                if (name, p) not in suppressed:
+                    points[p] = 0.0
+    return {name: sorted(points.items()) for name, points in out.items()}
 
 
 async def dashboard_page(api: Api) -> str:
@@ -270,19 +281,23 @@ async def dashboard_page(api: Api) -> str:
     _, decisions = await api.query("decisions", period="month", by=["outcome"], start=year_ago)
     figures = [
         charts.line_chart(
-            "Instroom per week naar soort", _series(inflow, lambda r: r[1]), unit="aanvragen"
+            "Instroom per week naar soort",
+            _series(inflow, lambda r: r[1], flow=True),
+            unit="aanvragen",
         ),
         charts.line_chart(
             "Bezetting COA per locatietype (eind van de week)",
-            _series(occupancy, lambda r: r[1]),
+            _series(occupancy, lambda r: r[1], flow=False),
             unit="personen",
         ),
         charts.bar_chart(
-            "Vertrek per maand naar soort", _series(departures, lambda r: r[1]), unit="personen"
+            "Vertrek per maand naar soort",
+            _series(departures, lambda r: r[1], flow=True),
+            unit="personen",
         ),
         charts.bar_chart(
             "Beslissingen per maand naar uitkomst",
-            _series(decisions, lambda r: r[1]),
+            _series(decisions, lambda r: r[1], flow=True),
             unit="beslissingen",
         ),
     ]

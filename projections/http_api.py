@@ -30,6 +30,8 @@ RESOURCES = {
     "vertrek": "departures",
     "bezetting": "occupancy",
     "goo-bezetting": "goo",
+    "achterstand": "backlog",
+    "achterstand-buiten-termijn": "backlog_late",
 }
 PERIODS = {"dag": "day", "week": "week", "maand": "month", "jaar": "year"}
 PARAMS = ("van", "tot", "periode", "indeling", "formaat")
@@ -279,6 +281,12 @@ async def dashboard_page(api: Api) -> str:
     _, occupancy = await api.query("occupancy", period="week", by=["location_type"], start=year_ago)
     _, departures = await api.query("departures", period="month", by=["kind"], start=year_ago)
     _, decisions = await api.query("decisions", period="month", by=["outcome"], start=year_ago)
+    _, pending = await api.query("backlog", period="week", start=year_ago)
+    _, late = await api.query("backlog_late", period="week", start=year_ago)
+    backlog = {
+        "in behandeling": _series(pending, lambda r: "", flow=False).get("", []),
+        "langer dan 6 maanden": _series(late, lambda r: "", flow=False).get("", []),
+    }
     figures = [
         charts.line_chart(
             "Instroom per week naar soort",
@@ -300,6 +308,7 @@ async def dashboard_page(api: Api) -> str:
             _series(decisions, lambda r: r[1], flow=True),
             unit="beslissingen",
         ),
+        charts.line_chart("Achterstand IND (eind van de week)", backlog, unit="zaken"),
     ]
     d = api.disclosure
     return (

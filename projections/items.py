@@ -23,6 +23,7 @@ InflowRow = tuple[str, str, date, str, bool]
 DecisionRow = tuple[str, str, date, str, str, datetime | None, datetime]
 DepartureRow = tuple[str, str, date, str, str | None]
 StayRow = tuple[str, int, date, date | None, str]
+CaseRow = tuple[str, str, date, date | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Items:
     departures: list[DepartureRow]
     coa_stays: list[StayRow]
     goo_stays: list[StayRow]
+    cases: list[CaseRow]
 
     def tables(self) -> dict[str, list[tuple[object, ...]]]:
         """Rows per key of TABLES, for the store."""
@@ -41,6 +43,7 @@ class Items:
             "departures": list(self.departures),
             "coa_stays": list(self.coa_stays),
             "goo_stays": list(self.goo_stays),
+            "cases": list(self.cases),
         }
 
 
@@ -55,6 +58,7 @@ TABLES = {
     "departures": "departure_items (person_key, event_id, day, kind, destination)",
     "coa_stays": "coa_stays (person_key, seq, from_day, to_day, location_type)",
     "goo_stays": "goo_stays (person_key, seq, from_day, to_day, location_type)",
+    "cases": "case_items (person_key, case_id, lodged_day, decided_day)",
 }
 
 
@@ -100,12 +104,21 @@ def items_of(state: PersonState) -> Items:
         (s.started_at.date(), s.ended_at.date() if s.ended_at else None, "GOO")
         for s in state.protection.spans
     ]
+    # Pending at the IND: from the first application of a case to its first decision.
+    decided: dict[str, date] = {}
+    for d in state.decisions:
+        if d.case_id is not None and (d.case_id not in decided or d.at.date() < decided[d.case_id]):
+            decided[d.case_id] = d.at.date()
+    cases: list[CaseRow] = [
+        (key, case_id, at.date(), decided.get(case_id)) for case_id, at in sorted(lodged.items())
+    ]
     return Items(
         inflow,
         decisions,
         departures,
         _numbered(key, coa),
         _numbered(key, [g for g in goo if g[1] is None or g[0] < g[1]]),
+        cases,
     )
 
 

@@ -64,6 +64,22 @@ CATALOGUE = {
             "(COA definition: nareizigers and repeat applicants excluded)",
         ),
         Projection(
+            "backlog",
+            "decision_backlog",
+            "pending",
+            (),
+            True,
+            "asylum cases pending at the IND (first application lodged, no decision yet)",
+        ),
+        Projection(
+            "backlog_late",
+            "decision_backlog",
+            "pending_beyond_legal_period",
+            (),
+            True,
+            "pending cases lodged more than six months ago (the legal decision period)",
+        ),
+        Projection(
             "goo",
             "goo_occupancy",
             "persons",

@@ -153,6 +153,17 @@ def assert_views_sum_the_rows(conn: psycopg.Connection) -> None:
                 counted[(day, kind)] += 1
         day += timedelta(days=7)
     assert counted and all(view.get(k, 0) == n for k, n in counted.items())
+    cases = conn.execute("SELECT lodged_day, decided_day FROM case_items").fetchall()
+    backlog: dict[date, int] = dict(
+        conn.execute("SELECT day, pending FROM analyst.decision_backlog").fetchall()
+    )
+    some_days = sorted({lodged for lodged, _ in cases})[:: max(1, len(cases) // 20)]
+    assert some_days
+    for day in some_days:
+        pending = sum(
+            1 for lodged, decided in cases if lodged <= day and (decided is None or day < decided)
+        )
+        assert backlog.get(day, 0) == pending, day
     rows = conn.execute("SELECT day, kind FROM inflow_items").fetchall()
     viewed = conn.execute("SELECT day, kind, sum(applications) FROM analyst.inflow GROUP BY 1, 2")
     assert {(d, k): int(n) for d, k, n in viewed} == dict(Counter(rows))

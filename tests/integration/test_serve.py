@@ -94,7 +94,15 @@ def test_figures_as_json_and_csv_with_the_api_rules(server: str, published: Publ
     assert body.decode().splitlines()[0] == "period,location_type,persons"
     everything = b"".join(
         get(f"{server}/v1/{name}?periode=dag")[2]
-        for name in ("instroom", "beslissingen", "vertrek", "bezetting", "goo-bezetting")
+        for name in (
+            "instroom",
+            "beslissingen",
+            "vertrek",
+            "bezetting",
+            "goo-bezetting",
+            "achterstand",
+            "achterstand-buiten-termijn",
+        )
     )
     assert not any(key.encode() in everything for key in published.person_keys)
 
@@ -163,6 +171,7 @@ def render_and_check(server: str, tmp_path: Path, shot: Path) -> None:
         "Bezetting COA per locatietype (eind van de week)",
         "Vertrek per maand naar soort",
         "Beslissingen per maand naar uitkomst",
+        "Achterstand IND (eind van de week)",
     ]
     assert all(int(points) > 0 for points, _ in charts), charts
     assert dom.count('class="series"') >= 2 and dom.count('class="bar"') >= 2

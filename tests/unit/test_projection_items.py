@@ -85,3 +85,27 @@ def test_a_stay_of_less_than_a_day_counts_on_no_day() -> None:
         (d, d + timedelta(days=3), "COL"),
         (d + timedelta(days=3), d + timedelta(days=9), "AZC"),
     ]
+
+
+def test_a_case_is_pending_from_its_first_application_to_its_first_decision() -> None:
+    from processors.lifecycle import fold  # noqa: PLC0415
+    from tests.unit.test_lifecycle import T0, arrival, ev  # noqa: PLC0415
+
+    facts = [
+        arrival(0),
+        ev("AsylumApplicationLodged", 2, application_type="FIRST", unaccompanied_minor=False),
+        ev(
+            "AsylumApplicationLodged",
+            40,
+            "ZK2",
+            application_type="REPEAT",
+            unaccompanied_minor=False,
+        ),
+        ev("DecisionIssued", 30, outcome="REJECTED", status=None, ground=None),
+    ]
+    cases = items_of(fold(facts)).cases
+    day = T0.date()
+    assert [(c[1], c[2], c[3]) for c in cases] == [
+        ("ZK1", day + timedelta(days=2), day + timedelta(days=30)),
+        ("ZK2", day + timedelta(days=40), None),
+    ]

@@ -10,7 +10,7 @@ from processors.facts import Fact
 from processors.lifecycle import PersonState, fold
 from processors.ports import AnomalyRow, ChangeRow, PersonRow
 
-Contributions = Callable[[PersonState], Mapping[str, list[tuple[object, ...]]]]
+Contributions = Callable[[PersonState, list[Fact]], Mapping[str, list[tuple[object, ...]]]]
 
 
 def derive_person(
@@ -33,5 +33,5 @@ def derive_person(
             AnomalyRow(a.kind.value, a.event_id, a.occurred_at, a.case_id, a.detail)
             for a in state.anomalies
         ],
-        contributions=contributions(state) if contributions is not None else {},
+        contributions=contributions(state, facts) if contributions is not None else {},
     )

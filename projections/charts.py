@@ -104,3 +104,41 @@ def _frame(title: str, body: str, points: int, names: Sequence[str] = ()) -> str
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
         f'aria-label="{escape(title)}">{body}</svg>{_legend(names)}</figure>'
     )
+
+
+def category_bars(
+    title: str, categories: Sequence[str], series: Mapping[str, Sequence[float]], *, unit: str = ""
+) -> str:
+    """Stacked bars per category (e.g. housed and still to house per municipality)."""
+    if not categories:
+        return _frame(title, '<text x="50%" y="50%" text-anchor="middle">no data yet</text>', 0)
+    names = list(series)
+    totals = [sum(series[n][j] for n in names) for j in range(len(categories))]
+    top = _scale(totals)
+    plot_w, plot_h = WIDTH - PAD_L - 10, HEIGHT - PAD_T - PAD_B
+    bar_w = plot_w / len(categories)
+    body = []
+    for j, category in enumerate(categories):
+        y = float(PAD_T + plot_h)
+        for i, name in enumerate(names):
+            v = series[name][j]
+            h = v / top * plot_h
+            y -= h
+            body.append(
+                f'<rect class="bar" data-series="{escape(name)}" data-value="{v:g}" '
+                f'x="{PAD_L + j * bar_w + 1:.1f}" y="{y:.1f}" width="{max(bar_w - 2, 1):.1f}" '
+                f'height="{h:.1f}" fill="{PALETTE[i % len(PALETTE)]}"><title>{escape(category)}: '
+                f"{v:g}</title></rect>"
+            )
+        body.append(
+            f'<text x="{PAD_L + (j + 0.5) * bar_w:.1f}" y="{HEIGHT - 14}" font-size="9" '
+            f'text-anchor="middle">{escape(category)}</text>'
+        )
+    axis = (
+        f'<line x1="{PAD_L}" y1="{HEIGHT - PAD_B}" x2="{WIDTH - 10}" y2="{HEIGHT - PAD_B}" '
+        f'stroke="#999"/><text x="{PAD_L - 6}" y="{PAD_T + 4}" text-anchor="end" '
+        f'font-size="11">{top:,.0f}</text><text x="{PAD_L + 4}" y="{PAD_T + 10}" '
+        f'font-size="11">{escape(unit)}</text>'
+    )
+    points = sum(1 for n in names for v in series[n] if v)
+    return _frame(title, axis + "".join(body), points, names)

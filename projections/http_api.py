@@ -11,6 +11,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
@@ -20,7 +21,7 @@ from aiohttp import web
 
 from projections import charts
 from projections.disclosure import Disclosure
-from projections.queries import CATALOGUE, run_async
+from projections.queries import CATALOGUE, housing_async, run_async
 
 API_VERSION = "1.0.0"
 # Dutch names for the domain's Dutch terms (API design rule); the projection they serve.
@@ -35,6 +36,7 @@ RESOURCES = {
 }
 PERIODS = {"dag": "day", "week": "week", "maand": "month", "jaar": "year"}
 PARAMS = ("van", "tot", "periode", "indeling", "formaat")
+TASK_PERIOD = re.compile(r"\d{4}-(I|II)")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -93,6 +95,16 @@ class Api:
                 )
             columns, rows = await run_async(self._conn, projection, **kwargs)
         return columns, [(*r[:-1], self.disclosure(int(r[-1]))) for r in rows]
+
+    async def housing(self, task_period: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
+        async with self._lock:
+            if self._conn is None or self._conn.closed:
+                self._conn = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, application_name="ketenlog-serve"
+                )
+            columns, rows = await housing_async(self._conn, task_period)
+        # The task is a public target; the counts of persons pass disclosure control.
+        return columns, [(m, p, t, *(self.disclosure(int(v)) for v in r)) for m, p, t, *r in rows]
 
     async def close(self, _: web.Application) -> None:
         if self._conn is not None:
@@ -188,6 +200,24 @@ def make_app(api: Api) -> web.Application:
         columns, rows = await api.query(projection, **parse(request, projection))
         return render(request, columns, rows)
 
+    async def housing(request: web.Request) -> web.Response:
+        invalid = [
+            {"name": k, "reason": "unknown parameter; known: taakperiode, formaat"}
+            for k in request.query
+            if k not in ("taakperiode", "formaat")
+        ]
+        period = request.query.get("taakperiode")
+        if period is not None and not TASK_PERIOD.fullmatch(period):
+            invalid.append({"name": "taakperiode", "reason": "a half year like 2026-I or 2026-II"})
+        if request.query.get("formaat", "json") not in ("json", "csv"):
+            invalid.append({"name": "formaat", "reason": "json or csv"})
+        if invalid:
+            raise ProblemError(
+                400, "Ongeldige parameters", "one or more parameters are invalid", invalid
+            )
+        columns, rows = await api.housing(period)
+        return render(request, columns, rows)
+
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(openapi_document())
 
@@ -201,6 +231,7 @@ def make_app(api: Api) -> web.Application:
 
     app = web.Application(middlewares=[headers])
     app.router.add_get("/v1/openapi.json", openapi)
+    app.router.add_get("/v1/huisvesting", housing)
     app.router.add_get("/v1/{resource}", resource)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_get("/", home)
@@ -246,6 +277,22 @@ def openapi_document() -> dict[str, Any]:
         }
         for name, projection in RESOURCES.items()
     }
+    paths["/huisvesting"] = {
+        "get": {
+            "summary": "housing of status holders per municipality and task period: task, "
+            "linked, housed, backlog",
+            "parameters": [
+                {
+                    "name": "taakperiode",
+                    "in": "query",
+                    "schema": {"type": "string"},
+                    "example": "2026-I",
+                },
+                {"name": "formaat", "in": "query", "schema": {"enum": ["json", "csv"]}},
+            ],
+            "responses": {"200": {"description": "the figures"}, "400": problem},
+        }
+    }
     return {
         "openapi": "3.0.3",
         "info": {"title": "ketenlog — cijfers van de migratieketen", "version": API_VERSION},
@@ -273,6 +320,21 @@ def _series(
                 if (name, p) not in suppressed:
                     points[p] = 0.0
     return {name: sorted(points.items()) for name, points in out.items()}
+
+
+async def _housing_chart(api: Api) -> str:
+    """The latest task period's fifteen largest tasks: housed, and what is left to house."""
+    _, rows = await api.housing(None)
+    periods = sorted({r[1] for r in rows}, key=lambda p: (p[:4], len(p)))
+    latest = [r for r in rows if periods and r[1] == periods[-1]]
+    latest.sort(key=lambda r: -r[2])
+    top = latest[:15]
+    return charts.category_bars(
+        f"Huisvesting statushouders per gemeente, taakperiode {periods[-1] if periods else '-'}",
+        [r[0] for r in top],
+        {"gehuisvest": [r[4] or 0 for r in top], "nog te huisvesten": [r[5] or 0 for r in top]},
+        unit="personen",
+    )
 
 
 async def dashboard_page(api: Api) -> str:
@@ -309,6 +371,7 @@ async def dashboard_page(api: Api) -> str:
             unit="beslissingen",
         ),
         charts.line_chart("Achterstand IND (eind van de week)", backlog, unit="zaken"),
+        await _housing_chart(api),
     ]
     d = api.disclosure
     return (

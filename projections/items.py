@@ -10,11 +10,13 @@ days are UTC; a change at moment m shows from the end of day date(m) on.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from processors.facts import Fact
 from processors.lifecycle.counts import COA_EXCLUDED_GROUPS, UNPLACED
+from processors.lifecycle.effective import effective
 from processors.lifecycle.person import PersonState
 from processors.lifecycle.reception import ReceptionSpan
 
@@ -24,6 +26,8 @@ DecisionRow = tuple[str, str, date, str, str, datetime | None, datetime]
 DepartureRow = tuple[str, str, date, str, str | None]
 StayRow = tuple[str, int, date, date | None, str]
 CaseRow = tuple[str, str, date, date | None]
+HousingRow = tuple[str, str, date, str, str, str]
+TaskRow = tuple[str, str, str, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +38,8 @@ class Items:
     coa_stays: list[StayRow]
     goo_stays: list[StayRow]
     cases: list[CaseRow]
+    housing: list[HousingRow]
+    tasks: list[TaskRow]
 
     def tables(self) -> dict[str, list[tuple[object, ...]]]:
         """Rows per key of TABLES, for the store."""
@@ -44,11 +50,15 @@ class Items:
             "coa_stays": list(self.coa_stays),
             "goo_stays": list(self.goo_stays),
             "cases": list(self.cases),
+            "housing": list(self.housing),
+            "tasks": list(self.tasks),
         }
 
 
-def contributions(state: PersonState) -> dict[str, list[tuple[object, ...]]]:
-    return items_of(state).tables()
+def contributions(
+    state: PersonState, facts: Sequence[Fact] = ()
+) -> dict[str, list[tuple[object, ...]]]:
+    return items_of(state, facts).tables()
 
 
 TABLES = {
@@ -59,10 +69,14 @@ TABLES = {
     "coa_stays": "coa_stays (person_key, seq, from_day, to_day, location_type)",
     "goo_stays": "goo_stays (person_key, seq, from_day, to_day, location_type)",
     "cases": "case_items (person_key, case_id, lodged_day, decided_day)",
+    "housing": "housing_items (person_key, event_id, day, municipality_code, task_period, step)",
+    "tasks": "housing_tasks (person_key, municipality_code, task_period, task)",
 }
 
 
-def items_of(state: PersonState) -> Items:
+def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
+    """`facts`: the history the state was folded from; only a housing task's subject (a
+    municipality and task period, not a person) contributes from its facts directly."""
     key = state.person_key
     inflow: list[InflowRow] = [
         (key, a.event_id, a.at.date(), a.application_type, a.unaccompanied_minor)
@@ -112,6 +126,14 @@ def items_of(state: PersonState) -> Items:
     cases: list[CaseRow] = [
         (key, case_id, at.date(), decided.get(case_id)) for case_id, at in sorted(lodged.items())
     ]
+    housing: list[HousingRow] = [
+        (key, h.event_id, h.at.date(), h.municipality_code, h.task_period, h.step)
+        for h in state.housing
+    ]
+    tasks: list[TaskRow] = [
+        (key, str(f.data["municipality_code"]), str(f.data["task_period"]), int(f.data["task"]))
+        for f in effective(f for f in facts if f.event_type == "HousingTaskPublished").events
+    ]
     return Items(
         inflow,
         decisions,
@@ -119,6 +141,8 @@ def items_of(state: PersonState) -> Items:
         _numbered(key, coa),
         _numbered(key, [g for g in goo if g[1] is None or g[0] < g[1]]),
         cases,
+        housing,
+        tasks,
     )
 
 

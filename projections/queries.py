@@ -161,3 +161,26 @@ async def run_async(
     cur = await conn.execute(query, params)
     rows = await cur.fetchall()
     return ["period", *(by or []), p.measure], [tuple(r) for r in rows]
+
+
+HOUSING_COLUMNS = ["municipality_code", "task_period", "task", "linked", "housed", "backlog"]
+HOUSING_SQL = (
+    "SELECT municipality_code, task_period, task, linked, housed, backlog FROM analyst.housing"
+    " WHERE %(period)s::text IS NULL OR task_period = %(period)s ORDER BY task_period,"
+    " municipality_code"
+)
+
+
+def housing(
+    conn: psycopg.Connection, task_period: str | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Per municipality and task period (e.g. 2026-I): task, linked, housed, backlog."""
+    rows = conn.execute(HOUSING_SQL, {"period": task_period}).fetchall()
+    return HOUSING_COLUMNS, [tuple(r) for r in rows]
+
+
+async def housing_async(
+    conn: psycopg.AsyncConnection[Any], task_period: str | None = None
+) -> tuple[list[str], list[tuple[Any, ...]]]:
+    cur = await conn.execute(HOUSING_SQL, {"period": task_period})
+    return HOUSING_COLUMNS, [tuple(r) for r in await cur.fetchall()]

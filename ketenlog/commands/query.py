@@ -14,13 +14,14 @@ from ketenlog.commands.base import CommandError, Registry
 from ketenlog.settings import Settings
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
-from projections.queries import CATALOGUE, PERIODS, QueryError, run
+from projections.queries import CATALOGUE, PERIODS, QueryError, housing, run
 
 SUPPRESSED = "<5"
 
 
 def register(registry: Registry) -> None:
     names = "; ".join(f"{p.name}: {p.description}" for p in CATALOGUE.values())
+    names += "; housing: per municipality and task period, task, linked, housed, backlog"
     parser = registry.add(
         "query",
         _run,
@@ -28,7 +29,10 @@ def register(registry: Registry) -> None:
         "disclosure minimum are suppressed, the rest rounded (settings KETENLOG_DISCLOSURE_MIN, "
         "KETENLOG_DISCLOSURE_ROUND; default 5 and 5).",
     )
-    parser.add_argument("projection", choices=sorted(CATALOGUE))
+    parser.add_argument("projection", choices=[*sorted(CATALOGUE), "housing"])
+    parser.add_argument(
+        "--task-period", help="housing only: one task period (e.g. 2026-I); default all"
+    )
     parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day")
     parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day")
     parser.add_argument(
@@ -43,16 +47,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     parts = [p.strip() for p in args.by.split(",") if p.strip()]
     period = next((p for p in parts if p in PERIODS), "month")
     by = [p for p in parts if p not in PERIODS]
+    disclose = Disclosure(settings.disclosure_min, settings.disclosure_round)
     try:
         with connect(settings.dsn) as conn:
             migrate(conn)
-            columns, rows = run(
-                conn, args.projection, period=period, by=by, start=args.start, end=args.end
-            )
+            if args.projection == "housing":
+                columns, rows = housing(conn, args.task_period)
+                # The task is a public target; the counts of persons pass disclosure control.
+                shown = [(m, p, t, *(disclose(int(v)) for v in r)) for m, p, t, *r in rows]
+            else:
+                columns, rows = run(
+                    conn, args.projection, period=period, by=by, start=args.start, end=args.end
+                )
+                shown = [(*row[:-1], disclose(int(row[-1]))) for row in rows]
     except QueryError as exc:
         raise CommandError(str(exc), exit_code=2) from exc
-    disclose = Disclosure(settings.disclosure_min, settings.disclosure_round)
-    shown = [(*row[:-1], disclose(int(row[-1]))) for row in rows]
     write(sys.stdout, args.format, columns, shown)
     return 0
 

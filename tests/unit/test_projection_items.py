@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -109,3 +110,33 @@ def test_a_case_is_pending_from_its_first_application_to_its_first_decision() ->
         ("ZK1", day + timedelta(days=2), day + timedelta(days=30)),
         ("ZK2", day + timedelta(days=40), None),
     ]
+
+
+def test_housing_rows_and_tasks_give_the_ground_truth() -> None:
+    from collections import defaultdict  # noqa: PLC0415
+
+    from processors.lifecycle import fold  # noqa: PLC0415
+    from processors.lifecycle.counts import task_periods  # noqa: PLC0415
+
+    sim = simulate(SimParams(seed=5, scale=0.008), chain_key=CHAIN_KEY)
+    persons, subjects = fold_simulation(sim)
+    by_subject: dict[str, list[Any]] = defaultdict(list)
+    for f in subjects:
+        by_subject[f.person_key].append(f)
+    start = date.fromisoformat(sim.truth["period"]["from"])
+    end = date.fromisoformat(sim.truth["period"]["to"])
+    periods = set(task_periods(start, end))
+    got: dict[str, dict[str, dict[str, int]]] = {}
+
+    def row(m: str, p: str) -> dict[str, int]:
+        return got.setdefault(m, {}).setdefault(p, {"task": 0, "linked": 0, "housed": 0})
+
+    for facts in by_subject.values():
+        for _, m, p, task in items_of(fold(facts), facts).tasks:
+            if p in periods:
+                row(m, p)["task"] = task
+    for person in persons:
+        for _, _, day, m, p, step in items_of(person).housing:
+            if p in periods and day <= end:
+                row(m, p)["linked" if step == "LINKED" else "housed"] += 1
+    assert got == sim.truth["housing"]

@@ -32,6 +32,8 @@ RESOURCES = {
     "bezetting": "occupancy",
     "goo-bezetting": "goo",
     "achterstand": "backlog",
+    "levensloop": "lifecycle",
+    "afwijkingen": "anomalies",
     "achterstand-buiten-termijn": "backlog_late",
 }
 PERIODS = {"dag": "day", "week": "week", "maand": "month", "jaar": "year"}

@@ -80,6 +80,23 @@ CATALOGUE = {
             "pending cases lodged more than six months ago (the legal decision period)",
         ),
         Projection(
+            "lifecycle",
+            "lifecycle",
+            "subjects",
+            ("lifecycle", "state"),
+            True,
+            "cases, receptions, family reunifications, protection and guardianships per state "
+            "at the end of the period (all cases, MVV holders included)",
+        ),
+        Projection(
+            "anomalies",
+            "anomalies",
+            "anomalies",
+            ("kind",),
+            False,
+            "facts that did not fit the lifecycle, by kind (docs/lifecycle.md)",
+        ),
+        Projection(
             "goo",
             "goo_occupancy",
             "persons",

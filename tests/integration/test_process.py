@@ -164,6 +164,26 @@ def assert_views_sum_the_rows(conn: psycopg.Connection) -> None:
             1 for lodged, decided in cases if lodged <= day and (decided is None or day < decided)
         )
         assert backlog.get(day, 0) == pending, day
+    changes = conn.execute(
+        "SELECT person_key, subject, (occurred_at AT TIME ZONE 'UTC')::date, to_state, seq"
+        " FROM state_changes WHERE lifecycle = 'CASE' ORDER BY person_key, seq"
+    ).fetchall()
+    sample = sorted({c[2] for c in changes})[:: max(1, len(changes) // 15)]
+    for day in sample:
+        latest: dict[tuple[str, str], str] = {}
+        for person, subject, changed, state, _ in changes:
+            if changed <= day:
+                latest[(person, subject)] = state
+        expected = Counter(latest.values())
+        in_view = {
+            str(state): int(n)
+            for state, n in conn.execute(
+                "SELECT state, subjects FROM analyst.lifecycle WHERE lifecycle = 'CASE'"
+                " AND day = %s",
+                (day,),
+            )
+        }
+        assert in_view == dict(expected), day
     rows = conn.execute("SELECT day, kind FROM inflow_items").fetchall()
     viewed = conn.execute("SELECT day, kind, sum(applications) FROM analyst.inflow GROUP BY 1, 2")
     assert {(d, k): int(n) for d, k, n in viewed} == dict(Counter(rows))

@@ -74,9 +74,11 @@ def apply(
             retraction.rec = retraction.occ + rng.randrange(MINUTE, HOUR)
             retraction.retracts = event_id(f.org, error.ref)
             out.append(error)
-            superseded.add(id(error))
+            # A retraction after the horizon is never sent: the error then stays in the log,
+            # is effective, and the ground truth must count it.
             if retraction.occ < horizon:
                 out.append(retraction)
+                superseded.add(id(error))
         else:
             out.append(f)
     deliveries = [(f.rec, i, f) for i, f in enumerate(out)]

@@ -91,22 +91,22 @@ class Api:
         self, projection: str, **kwargs: Any
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         async with self._lock:
-            if self._conn is None or self._conn.closed:
-                self._conn = await psycopg.AsyncConnection.connect(
-                    self.dsn, autocommit=True, application_name="ketenlog-serve"
-                )
-            columns, rows = await run_async(self._conn, projection, **kwargs)
+            columns, rows = await run_async(await self._connection(), projection, **kwargs)
         return columns, [(*r[:-1], self.disclosure(int(r[-1]))) for r in rows]
 
     async def housing(self, task_period: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
         async with self._lock:
-            if self._conn is None or self._conn.closed:
-                self._conn = await psycopg.AsyncConnection.connect(
-                    self.dsn, autocommit=True, application_name="ketenlog-serve"
-                )
-            columns, rows = await housing_async(self._conn, task_period)
+            columns, rows = await housing_async(await self._connection(), task_period)
         # The task is a public target; the counts of persons pass disclosure control.
         return columns, [(m, p, t, *(self.disclosure(int(v)) for v in r)) for m, p, t, *r in rows]
+
+    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+        """One connection, opened on first use and again after it broke (callers hold the lock)."""
+        if self._conn is None or self._conn.closed:
+            self._conn = await psycopg.AsyncConnection.connect(
+                self.dsn, autocommit=True, application_name="ketenlog-serve"
+            )
+        return self._conn
 
     async def close(self, _: web.Application) -> None:
         if self._conn is not None:

@@ -72,7 +72,6 @@ class BatchProcessor:
         self._log_start: dict[TopicPartition, int] = {}
         self.counters = Counters()
         self._cache = HistoryCache(cache_persons)
-        self._folded: dict[str, list[Fact]] = {}
 
     async def load_positions(self) -> dict[TopicPartition, int]:
         self.positions = await self._store.positions(self.consumer)
@@ -127,13 +126,12 @@ class BatchProcessor:
             persons = sorted({fact.person_key for _, fact in new})
             await tx.lock_persons(persons)
             await tx.add_facts([fact for _, fact in new])
-            writes = await self._refold(tx, [fact for _, fact in new], persons)
-            await tx.put_persons(writes)
+            folded = await self._refold(tx, [fact for _, fact in new], persons)
+            await tx.put_persons([write for write, _ in folded])
             await tx.advance(self.consumer, result.positions)
         # Only what committed may be remembered.
-        for w in writes:
-            self._cache.put(w.row.person_key, self._folded[w.row.person_key], w.row)
-        self._folded.clear()
+        for write, facts in folded:
+            self._cache.put(write.row.person_key, facts, write.row)
         for tp, offset in result.positions.items():
             self.positions[tp] = max(self.positions.get(tp, 0), offset)
         c = self.counters
@@ -150,11 +148,10 @@ class BatchProcessor:
 
     async def _refold(
         self, tx: ProcessingTx, new: list[Fact], persons: list[str]
-    ) -> list[PersonWrite]:
+    ) -> list[tuple[PersonWrite, list[Fact]]]:
         """Fold every touched person again over their whole history (late events and
         corrections can change any part of it); the history comes from the cache when it still
         matches the store, else from the store. Runs under the persons' locks."""
-        self._folded.clear()
         arrived: dict[str, list[Fact]] = {key: [] for key in persons}
         for fact in new:
             arrived[fact.person_key].append(fact)
@@ -175,6 +172,5 @@ class BatchProcessor:
             if entry is not None:
                 keep_changes = common_prefix(entry.row.changes, row.changes)
                 keep_anomalies = common_prefix(entry.row.anomalies, row.anomalies)
-            self._folded[key] = facts
-            writes.append(PersonWrite(row, len(facts), keep_changes, keep_anomalies))
+            writes.append((PersonWrite(row, len(facts), keep_changes, keep_anomalies), facts))
         return writes

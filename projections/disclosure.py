@@ -6,6 +6,7 @@ leaves through `ketenlog query` (and, later, the API)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -22,3 +23,7 @@ class Disclosure:
         step = self.rounding
         sign = -1 if n < 0 else 1
         return sign * ((abs(n) + step // 2) // step) * step
+
+    def rows(self, rows: list[tuple[Any, ...]], first_count: int) -> list[tuple[Any, ...]]:
+        """Rows whose columns from `first_count` on are counts, made publishable."""
+        return [(*r[:first_count], *(self(int(v)) for v in r[first_count:])) for r in rows]

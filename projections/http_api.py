@@ -21,7 +21,7 @@ from aiohttp import web
 
 from projections import charts
 from projections.disclosure import Disclosure
-from projections.queries import CATALOGUE, housing_async, run_async
+from projections.queries import CATALOGUE, HOUSING_FIRST_COUNT, housing_async, run_async
 
 API_VERSION = "1.0.0"
 # Dutch names for the domain's Dutch terms (API design rule); the projection they serve.
@@ -92,13 +92,12 @@ class Api:
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
         async with self._lock:
             columns, rows = await run_async(await self._connection(), projection, **kwargs)
-        return columns, [(*r[:-1], self.disclosure(int(r[-1]))) for r in rows]
+        return columns, self.disclosure.rows(rows, len(columns) - 1)
 
     async def housing(self, task_period: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
         async with self._lock:
             columns, rows = await housing_async(await self._connection(), task_period)
-        # The task is a public target; the counts of persons pass disclosure control.
-        return columns, [(m, p, t, *(self.disclosure(int(v)) for v in r)) for m, p, t, *r in rows]
+        return columns, self.disclosure.rows(rows, HOUSING_FIRST_COUNT)
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """One connection, opened on first use and again after it broke (callers hold the lock)."""

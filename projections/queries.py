@@ -114,7 +114,8 @@ class QueryError(ValueError):
 
 def plan(
     projection: str, period: str, by: list[str], start: date | None, end: date | None
-) -> tuple[Projection, sql.Composed, dict[str, Any]]:
+) -> tuple[list[str], sql.Composed, dict[str, Any]]:
+    """Column names (period, the asked dimensions, the count), the query and its parameters."""
     p = CATALOGUE.get(projection)
     if p is None:
         raise QueryError(f"unknown projection {projection!r}; choose from {', '.join(CATALOGUE)}")
@@ -146,7 +147,7 @@ def plan(
             " SELECT x.period{dims}, sum(x.{m})::bigint FROM x JOIN last USING (period, day)"
             " GROUP BY {group} ORDER BY {group}"
         ).format(dims=select_dims, m=measure, view=view, group=group)
-    return p, query, params
+    return ["period", *by, p.measure], query, params
 
 
 def run(
@@ -159,9 +160,8 @@ def run(
     end: date | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and rows: period, the asked dimensions, then the raw count."""
-    p, query, params = plan(projection, period, by or [], start, end)
-    rows = conn.execute(query, params).fetchall()
-    return ["period", *(by or []), p.measure], [tuple(r) for r in rows]
+    columns, query, params = plan(projection, period, by or [], start, end)
+    return columns, [tuple(r) for r in conn.execute(query, params).fetchall()]
 
 
 async def run_async(
@@ -174,13 +174,14 @@ async def run_async(
     end: date | None = None,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """`run` for the HTTP API's async connection."""
-    p, query, params = plan(projection, period, by or [], start, end)
+    columns, query, params = plan(projection, period, by or [], start, end)
     cur = await conn.execute(query, params)
-    rows = await cur.fetchall()
-    return ["period", *(by or []), p.measure], [tuple(r) for r in rows]
+    return columns, [tuple(r) for r in await cur.fetchall()]
 
 
 HOUSING_COLUMNS = ["municipality_code", "task_period", "task", "linked", "housed", "backlog"]
+# Columns from here on count persons; the task before them is a public target.
+HOUSING_FIRST_COUNT = 3
 HOUSING_SQL = (
     "SELECT municipality_code, task_period, task, linked, housed, backlog FROM analyst.housing"
     " WHERE %(period)s::text IS NULL OR task_period = %(period)s ORDER BY task_period,"

@@ -14,7 +14,14 @@ from ketenlog.commands.base import CommandError, Registry
 from ketenlog.settings import Settings
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
-from projections.queries import CATALOGUE, PERIODS, QueryError, housing, run
+from projections.queries import (
+    CATALOGUE,
+    HOUSING_FIRST_COUNT,
+    PERIODS,
+    QueryError,
+    housing,
+    run,
+)
 
 SUPPRESSED = "<5"
 
@@ -53,13 +60,12 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             migrate(conn)
             if args.projection == "housing":
                 columns, rows = housing(conn, args.task_period)
-                # The task is a public target; the counts of persons pass disclosure control.
-                shown = [(m, p, t, *(disclose(int(v)) for v in r)) for m, p, t, *r in rows]
+                shown = disclose.rows(rows, HOUSING_FIRST_COUNT)
             else:
                 columns, rows = run(
                     conn, args.projection, period=period, by=by, start=args.start, end=args.end
                 )
-                shown = [(*row[:-1], disclose(int(row[-1]))) for row in rows]
+                shown = disclose.rows(rows, len(columns) - 1)
     except QueryError as exc:
         raise CommandError(str(exc), exit_code=2) from exc
     write(sys.stdout, args.format, columns, shown)

@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from importlib import resources
 
 import psycopg
+from psycopg import sql
 
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MIGRATION = re.compile(r"^(?P<version>\d{3})_(?P<name>[a-z0-9_]+)\.sql$")
 # Any constant works; it only has to be the same for every ketenlog process.
 _MIGRATION_LOCK = 0x6B6574656E
@@ -36,12 +38,20 @@ def migrations() -> list[Migration]:
     return found
 
 
-def migrate(conn: psycopg.Connection) -> list[int]:
-    """Apply the migrations this database lacks, each in its own transaction; returns them.
-    Safe when several processes start at once (an advisory lock serialises them)."""
+LIVE = "public"
+ANALYST = "analyst"
+
+
+def migrate(conn: psycopg.Connection, schema: str = LIVE) -> list[int]:
+    """Apply the migrations `schema` lacks, in one transaction; returns them. The live schema
+    also gets the analysts' views again (they are not migrations: see views.sql). A replay
+    migrates a fresh schema of its own. Safe when several processes start at once (an
+    advisory lock serialises them)."""
     applied: list[int] = []
     with conn.transaction():
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK,))
+        conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(schema)))
+        conn.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
         conn.execute(
             "CREATE TABLE IF NOT EXISTS schema_migrations ("
             " version int PRIMARY KEY, name text NOT NULL,"
@@ -57,7 +67,26 @@ def migrate(conn: psycopg.Connection) -> list[int]:
                 (migration.version, migration.name),
             )
             applied.append(migration.version)
+        if schema == LIVE:
+            create_views(conn, ANALYST, LIVE)
     return applied
+
+
+def views_sql(views: str, tables: str) -> str:
+    """views.sql with its schemas filled in (both are identifiers this module chooses)."""
+    for name in (views, tables):
+        if not _IDENTIFIER.match(name):
+            raise ValueError(f"not a plain schema name: {name!r}")
+    text = resources.files("projections").joinpath("views.sql").read_text("utf-8")
+    return text.replace("{views}", views).replace("{tables}", tables)
+
+
+def create_views(conn: psycopg.Connection, views: str, tables: str) -> None:
+    """(Re)create the analysts' views in schema `views` over the tables in schema `tables`;
+    the caller's transaction makes the change atomic for readers."""
+    conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(views)))
+    conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(views)))
+    conn.execute(views_sql(views, tables).encode())
 
 
 def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection:

@@ -18,22 +18,3 @@ CREATE TABLE housing_tasks (
     task              int  NOT NULL
 );
 CREATE INDEX housing_tasks_person ON housing_tasks (person_key);
-
--- Per municipality and task period: the task, status holders linked and housed so far, and
--- what is left of the task (the backlog; never below zero).
-CREATE VIEW analyst.housing AS
-WITH steps AS (
-    SELECT municipality_code, task_period,
-           count(*) FILTER (WHERE step = 'LINKED')::int AS linked,
-           count(*) FILTER (WHERE step = 'HOUSED')::int AS housed
-    FROM housing_items GROUP BY municipality_code, task_period
-), tasks AS (
-    SELECT municipality_code, task_period, sum(task)::int AS task
-    FROM housing_tasks GROUP BY municipality_code, task_period
-)
-SELECT municipality_code, task_period,
-       coalesce(tasks.task, 0) AS task,
-       coalesce(steps.linked, 0) AS linked,
-       coalesce(steps.housed, 0) AS housed,
-       greatest(coalesce(tasks.task, 0) - coalesce(steps.housed, 0), 0) AS backlog
-FROM tasks FULL JOIN steps USING (municipality_code, task_period);

@@ -1,0 +1,132 @@
+-- The analysts' contract: stable views over the projection tables (docs/projections.md).
+-- Not a migration: db.create_views renders it ({views} = the schema of the views, {tables} =
+-- the schema of the tables) and applies it whole, for the live schema on every start, after a
+-- replay's swap, and over a moment's tables for --as-known-at. Internal tables may change; the
+-- views keep their names and columns.
+
+CREATE VIEW {views}.inflow AS
+SELECT day, kind, unaccompanied_minor, count(*)::int AS applications
+FROM {tables}.inflow_items GROUP BY day, kind, unaccompanied_minor;
+
+CREATE VIEW {views}.decisions AS
+SELECT day, track, outcome, count(*)::int AS decisions,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - lodged_at) / 86400)
+           AS median_lead_days
+FROM {tables}.decision_items GROUP BY day, track, outcome;
+
+CREATE VIEW {views}.departures AS
+SELECT day, kind, kind IN ('INDEPENDENT', 'FORCED') AS demonstrable, count(*)::int AS departures
+FROM {tables}.departure_items GROUP BY day, kind;
+
+-- Persons in reception at the end of each day, by location type: a running sum of arrivals
+-- (+1 on from_day) and leavings (-1 on to_day).
+CREATE VIEW {views}.coa_occupancy AS
+WITH deltas AS (
+    SELECT from_day AS day, location_type, 1 AS d FROM {tables}.coa_stays
+    UNION ALL
+    SELECT to_day, location_type, -1 FROM {tables}.coa_stays WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, location_type, sum(d) AS d FROM deltas GROUP BY day, location_type
+), days AS (
+    SELECT generate_series(min(day), greatest(max(day), current_date), interval '1 day')::date AS day
+    FROM per_day
+), types AS (
+    SELECT DISTINCT location_type FROM per_day
+), running AS (
+    SELECT days.day, types.location_type,
+           sum(coalesce(per_day.d, 0)) OVER (PARTITION BY types.location_type ORDER BY days.day)
+               AS persons
+    FROM days CROSS JOIN types
+    LEFT JOIN per_day ON per_day.day = days.day AND per_day.location_type = types.location_type
+)
+SELECT day, location_type, persons::int AS persons FROM running WHERE persons <> 0;
+
+CREATE VIEW {views}.goo_occupancy AS
+WITH deltas AS (
+    SELECT from_day AS day, 1 AS d FROM {tables}.goo_stays
+    UNION ALL
+    SELECT to_day, -1 FROM {tables}.goo_stays WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, sum(d) AS d FROM deltas GROUP BY day
+), days AS (
+    SELECT generate_series(min(day), greatest(max(day), current_date), interval '1 day')::date AS day
+    FROM per_day
+)
+SELECT days.day, (sum(coalesce(per_day.d, 0)) OVER (ORDER BY days.day))::int AS persons
+FROM days LEFT JOIN per_day ON per_day.day = days.day;
+
+-- Pending at the end of each day, and of those pending longer than the legal decision period
+-- of six months (Vreemdelingenwet art. 42; extensions to 15 months are not recorded as events).
+CREATE VIEW {views}.decision_backlog AS
+WITH spans AS (
+    SELECT lodged_day AS from_day, decided_day AS to_day, false AS beyond FROM {tables}.case_items
+    WHERE decided_day IS NULL OR lodged_day < decided_day
+    UNION ALL
+    SELECT (lodged_day + interval '6 months')::date, decided_day, true FROM {tables}.case_items
+    WHERE decided_day IS NULL OR (lodged_day + interval '6 months')::date < decided_day
+), deltas AS (
+    SELECT from_day AS day, beyond, 1 AS d FROM spans
+    UNION ALL
+    SELECT to_day, beyond, -1 FROM spans WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, sum(d) FILTER (WHERE NOT beyond) AS pending, sum(d) FILTER (WHERE beyond) AS late
+    FROM deltas GROUP BY day
+), days AS (
+    SELECT generate_series(min(day), greatest(max(day), current_date), interval '1 day')::date AS day
+    FROM per_day
+)
+SELECT days.day,
+       (sum(coalesce(per_day.pending, 0)) OVER w)::int AS pending,
+       (sum(coalesce(per_day.late, 0)) OVER w)::int AS pending_beyond_legal_period
+FROM days LEFT JOIN per_day ON per_day.day = days.day
+WINDOW w AS (ORDER BY days.day);
+
+-- Per municipality and task period: the task, status holders linked and housed so far, and
+-- what is left of the task (the backlog; never below zero).
+CREATE VIEW {views}.housing AS
+WITH steps AS (
+    SELECT municipality_code, task_period,
+           count(*) FILTER (WHERE step = 'LINKED')::int AS linked,
+           count(*) FILTER (WHERE step = 'HOUSED')::int AS housed
+    FROM {tables}.housing_items GROUP BY municipality_code, task_period
+), tasks AS (
+    SELECT municipality_code, task_period, sum(task)::int AS task
+    FROM {tables}.housing_tasks GROUP BY municipality_code, task_period
+)
+SELECT municipality_code, task_period,
+       coalesce(tasks.task, 0) AS task,
+       coalesce(steps.linked, 0) AS linked,
+       coalesce(steps.housed, 0) AS housed,
+       greatest(coalesce(tasks.task, 0) - coalesce(steps.housed, 0), 0) AS backlog
+FROM tasks FULL JOIN steps USING (municipality_code, task_period);
+
+-- A change moves one subject (a case, a reception, ...) out of from_state and into to_state
+-- on the day of its valid time; the running sum is the number in each state.
+CREATE VIEW {views}.lifecycle AS
+WITH deltas AS (
+    SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, lifecycle, to_state AS state, 1 AS d
+    FROM {tables}.state_changes
+    UNION ALL
+    SELECT (occurred_at AT TIME ZONE 'UTC')::date, lifecycle, from_state, -1
+    FROM {tables}.state_changes WHERE from_state IS NOT NULL
+), per_day AS (
+    SELECT day, lifecycle, state, sum(d) AS d FROM deltas GROUP BY day, lifecycle, state
+), days AS (
+    SELECT generate_series(min(day), greatest(max(day), current_date), interval '1 day')::date AS day
+    FROM per_day
+), keys AS (
+    SELECT DISTINCT lifecycle, state FROM per_day
+), running AS (
+    SELECT days.day, keys.lifecycle, keys.state,
+           sum(coalesce(per_day.d, 0)) OVER (
+               PARTITION BY keys.lifecycle, keys.state ORDER BY days.day) AS subjects
+    FROM days CROSS JOIN keys
+    LEFT JOIN per_day ON per_day.day = days.day AND per_day.lifecycle = keys.lifecycle
+                     AND per_day.state = keys.state
+)
+SELECT day, lifecycle, state, subjects::int AS subjects FROM running WHERE subjects <> 0;
+
+CREATE VIEW {views}.anomalies AS
+SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, kind, count(*)::int AS anomalies
+FROM {tables}.anomalies WHERE occurred_at IS NOT NULL
+GROUP BY 1, 2;

@@ -17,9 +17,12 @@ from ketenlog.commands import (
     process,
     publish,
     query,
+    replay,
     serve,
     services,
     simulate,
+    timeline,
+    verify,
 )
 from ketenlog.commands.base import CommandError, Registry
 
@@ -42,6 +45,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     demo.register(registry)
     query.register(registry)
     serve.register(registry)
+    replay.register(registry)
+    verify.register(registry)
+    timeline.register(registry)
     return parser, registry
 
 

@@ -36,6 +36,8 @@ class Settings:
     disclosure_round: int = 5
     # Origins a browser may call the API from (CORS); none by default.
     cors_origins: frozenset[str] = frozenset()
+    # Bearer token of the auditor role (person timelines on the API); unset: no audit access.
+    auditor_token: str | None = None
 
     @property
     def starts_kafka(self) -> bool:
@@ -92,4 +94,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         cors_origins=frozenset(
             o.strip() for o in (env.get("KETENLOG_CORS_ORIGINS") or "").split(",") if o.strip()
         ),
+        auditor_token=env.get("KETENLOG_AUDITOR_TOKEN") or None,
     )

@@ -117,7 +117,7 @@ class BatchProcessor:
             return
         result = gate(self._codec, fresh, self._clock())
         async with self._store.transaction() as tx:
-            seen = await tx.seen([fact.event_id for _, fact in result.accepted])
+            seen = await tx.seen([fact.key for _, fact in result.accepted])
             new = new_facts(result.accepted, seen)
             await asyncio.gather(
                 self._send(TIMELINE, [Outgoing(r.key, r.value, r.headers) for r, _ in new]),

@@ -37,6 +37,11 @@ class Fact:
     partition: int = UNKNOWN_POSITION
     offset: int = UNKNOWN_POSITION
 
+    @property
+    def key(self) -> tuple[str, str]:
+        """Its identity in the store: event id within person (processors.ports.FactKey)."""
+        return (self.event_id, self.person_key)
+
     def __hash__(self) -> int:
         # `data` is a dict; equal facts share id and position, which is enough to hash.
         return hash((self.event_id, self.topic, self.partition, self.offset))

@@ -13,6 +13,9 @@ from typing import Protocol
 from processors.facts import Fact
 
 TopicPartition = tuple[str, int]
+# A fact's identity: its event id within its person. An id is unique per producer reference;
+# one reused for another person (an agency's error) is that person's fact, not a duplicate.
+FactKey = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,10 @@ class PersonWrite:
 
 
 class ProcessingTx(Protocol):
-    async def seen(self, event_ids: list[str]) -> set[str]: ...
+    async def seen(self, keys: list[FactKey]) -> set[FactKey]:
+        """Which (event id, person key) pairs are stored already."""
+        ...
+
     async def lock_persons(self, person_keys: list[str]) -> None: ...
     async def fact_counts(self, person_keys: list[str]) -> dict[str, int]:
         """How many facts each person's stored state was folded from (absent: no state)."""

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 
 from processors.checks import Accepted, Reason, Rejected, check
 from processors.facts import Fact
-from processors.ports import TopicPartition
+from processors.ports import FactKey, TopicPartition
 from schemas.codec import Codec
 
 Headers = list[tuple[str, bytes]]
@@ -85,13 +85,16 @@ def gate(codec: Codec, records: Iterable[Raw], now: datetime) -> Gate:
     return out
 
 
-def new_facts(accepted: list[tuple[Raw, Fact]], seen: set[str]) -> list[tuple[Raw, Fact]]:
-    """Drop facts whose event id was seen before or earlier in this batch: passed on once."""
+def new_facts(accepted: list[tuple[Raw, Fact]], seen: set[FactKey]) -> list[tuple[Raw, Fact]]:
+    """Drop facts seen before or earlier in this batch (same event id for the same person):
+    passed on once. A person's records share one partition, so "first" is the same for the
+    live path and a replay, whatever the interleaving of partitions."""
     fresh: list[tuple[Raw, Fact]] = []
-    ids = set(seen)
+    keys = set(seen)
     for raw, fact in accepted:
-        if fact.event_id in ids:
+        key = fact.key
+        if key in keys:
             continue
-        ids.add(fact.event_id)
+        keys.add(key)
         fresh.append((raw, fact))
     return fresh

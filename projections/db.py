@@ -15,6 +15,8 @@ _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _MIGRATION = re.compile(r"^(?P<version>\d{3})_(?P<name>[a-z0-9_]+)\.sql$")
 # Any constant works; it only has to be the same for every ketenlog process.
 _MIGRATION_LOCK = 0x6B6574656E
+# Live batches hold it shared, a replay's swap exclusively (projections.replay_store).
+SWAP_LOCK = 0x6B6574656F
 
 
 @dataclass(frozen=True)

@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import asyncio
 import csv
+import hmac
 import io
 import json
 import re
-from collections.abc import Awaitable, Callable
-from datetime import date, timedelta
+from collections.abc import Awaitable, Callable, Mapping
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import psycopg
 from aiohttp import web
 
-from projections import charts
+from processors.facts import Fact
+from processors.person_timeline import person_timeline
+from projections import as_known_at, charts
+from projections.audit import person_facts
 from projections.disclosure import Disclosure
-from projections.queries import CATALOGUE, HOUSING_FIRST_COUNT, housing_async, run_async
+from projections.queries import (
+    CATALOGUE,
+    HOUSING_FIRST_COUNT,
+    housing,
+    housing_async,
+    run,
+    run_async,
+)
 
 API_VERSION = "1.0.0"
 # Dutch names for the domain's Dutch terms (API design rule); the projection they serve.
@@ -37,8 +48,10 @@ RESOURCES = {
     "achterstand-buiten-termijn": "backlog_late",
 }
 PERIODS = {"dag": "day", "week": "week", "maand": "month", "jaar": "year"}
-PARAMS = ("van", "tot", "periode", "indeling", "formaat")
+PARAMS = ("van", "tot", "periode", "indeling", "formaat", "bekend-op")
+KNOWN_AT_REASON = "an ISO date (end of that day) or date-time: the figures as known then"
 TASK_PERIOD = re.compile(r"\d{4}-(I|II)")
+PERSON_KEY = re.compile(r"[0-9a-f]{32,128}")
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -51,6 +64,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+Result = tuple[list[str], list[tuple[Any, ...]]]
+Derive = Callable[[str, list[Fact]], Any]
 
 
 class ProblemError(Exception):
@@ -80,24 +95,75 @@ class ProblemError(Exception):
 
 
 class Api:
-    def __init__(self, dsn: str, disclosure: Disclosure, cors_origins: frozenset[str]) -> None:
+    def __init__(
+        self,
+        dsn: str,
+        disclosure: Disclosure,
+        cors_origins: frozenset[str],
+        *,
+        derive: Derive | None = None,
+        auditor_token: str | None = None,
+    ) -> None:
+        """`derive` (ketenlog.folding.derive) serves `bekend-op` and the person timeline;
+        without it those answer 501."""
         self.dsn = dsn
         self.disclosure = disclosure
         self.cors_origins = cors_origins
+        self.derive = derive
+        self.auditor_token = auditor_token
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
 
     async def query(
-        self, projection: str, **kwargs: Any
+        self, projection: str, known_at: datetime | None = None, **kwargs: Any
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
-        async with self._lock:
-            columns, rows = await run_async(await self._connection(), projection, **kwargs)
+        if known_at is not None:
+            columns, rows = await asyncio.to_thread(
+                self._as_known_at, known_at, lambda c, v: run(c, projection, views=v, **kwargs)
+            )
+        else:
+            async with self._lock:
+                columns, rows = await run_async(await self._connection(), projection, **kwargs)
         return columns, self.disclosure.rows(rows, len(columns) - 1)
 
-    async def housing(self, task_period: str | None) -> tuple[list[str], list[tuple[Any, ...]]]:
-        async with self._lock:
-            columns, rows = await housing_async(await self._connection(), task_period)
+    async def housing(
+        self, task_period: str | None, known_at: datetime | None = None
+    ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        if known_at is not None:
+            columns, rows = await asyncio.to_thread(
+                self._as_known_at, known_at, lambda c, v: housing(c, task_period, views=v)
+            )
+        else:
+            async with self._lock:
+                columns, rows = await housing_async(await self._connection(), task_period)
         return columns, self.disclosure.rows(rows, HOUSING_FIRST_COUNT)
+
+    def _as_known_at(self, moment: datetime, query: Callable[[Any, str], Result]) -> Result:
+        """In a worker thread, on a connection of its own: the moment's views are built in a
+        transaction that is rolled back (projections.as_known_at)."""
+        derive = self._require_derive()
+        with (
+            psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn,
+            conn.transaction(force_rollback=True),
+        ):
+            return query(conn, as_known_at.prepare(conn, moment, derive))
+
+    async def person_timeline(self, person_key: str, known_at: datetime | None) -> dict[str, Any]:
+        derive = self._require_derive()
+
+        def load() -> list[Fact]:
+            with psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn:
+                return person_facts(conn, person_key, known_at)
+
+        facts = await asyncio.to_thread(load)
+        if not facts:
+            raise ProblemError(404, "Niet gevonden", "no events recorded for this person")
+        return person_timeline(person_key, facts, derive)
+
+    def _require_derive(self) -> Derive:
+        if self.derive is None:
+            raise ProblemError(501, "Niet beschikbaar", "this server cannot fold histories")
+        return self.derive
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """One connection, opened on first use and again after it broke (callers hold the lock)."""
@@ -141,6 +207,9 @@ def parse(request: web.Request, projection: str) -> dict[str, Any]:
                 {"name": "indeling", "reason": f"{d!r} is not one of: {', '.join(known) or '-'}"}
             )
     out["by"] = dims
+    known_at = _known_at(q, invalid)
+    if known_at is not None:
+        out["known_at"] = known_at
     if q.get("formaat", "json") not in ("json", "csv"):
         invalid.append({"name": "formaat", "reason": "json or csv"})
     if invalid:
@@ -148,6 +217,16 @@ def parse(request: web.Request, projection: str) -> dict[str, Any]:
             400, "Ongeldige parameters", "one or more parameters are invalid", invalid
         )
     return out
+
+
+def _known_at(q: Mapping[str, str], invalid: list[dict[str, str]]) -> datetime | None:
+    if "bekend-op" not in q:
+        return None
+    try:
+        return as_known_at.parse_moment(q["bekend-op"])
+    except ValueError:
+        invalid.append({"name": "bekend-op", "reason": KNOWN_AT_REASON})
+        return None
 
 
 def _plain(value: Any) -> Any:
@@ -203,10 +282,11 @@ def make_app(api: Api) -> web.Application:
 
     async def housing(request: web.Request) -> web.Response:
         invalid = [
-            {"name": k, "reason": "unknown parameter; known: taakperiode, formaat"}
+            {"name": k, "reason": "unknown parameter; known: taakperiode, formaat, bekend-op"}
             for k in request.query
-            if k not in ("taakperiode", "formaat")
+            if k not in ("taakperiode", "formaat", "bekend-op")
         ]
+        known_at = _known_at(request.query, invalid)
         period = request.query.get("taakperiode")
         if period is not None and not TASK_PERIOD.fullmatch(period):
             invalid.append({"name": "taakperiode", "reason": "a half year like 2026-I or 2026-II"})
@@ -216,8 +296,34 @@ def make_app(api: Api) -> web.Application:
             raise ProblemError(
                 400, "Ongeldige parameters", "one or more parameters are invalid", invalid
             )
-        columns, rows = await api.housing(period)
+        columns, rows = await api.housing(period, known_at)
         return render(request, columns, rows)
+
+    async def audit_timeline(request: web.Request) -> web.Response:
+        # The person key travels in the body, never in the URI (logs, proxies, history).
+        expected = api.auditor_token
+        given = request.headers.get("Authorization", "")
+        if expected is None:
+            raise ProblemError(403, "Geen toegang", "audit access is not configured here")
+        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+            raise ProblemError(401, "Niet geautoriseerd", "an auditor's bearer token is required")
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        invalid = []
+        if not isinstance(body, dict) or not PERSON_KEY.fullmatch(str(body.get("persoon", ""))):
+            invalid.append({"name": "persoon", "reason": "the pseudonymous person key (hex)"})
+            body = {}
+        known_at = None
+        if "bekendOp" in body:
+            try:
+                known_at = as_known_at.parse_moment(str(body["bekendOp"]))
+            except ValueError:
+                invalid.append({"name": "bekendOp", "reason": KNOWN_AT_REASON})
+        if invalid:
+            raise ProblemError(400, "Ongeldige invoer", "the request body is invalid", invalid)
+        return web.json_response(await api.person_timeline(body["persoon"], known_at))
 
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(openapi_document())
@@ -233,6 +339,7 @@ def make_app(api: Api) -> web.Application:
     app = web.Application(middlewares=[headers])
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_get("/v1/huisvesting", housing)
+    app.router.add_post("/v1/audit/tijdlijn", audit_timeline)
     app.router.add_get("/v1/{resource}", resource)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_get("/", home)

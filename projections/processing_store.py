@@ -12,6 +12,7 @@ from typing import Any
 
 import psycopg
 
+from projections.db import LIVE, SWAP_LOCK
 from projections.items import TABLES
 
 
@@ -23,19 +24,73 @@ async def _copy(cur: psycopg.AsyncCursor[Any], target: str, rows: Sequence[Seque
                 await copy.write_row(row)
 
 
+FACT_COLUMNS = (
+    "(event_id, person_key, event_type, producer, occurred_at, recorded_at, source_topic,"
+    " source_partition, source_offset, fact)"
+)
+CHANGES = (
+    "state_changes (person_key, seq, event_id, occurred_at, lifecycle, subject, from_state,"
+    " to_state)"
+)
+ANOMALIES = "anomalies (person_key, seq, kind, event_id, occurred_at, case_id, detail)"
+
+
+def fact_row(f: Any) -> tuple[Any, ...]:
+    """A processors.facts.Fact as its timeline_events row (FACT_COLUMNS)."""
+    return (
+        f.event_id,
+        f.person_key,
+        f.event_type,
+        f.producer,
+        f.occurred_at,
+        f.recorded_at,
+        f.topic,
+        f.partition,
+        f.offset,
+        f.to_json(),
+    )
+
+
+def change_rows(row: Any, start: int = 0) -> list[tuple[Any, ...]]:
+    """A processors.ports.PersonRow's state changes from number `start` on (CHANGES)."""
+    return [
+        (
+            row.person_key,
+            i,
+            c.event_id,
+            c.occurred_at,
+            c.lifecycle,
+            c.subject,
+            c.from_state,
+            c.to_state,
+        )
+        for i, c in enumerate(row.changes)
+        if i >= start
+    ]
+
+
+def anomaly_rows(row: Any, start: int = 0) -> list[tuple[Any, ...]]:
+    return [
+        (row.person_key, i, a.kind, a.event_id, a.occurred_at, a.case_id, a.detail)
+        for i, a in enumerate(row.anomalies)
+        if i >= start
+    ]
+
+
 class PgProcessingTx:
     def __init__(self, conn: psycopg.AsyncConnection[Any], fact_type: Any) -> None:
         self._conn = conn
         self._fact_type = fact_type
 
-    async def seen(self, event_ids: list[str]) -> set[str]:
-        if not event_ids:
+    async def seen(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+        if not keys:
             return set()
         cur = await self._conn.execute(
-            "SELECT event_id::text FROM timeline_events WHERE event_id = ANY(%s::uuid[])",
-            (event_ids,),
+            "SELECT event_id::text, person_key FROM timeline_events"
+            " WHERE event_id = ANY(%s::uuid[])",
+            ([event_id for event_id, _ in keys],),
         )
-        return {row[0] for row in await cur.fetchall()}
+        return {(e, p) for e, p in await cur.fetchall()} & set(keys)
 
     async def lock_persons(self, person_keys: list[str]) -> None:
         # Two workers briefly owning a partition during a rebalance must not interleave the
@@ -74,28 +129,12 @@ class PgProcessingTx:
         async with self._conn.cursor() as cur:
             await _copy(
                 cur,
-                "facts_in (event_id, person_key, event_type, producer, occurred_at, recorded_at,"
-                " source_topic, source_partition, source_offset, fact)",
-                [
-                    (
-                        f.event_id,
-                        f.person_key,
-                        f.event_type,
-                        f.producer,
-                        f.occurred_at,
-                        f.recorded_at,
-                        f.topic,
-                        f.partition,
-                        f.offset,
-                        f.to_json(),
-                    )
-                    for f in facts
-                ],
+                f"facts_in {FACT_COLUMNS}",
+                [fact_row(f) for f in facts],
             )
             await cur.execute(
-                "INSERT INTO timeline_events (event_id, person_key, event_type, producer,"
-                " occurred_at, recorded_at, source_topic, source_partition, source_offset, fact)"
-                " SELECT * FROM facts_in ON CONFLICT (event_id) DO NOTHING"
+                f"INSERT INTO timeline_events {FACT_COLUMNS}"
+                " SELECT * FROM facts_in ON CONFLICT (event_id, person_key) DO NOTHING"
             )
 
     async def put_persons(self, writes: list[Any]) -> None:
@@ -124,37 +163,15 @@ class PgProcessingTx:
                     " WHERE s.person_key = d.k AND s.seq >= d.n",
                     (keys, keep),
                 )
-            changes = [
-                (
-                    w.row.person_key,
-                    i,
-                    c.event_id,
-                    c.occurred_at,
-                    c.lifecycle,
-                    c.subject,
-                    c.from_state,
-                    c.to_state,
-                )
-                for w in writes
-                for i, c in enumerate(w.row.changes)
-                if i >= w.keep_changes
-            ]
             await _copy(
                 cur,
-                "state_changes (person_key, seq, event_id, occurred_at, lifecycle, subject,"
-                " from_state, to_state)",
-                changes,
+                CHANGES,
+                [r for w in writes for r in change_rows(w.row, w.keep_changes)],
             )
-            anomalies = [
-                (w.row.person_key, i, a.kind, a.event_id, a.occurred_at, a.case_id, a.detail)
-                for w in writes
-                for i, a in enumerate(w.row.anomalies)
-                if i >= w.keep_anomalies
-            ]
             await _copy(
                 cur,
-                "anomalies (person_key, seq, kind, event_id, occurred_at, case_id, detail)",
-                anomalies,
+                ANOMALIES,
+                [r for w in writes for r in anomaly_rows(w.row, w.keep_anomalies)],
             )
             await self._replace_contributions(cur, writes)
 
@@ -196,15 +213,24 @@ class PgProcessingTx:
 class PgProcessingStore:
     """One async connection per worker; each batch is one transaction."""
 
-    def __init__(self, conn: psycopg.AsyncConnection[Any], fact_type: Any) -> None:
+    def __init__(
+        self, conn: psycopg.AsyncConnection[Any], fact_type: Any, *, swap_lock: bool = True
+    ) -> None:
         self._conn = conn
         self._fact_type = fact_type
+        self._swap_lock = swap_lock
         # One connection, used by the agent and the worker's timers: one user at a time.
         self._lock = asyncio.Lock()
 
     @classmethod
-    async def open(cls, dsn: str, fact_type: Any) -> PgProcessingStore:
-        conn = await psycopg.AsyncConnection.connect(dsn, application_name="ketenlog-process")
+    async def open(
+        cls, dsn: str, fact_type: Any, *, schema: str = LIVE, swap_lock: bool = True
+    ) -> PgProcessingStore:
+        """`schema`: where the tables are (a replay catches up its own schema with the live
+        code path, without the swap lock, which it holds itself)."""
+        conn = await psycopg.AsyncConnection.connect(
+            dsn, application_name="ketenlog-process", options=f"-c search_path={schema}"
+        )
         async with conn.transaction():
             # Staging for COPY: timeline_events and person_state need ON CONFLICT, COPY has none.
             await conn.execute(
@@ -216,7 +242,7 @@ class PgProcessingStore:
                 "CREATE TEMP TABLE persons_in (person_key text, state jsonb, events int,"
                 " facts int) ON COMMIT DELETE ROWS"
             )
-        return cls(conn, fact_type)
+        return cls(conn, fact_type, swap_lock=swap_lock)
 
     async def positions(self, consumer: str) -> dict[tuple[str, int], int]:
         async with self._lock, self._conn.transaction():
@@ -234,6 +260,10 @@ class PgProcessingStore:
     @asynccontextmanager
     async def _transaction(self) -> AsyncIterator[PgProcessingTx]:
         async with self._lock, self._conn.transaction():
+            if self._swap_lock:
+                # Shared with every other batch; a replay's swap takes it exclusively, so it
+                # never moves tables under a batch nor lets one start on half-swapped tables.
+                await self._conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (SWAP_LOCK,))
             yield PgProcessingTx(self._conn, self._fact_type)
 
     async def close(self) -> None:

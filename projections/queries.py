@@ -13,6 +13,8 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from projections.db import ANALYST
+
 PERIODS = ("day", "week", "month", "year")
 
 
@@ -113,9 +115,16 @@ class QueryError(ValueError):
 
 
 def plan(
-    projection: str, period: str, by: list[str], start: date | None, end: date | None
+    projection: str,
+    period: str,
+    by: list[str],
+    start: date | None,
+    end: date | None,
+    *,
+    views: str = ANALYST,
 ) -> tuple[list[str], sql.Composed, dict[str, Any]]:
-    """Column names (period, the asked dimensions, the count), the query and its parameters."""
+    """Column names (period, the asked dimensions, the count), the query and its parameters.
+    `views`: the schema of the views (projections.as_known_at builds other moments' views)."""
     p = CATALOGUE.get(projection)
     if p is None:
         raise QueryError(f"unknown projection {projection!r}; choose from {', '.join(CATALOGUE)}")
@@ -129,7 +138,7 @@ def plan(
         )
     params = {"period": period, "start": start or date(1900, 1, 1), "end": end or date(9999, 1, 1)}
     dims = [sql.Identifier(d) for d in by]
-    view = sql.Identifier("analyst", p.view)
+    view = sql.Identifier(views, p.view)
     measure = sql.Identifier(p.measure)
     select_dims = sql.SQL("").join(sql.SQL(", {}").format(d) for d in dims)
     group = sql.SQL(", ").join([sql.SQL("1"), *dims])
@@ -158,9 +167,10 @@ def run(
     by: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
+    views: str = ANALYST,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and rows: period, the asked dimensions, then the raw count."""
-    columns, query, params = plan(projection, period, by or [], start, end)
+    columns, query, params = plan(projection, period, by or [], start, end, views=views)
     return columns, [tuple(r) for r in conn.execute(query, params).fetchall()]
 
 
@@ -172,9 +182,10 @@ async def run_async(
     by: list[str] | None = None,
     start: date | None = None,
     end: date | None = None,
+    views: str = ANALYST,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """`run` for the HTTP API's async connection."""
-    columns, query, params = plan(projection, period, by or [], start, end)
+    columns, query, params = plan(projection, period, by or [], start, end, views=views)
     cur = await conn.execute(query, params)
     return columns, [tuple(r) for r in await cur.fetchall()]
 
@@ -182,23 +193,26 @@ async def run_async(
 HOUSING_COLUMNS = ["municipality_code", "task_period", "task", "linked", "housed", "backlog"]
 # Columns from here on count persons; the task before them is a public target.
 HOUSING_FIRST_COUNT = 3
-HOUSING_SQL = (
-    "SELECT municipality_code, task_period, task, linked, housed, backlog FROM analyst.housing"
-    " WHERE %(period)s::text IS NULL OR task_period = %(period)s ORDER BY task_period,"
-    " municipality_code"
-)
+
+
+def _housing_sql(views: str) -> sql.Composed:
+    return sql.SQL(
+        "SELECT municipality_code, task_period, task, linked, housed, backlog FROM {}"
+        " WHERE %(period)s::text IS NULL OR task_period = %(period)s ORDER BY task_period,"
+        " municipality_code"
+    ).format(sql.Identifier(views, "housing"))
 
 
 def housing(
-    conn: psycopg.Connection, task_period: str | None = None
+    conn: psycopg.Connection, task_period: str | None = None, views: str = ANALYST
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Per municipality and task period (e.g. 2026-I): task, linked, housed, backlog."""
-    rows = conn.execute(HOUSING_SQL, {"period": task_period}).fetchall()
+    rows = conn.execute(_housing_sql(views), {"period": task_period}).fetchall()
     return HOUSING_COLUMNS, [tuple(r) for r in rows]
 
 
 async def housing_async(
-    conn: psycopg.AsyncConnection[Any], task_period: str | None = None
+    conn: psycopg.AsyncConnection[Any], task_period: str | None = None, views: str = ANALYST
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    cur = await conn.execute(HOUSING_SQL, {"period": task_period})
+    cur = await conn.execute(_housing_sql(views), {"period": task_period})
     return HOUSING_COLUMNS, [tuple(r) for r in await cur.fetchall()]

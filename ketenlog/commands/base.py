@@ -6,9 +6,11 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from ketenlog.settings import Settings
+from projections.as_known_at import parse_moment
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -43,7 +45,8 @@ def say(line: str) -> None:
 
 
 class Progress:
-    """Prints `label: done/total (rate/s)` to stderr at most once a second, and a final line."""
+    """Prints `label: done/total (rate/s, elapsed, time left)` to stderr at most once a second,
+    and a final line."""
 
     def __init__(self, label: str, total: int | None = None, every_s: float = 1.0) -> None:
         self.label = label
@@ -68,4 +71,17 @@ class Progress:
         rate = self.done / elapsed
         of = f"/{self.total}" if self.total is not None else ""
         pct = f" {100 * self.done / self.total:5.1f}%" if self.total else ""
-        return f"{self.label}: {self.done}{of}{pct} ({rate:,.0f}/s, {elapsed:.1f}s)"
+        left = ""
+        if self.total and rate > 0 and self.done < self.total:
+            left = f", ~{(self.total - self.done) / rate:.0f}s left"
+        return f"{self.label}: {self.done}{of}{pct} ({rate:,.0f}/s, {elapsed:.1f}s{left})"
+
+
+def moment(text: str) -> datetime:
+    """--as-known-at's argument (projections.as_known_at.parse_moment)."""
+    try:
+        return parse_moment(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO date (2026-03-02) or date-time (2026-03-02T12:00:00Z)"
+        ) from exc

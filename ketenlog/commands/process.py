@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import functools
 
 from infra.topics import end_offsets
 from ketenlog.commands.base import CommandError, Registry, say
+from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from processors.app import WorkerConfig, build_app, run_worker
 from processors.batch import BatchProcessor, Earliest, Seek, Send
-from processors.derive import derive_person
 from processors.facts import Fact
 from projections.db import connect, migrate
-from projections.items import contributions
 from projections.processing_store import PgProcessingStore
 from schemas.codec import default_codec
 from schemas.topics import event_topics
@@ -77,7 +75,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             codec=default_codec(),
             store=store,
             send=send,
-            derive=functools.partial(derive_person, contributions=contributions),
+            derive=derive,
             seek=seek,
             earliest=earliest,
         )

@@ -10,9 +10,11 @@ import sys
 from datetime import date
 from typing import Any
 
-from ketenlog.commands.base import CommandError, Registry
+from ketenlog.commands.base import CommandError, Registry, moment
+from ketenlog.folding import derive
 from ketenlog.settings import Settings
-from projections.db import connect, migrate
+from projections import as_known_at
+from projections.db import ANALYST, connect, migrate
 from projections.disclosure import Disclosure
 from projections.queries import (
     CATALOGUE,
@@ -48,6 +50,13 @@ def register(registry: Registry) -> None:
         help=f"period ({', '.join(PERIODS)}) and dimensions, comma-separated: e.g. month,kind",
     )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    parser.add_argument(
+        "--as-known-at",
+        type=moment,
+        metavar="T",
+        help="the figures as the chain knew them at system time T (ISO date = end of that day, "
+        "or date-time): events recorded later, and corrections recorded later, do not count",
+    )
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
@@ -58,14 +67,25 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         with connect(settings.dsn) as conn:
             migrate(conn)
-            if args.projection == "housing":
-                columns, rows = housing(conn, args.task_period)
-                shown = disclose.rows(rows, HOUSING_FIRST_COUNT)
-            else:
-                columns, rows = run(
-                    conn, args.projection, period=period, by=by, start=args.start, end=args.end
-                )
-                shown = disclose.rows(rows, len(columns) - 1)
+            # Rolled back: an as-known-at query builds its moment's views in scratch tables.
+            with conn.transaction(force_rollback=True):
+                views = ANALYST
+                if args.as_known_at is not None:
+                    views = as_known_at.prepare(conn, args.as_known_at, derive)
+                if args.projection == "housing":
+                    columns, rows = housing(conn, args.task_period, views=views)
+                    shown = disclose.rows(rows, HOUSING_FIRST_COUNT)
+                else:
+                    columns, rows = run(
+                        conn,
+                        args.projection,
+                        period=period,
+                        by=by,
+                        start=args.start,
+                        end=args.end,
+                        views=views,
+                    )
+                    shown = disclose.rows(rows, len(columns) - 1)
     except QueryError as exc:
         raise CommandError(str(exc), exit_code=2) from exc
     write(sys.stdout, args.format, columns, shown)

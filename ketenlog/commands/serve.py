@@ -7,6 +7,7 @@ import argparse
 from aiohttp import web
 
 from ketenlog.commands.base import CommandError, Registry, say
+from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
@@ -37,6 +38,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings.dsn,
         Disclosure(settings.disclosure_min, settings.disclosure_round),
         settings.cors_origins,
+        derive=derive,
+        auditor_token=settings.auditor_token,
     )
     say(f"serve: dashboard at http://{args.host}:{args.port}/dashboard")
     say(f"serve: API at http://{args.host}:{args.port}/v1 (openapi.json); Ctrl-C stops")

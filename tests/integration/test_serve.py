@@ -5,17 +5,10 @@ Chromium, whose DOM must hold every chart drawn with data and whose screenshot i
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import re
 import shutil
-import socket
 import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,60 +16,17 @@ import pytest
 
 from tests.conftest import RunningServices
 from tests.integration.pipeline import Published
+from tests.integration.serving import get, serving
 
 pytestmark = pytest.mark.integration
 
 ALLOWED = "https://analist.example.nl"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@contextlib.contextmanager
-def serving(dsn: str, **settings: str) -> Iterator[str]:
-    port = free_port()
-    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn, **settings}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "ketenlog.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{base}/v1/openapi.json", timeout=2).close()
-                break
-            except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    proc.kill()
-                    pytest.fail(f"ketenlog serve did not answer:\n{proc.communicate()[0]}")
-                time.sleep(0.3)
-        yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-
-
 @pytest.fixture(scope="module")
 def server(services: RunningServices, processed_db: str) -> Iterator[str]:
     with serving(processed_db, KETENLOG_CORS_ORIGINS=ALLOWED) as base:
         yield base
-
-
-def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
-    request = urllib.request.Request(url, headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=30) as r:
-            return r.status, dict(r.headers), r.read()
-    except urllib.error.HTTPError as e:
-        return e.code, dict(e.headers), e.read()
 
 
 def test_figures_as_json_and_csv_with_the_api_rules(server: str, published: Published) -> None:

@@ -1,0 +1,67 @@
+"""`ketenlog timeline KEY`: one person's timeline for auditors — every event from every
+organisation in valid-time order, as recorded and as corrected, the lifecycle states passed
+through and the anomalies (processors.person_timeline). Person-level data: not for analysts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from ketenlog.commands.base import CommandError, Registry, moment
+from ketenlog.folding import derive
+from ketenlog.settings import Settings
+from processors.person_timeline import person_timeline
+from projections.audit import person_facts
+from projections.db import connect, migrate
+
+
+def register(registry: Registry) -> None:
+    parser = registry.add(
+        "timeline",
+        _run,
+        "Auditors: one person's timeline (pseudonymous person key) — every event from every "
+        "organisation in valid-time order, as recorded and as corrected, the lifecycle states "
+        "passed through and the anomalies. Person-level data: not part of the analyst interface.",
+    )
+    parser.add_argument("person_key", help="the pseudonymous person key (hex)")
+    parser.add_argument(
+        "--as-known-at", type=moment, metavar="T", help="only what the chain had recorded at T"
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    with connect(settings.dsn) as conn:
+        migrate(conn)
+        facts = person_facts(conn, args.person_key, args.as_known_at)
+    if not facts:
+        raise CommandError(f"no events recorded for person {args.person_key}", exit_code=1)
+    timeline = person_timeline(args.person_key, facts, derive)
+    if args.format == "json":
+        json.dump(timeline, sys.stdout, indent=1, ensure_ascii=False)
+        print()
+    else:
+        _table(timeline)
+    return 0
+
+
+def _table(timeline: dict[str, Any]) -> None:
+    print(f"person {timeline['person_key']}")
+    print(f"{'OCCURRED':<26} {'RECORDED':<26} {'PRODUCER':<11} {'EVENT':<30} STATUS")
+    for e in timeline["events"]:
+        print(
+            f"{e['occurred_at']:<26} {e['recorded_at']:<26} {e['producer']:<11} "
+            f"{e['type']:<30} {e['status']}"
+        )
+    print("\nstates passed through:")
+    for s in timeline["states"]:
+        print(
+            f"  {s['occurred_at']:<26} {s['lifecycle']:<12} {s['subject']:<20} "
+            f"{s['from'] or '-'} -> {s['to']}"
+        )
+    print(f"\nanomalies: {len(timeline['anomalies'])}")
+    for a in timeline["anomalies"]:
+        print(f"  {a['kind']}: {a['detail']}")

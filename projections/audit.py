@@ -1,0 +1,25 @@
+"""What auditors read that analysts may not: one person's stored events (for the person
+timeline, processors.person_timeline), optionally as the chain knew them at a moment.
+Sits at the edge: SQL only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import psycopg
+
+from processors.facts import Fact
+
+
+def person_facts(
+    conn: psycopg.Connection[Any], person_key: str, known_at: datetime | None = None
+) -> list[Fact]:
+    """Every event of the person the timeline accepted (recorded up to `known_at`, if given)."""
+    rows = conn.execute(
+        "SELECT fact::text FROM timeline_events WHERE person_key = %s"
+        " AND (%s::timestamptz IS NULL OR recorded_at <= %s::timestamptz)",
+        (person_key, known_at, known_at),
+    ).fetchall()
+    return [Fact.from_json(text) for (text,) in rows]

@@ -1,0 +1,109 @@
+"""Where a replay writes: a fresh schema with the same tables as the live one, bulk-loaded with
+COPY, and the atomic swap that makes it live. Sits under `ketenlog replay` / `verify`; the
+folding itself is processors.replay.
+
+The swap runs in one transaction holding the swap lock exclusively (live batches hold it
+shared): the live tables are dropped, the rebuilt ones moved into their place and the
+analysts' views recreated over them. Readers see the old figures until the commit and the
+new ones after it, never a mix; the live worker's next batch writes to the new tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import psycopg
+from psycopg import sql
+
+from projections.db import ANALYST, LIVE, SWAP_LOCK, create_views, migrate
+from projections.items import TABLES
+from projections.processing_store import (
+    ANOMALIES,
+    CHANGES,
+    FACT_COLUMNS,
+    anomaly_rows,
+    change_rows,
+    fact_row,
+)
+
+PERSONS = "person_state (person_key, state, events, facts)"
+POSITIONS = "consumer_positions (consumer, topic, partition, next_offset)"
+
+
+def fresh_schema(conn: psycopg.Connection, schema: str) -> None:
+    """An empty copy of the live tables in `schema` (dropped first if a replay left one)."""
+    if schema in (LIVE, ANALYST):
+        raise ValueError(f"a replay never writes into {schema!r}")
+    with conn.transaction():
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+    migrate(conn, schema)
+
+
+def drop_schema(conn: psycopg.Connection, schema: str) -> None:
+    with conn.transaction():
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
+
+
+def load(
+    conn: psycopg.Connection,
+    schema: str,
+    *,
+    facts: Sequence[Any],
+    persons: Sequence[tuple[Any, int]],
+    positions: dict[tuple[str, int], int],
+    consumer: str,
+) -> None:
+    """One folded group (processors.replay.Folded's facts, persons, positions) in one
+    transaction."""
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(sql.SQL("SET LOCAL search_path TO {}").format(sql.Identifier(schema)))
+        _copy(cur, f"timeline_events {FACT_COLUMNS}", (fact_row(f) for f in facts))
+        _copy(cur, PERSONS, ((r.person_key, r.state_json, r.events, n) for r, n in persons))
+        _copy(cur, CHANGES, (c for r, _ in persons for c in change_rows(r)))
+        _copy(cur, ANOMALIES, (a for r, _ in persons for a in anomaly_rows(r)))
+        for name, target in TABLES.items():
+            _copy(cur, target, (x for r, _ in persons for x in r.contributions.get(name, [])))
+        _copy(cur, POSITIONS, ((consumer, t, p, o) for (t, p), o in sorted(positions.items())))
+
+
+def positions(conn: psycopg.Connection, schema: str, consumer: str) -> dict[tuple[str, int], int]:
+    rows = conn.execute(
+        sql.SQL(
+            "SELECT topic, partition, next_offset FROM {}.consumer_positions WHERE consumer = %s"
+        ).format(sql.Identifier(schema)),
+        (consumer,),
+    ).fetchall()
+    return {(t, p): o for t, p, o in rows}
+
+
+def lock_swap(conn: psycopg.Connection) -> None:
+    """Wait for live batches in flight and keep new ones out until this transaction ends."""
+    conn.execute("SELECT pg_advisory_xact_lock(%s)", (SWAP_LOCK,))
+
+
+def swap(conn: psycopg.Connection, schema: str) -> None:
+    """Make `schema`'s tables the live ones, inside the caller's transaction (which holds
+    `lock_swap`): the old live tables go, the analysts' views are recreated over the new."""
+    tables = [
+        r[0]
+        for r in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s ORDER BY 1", (schema,)
+        ).fetchall()
+    ]
+    for table in tables:
+        conn.execute(sql.SQL("DROP TABLE IF EXISTS {} CASCADE").format(sql.Identifier(LIVE, table)))
+    for table in tables:
+        conn.execute(
+            sql.SQL("ALTER TABLE {} SET SCHEMA {}").format(
+                sql.Identifier(schema, table), sql.Identifier(LIVE)
+            )
+        )
+    conn.execute(sql.SQL("DROP SCHEMA {}").format(sql.Identifier(schema)))
+    create_views(conn, ANALYST, LIVE)
+
+
+def _copy(cur: psycopg.Cursor[Any], target: str, rows: Iterable[Sequence[Any]]) -> None:
+    with cur.copy(f"COPY {target} FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(row)

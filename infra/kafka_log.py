@@ -1,25 +1,23 @@
 """Reading the log itself, partition by partition, from a given offset up to a given one: what
-replay, verify and export need (the live processor reads through faust instead). kafka-python,
-no consumer group, no committed offsets.
+replay, verify and export need (the live processor reads through faust instead). No consumer
+group, no committed offsets; offsets through kafka-python's admin-free consumer, records
+through aiokafka.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import asyncio
+from collections.abc import AsyncGenerator, Iterable, Iterator
 from typing import Any
 
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError as AioKafkaError
+from aiokafka.structs import TopicPartition as AioTopicPartition
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
 from processors.timeline import Raw
 
-# Large fetches: a replay reads millions of small records.
-_FETCH = {
-    "fetch_max_bytes": 64 << 20,
-    "max_partition_fetch_bytes": 16 << 20,
-    "max_poll_records": 20_000,
-    "fetch_min_bytes": 1,
-}
 # No record for this long while records are still expected: the broker is gone.
 POLL_TIMEOUT_S = 30.0
 
@@ -30,9 +28,7 @@ class KafkaLogError(RuntimeError):
 
 def _consumer(bootstrap: str) -> Any:
     try:
-        return KafkaConsumer(
-            bootstrap_servers=bootstrap, enable_auto_commit=False, group_id=None, **_FETCH
-        )
+        return KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     except KafkaError as exc:
         raise KafkaLogError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
 
@@ -66,35 +62,71 @@ def _offsets(bootstrap: str, topics: Iterable[str], *, end: bool) -> dict[tuple[
 def read(bootstrap: str, topic: str, partition: int, start: int, stop: int) -> Iterator[Raw]:
     """Every record of the partition with start <= offset < stop, in offset order. Raises
     KafkaLogError when the records stop coming before `stop` (offsets below the log start
-    are simply not there: reading begins at the log start)."""
+    are simply not there: reading begins at the log start).
+
+    Synchronous, on an event loop of its own: aiokafka parses record batches in C, some 20x
+    faster than kafka-python's consumer (measured: 116k vs 6k records/s on one partition)."""
+    loop = asyncio.new_event_loop()
+    records = aread(bootstrap, topic, partition, start, stop)
+    try:
+        while True:
+            try:
+                batch = loop.run_until_complete(records.__anext__())
+            except StopAsyncIteration:
+                return
+            yield from batch
+    finally:
+        loop.run_until_complete(records.aclose())
+        loop.close()
+
+
+async def aread(
+    bootstrap: str, topic: str, partition: int, start: int, stop: int
+) -> AsyncGenerator[list[Raw], None]:
+    """`read` for async callers, a fetched batch at a time."""
     if stop <= start:
         return
-    consumer = _consumer(bootstrap)
-    tp = TopicPartition(topic, partition)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_bytes=64 << 20,
+        max_partition_fetch_bytes=16 << 20,
+    )
+    tp = AioTopicPartition(topic, partition)
     try:
+        await consumer.start()
         consumer.assign([tp])
-        first = consumer.beginning_offsets([tp]).get(tp, 0)
-        consumer.seek(tp, max(start, first))
-        while consumer.position(tp) < stop:
-            batch = consumer.poll(timeout_ms=int(POLL_TIMEOUT_S * 1000)).get(tp, [])
-            if not batch:
+        first = (await consumer.beginning_offsets([tp])).get(tp, 0)
+        position = max(start, first)
+        consumer.seek(tp, position)
+        while position < stop:
+            fetched = await consumer.getmany(
+                tp, timeout_ms=int(POLL_TIMEOUT_S * 1000), max_records=20_000
+            )
+            messages = fetched.get(tp, [])
+            if not messages:
                 raise KafkaLogError(
                     f"{topic}[{partition}]: no records for {POLL_TIMEOUT_S:.0f}s at offset "
-                    f"{consumer.position(tp)}, expected up to {stop}"
+                    f"{position}, expected up to {stop}"
                 )
-            for m in batch:
-                if m.offset >= stop:
-                    return
-                yield Raw(
+            batch = [
+                Raw(
                     m.topic,
                     m.partition,
                     m.offset,
                     m.key,
                     m.value,
-                    [(k, bytes(v)) for k, v in m.headers or []],
+                    [(k, bytes(v)) for k, v in m.headers or ()],
                     m.timestamp,
                 )
+                for m in messages
+                if m.offset < stop
+            ]
+            position = messages[-1].offset + 1
+            yield batch
     except KafkaError as exc:
-        raise KafkaLogError(f"{topic}[{partition}]: {exc}") from exc
+        raise KafkaLogError(f"{topic}[{partition}] at {bootstrap}: {exc}") from exc
+    except AioKafkaError as exc:
+        raise KafkaLogError(f"{topic}[{partition}] at {bootstrap}: {exc}") from exc
     finally:
-        consumer.close()
+        await consumer.stop()

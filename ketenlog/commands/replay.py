@@ -245,14 +245,9 @@ async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition
         await processor.load_positions()
         for (topic, partition), stop in sorted(targets.items()):
             start = processor.positions.get((topic, partition), 0)
-            batch: list[Raw] = []
-            for record in kafka_log.read(settings.bootstrap, topic, partition, start, stop):
-                batch.append(record)
-                if len(batch) >= 2000:
-                    await processor.handle(batch)
-                    batch = []
-            if batch:
-                await processor.handle(batch)
+            async for batch in kafka_log.aread(settings.bootstrap, topic, partition, start, stop):
+                for i in range(0, len(batch), 2000):
+                    await processor.handle(batch[i : i + 2000])
             caught += max(0, stop - start)
     finally:
         await store.close()

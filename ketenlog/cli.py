@@ -14,6 +14,7 @@ from ketenlog import settings as settings_module
 from ketenlog.commands import (
     deadletter,
     demo,
+    export,
     process,
     publish,
     query,
@@ -45,6 +46,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     demo.register(registry)
     query.register(registry)
     serve.register(registry)
+    export.register(registry)
     replay.register(registry)
     verify.register(registry)
     timeline.register(registry)

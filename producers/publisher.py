@@ -15,11 +15,13 @@ from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
 
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.errors import KafkaError
+from kafka.partitioner.default import murmur2
 
 from producers.prepare import Prepared, Preparer
 from producers.submission import Submission
+from schemas import chain
 from schemas.topics import Org, event_topic
 
 
@@ -130,6 +132,10 @@ class Publisher:
             bootstrap, self._delivery, f"ketenlog-{self.org.value}"
         )
         self._pending: list[tuple[Prepared, Any]] = []
+        self._bootstrap = bootstrap
+        self._partitions: int | None = None
+        # Per partition, the link of the last record sent; read from the log on first use.
+        self._links: dict[int, bytes] = {}
 
     def publish(self, submission: Submission) -> str:
         """Validate, encode and send; returns the event id. Not published until `flush` says so."""
@@ -139,16 +145,41 @@ class Publisher:
 
     def send_prepared(self, prepared: Prepared) -> None:
         try:
+            partition = self._partition(prepared.key)
+            timestamp_ms = int(time.time() * 1000)
+            prev = self._links.get(partition)
+            if prev is None:
+                prev = self._links[partition] = self._tail(partition)
+            link = chain.link(prev, prepared.key, prepared.value, timestamp_ms)
             future = self._producer.send(
                 self.topic,
                 value=prepared.value,
                 key=prepared.key,
-                headers=prepared.headers,
+                headers=[*prepared.headers, (chain.HEADER, link)],
+                partition=partition,
+                timestamp_ms=timestamp_ms,
             )
+            self._links[partition] = link
         except KafkaError as exc:
             # The record never left: record it as failed so flush reports it.
             future = _FailedFuture(exc)
         self._pending.append((prepared, future))
+
+    def _partition(self, key: bytes) -> int:
+        """kafka-python's (and Java's) default partitioner, computed here because the chain
+        link must be known per partition before the record is sent."""
+        if self._partitions is None:
+            found = self._producer.partitions_for(self.topic)
+            if not found:
+                raise KafkaError(f"no partitions known for {self.topic}")
+            self._partitions = len(found)
+        return int(murmur2(key) & 0x7FFFFFFF) % self._partitions
+
+    def _tail(self, partition: int) -> bytes:
+        """The last link on the partition: each organisation's chain continues across
+        publishers and restarts (one publisher per organisation at a time: two at once would
+        fork the chain, and verify would say so)."""
+        return last_link(self._bootstrap, self.topic, partition)
 
     def publish_many(self, submissions: Iterable[Submission]) -> list[Receipt]:
         for submission in submissions:
@@ -182,6 +213,8 @@ class Publisher:
                     Failure(prepared.event_id, prepared.event_type, prepared.source_ref, reason)
                 )
         if failures:
+            # What the chain continues from is on the broker now, not in memory.
+            self._links.clear()
             raise PublishError(failures, receipts)
         return receipts
 
@@ -209,3 +242,32 @@ class _FailedFuture:
 
     def get(self, timeout: float | None = None) -> Any:
         raise self._error
+
+
+def last_link(bootstrap: str, topic: str, partition: int, window: int = 64) -> bytes:
+    """The chain link of the last chained record of a topic-partition (GENESIS if none):
+    read backwards in growing windows, skipping records that carry none."""
+    consumer: Any = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    tp = TopicPartition(topic, partition)
+    try:
+        consumer.assign([tp])
+        end = consumer.end_offsets([tp])[tp]
+        start = consumer.beginning_offsets([tp])[tp]
+        while end > start:
+            lower = max(start, end - window)
+            consumer.seek(tp, lower)
+            found: bytes | None = None
+            while consumer.position(tp) < end:
+                batch = consumer.poll(timeout_ms=10_000).get(tp, [])
+                if not batch:
+                    raise KafkaError(f"{topic}[{partition}]: cannot read back to the last link")
+                for record in batch:
+                    if record.offset < end:
+                        carried = dict(record.headers or []).get(chain.HEADER)
+                        found = bytes(carried) if carried is not None else found
+            if found is not None:
+                return found
+            end, window = lower, window * 4
+        return chain.GENESIS
+    finally:
+        consumer.close()

@@ -13,6 +13,7 @@ from pathlib import Path
 import psycopg
 
 from infra import kafka_log
+from infra.archive import open_archive
 from infra.kafka_log import KafkaLogError
 from infra.topics import end_offsets
 from ketenlog.commands.base import CommandError, Progress, Registry, say
@@ -138,14 +139,18 @@ def _read_expected(path: Path | None) -> list[checksums.Checksum] | None:
 
 
 def _archive(directory: Path) -> tuple[Source, dict[TopicPartition, int]]:
-    from infra.archive import open_archive  # noqa: PLC0415 - TEMP until infra/archive lands
-
     try:
         archive = open_archive(directory)
     except (OSError, ValueError) as exc:
         raise CommandError(f"{directory}: {exc}", exit_code=2) from exc
     say(f"replay: checking the archive {directory} (manifest hashes, hash chains)")
     problems = archive.verify()
+    known = archive.known_breaks()
+    if known:
+        say(
+            f"replay: {len(known)} chain break(s) were in the log already when it was exported "
+            "(listed in the manifest; records not sent by a publisher, dead-lettered on replay)"
+        )
     if problems:
         for problem in problems:
             say(f"  {problem}")
@@ -164,8 +169,6 @@ class ArchiveSource:
         self._directory = directory
 
     def records(self, topic: str, partition: int, start: int, stop: int) -> Iterator[Raw]:
-        from infra.archive import open_archive  # noqa: PLC0415 - TEMP until infra/archive lands
-
         for record in open_archive(self._directory).records(topic, partition):
             if start <= record.offset < stop:
                 yield record

@@ -32,17 +32,20 @@ from projections.db import ANALYST, LIVE
 from schemas.topics import event_topics
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets
-from tests.integration.pipeline import process, until_idle
+from tests.integration.pipeline import Published, process, until_idle
 from tests.integration.serving import get, post, serving
 
 pytestmark = pytest.mark.integration
 
 
-def ketenlog(services: RunningServices, dsn: str, *args: str) -> subprocess.CompletedProcess[str]:
+def ketenlog(
+    services: RunningServices, dsn: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
         "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
         "KETENLOG_DATABASE_URL": dsn,
+        **(env or {}),
     }
     return subprocess.run(
         [sys.executable, "-m", "ketenlog.cli", *args],
@@ -60,7 +63,7 @@ def live_checksums(dsn: str) -> list[checksums.Checksum]:
 
 
 def test_verify_proves_live_equals_replay_and_names_a_tampered_table(
-    services: RunningServices, fresh_db: str
+    services: RunningServices, published: Published, fresh_db: str
 ) -> None:
     group = f"verify-{uuid.uuid4().hex[:8]}"
     until_idle(services, fresh_db, group)
@@ -74,7 +77,7 @@ def test_verify_proves_live_equals_replay_and_names_a_tampered_table(
             "UPDATE inflow_items SET kind = CASE kind WHEN 'FIRST' THEN 'REPEAT' ELSE 'FIRST' END"
             " WHERE ctid = (SELECT min(ctid) FROM inflow_items) RETURNING day, kind"
         ).fetchone() or (None, None)
-    assert day is not None, "the shared log holds applications"
+    assert day is not None, "the published period holds applications"
     tampered = ketenlog(services, fresh_db, "verify", "--no-chains", "--group", group)
     assert tampered.returncode == 1
     assert f"differs: inflow_items {day:%Y-%m}" in tampered.stderr

@@ -54,6 +54,11 @@ rejects file (exit 3). When the broker does not acknowledge events within the bo
 are written to the unacked file, ready to be sent again (exit 4). A line whose event id was seen
 before with the same content is a duplicate and sent once; with other content it is rejected.
 
+Every record the publisher sends carries the Kafka header `ketenlog-chain`: a SHA-256 link over
+the previous record's link on the same topic-partition, the key, the value and the timestamp, so
+that an altered, removed or slipped-in record shows ([audit.md](audit.md)). One publisher per
+organisation at a time: it continues each partition's chain from the last link on the log.
+
 ## Event types per organisation
 
 Each type's `data` fields follow. Enum values are listed; `optional` fields may be left out.

@@ -135,6 +135,8 @@ class Publisher:
         self._bootstrap = bootstrap
         self._partitions: int | None = None
         # Per partition, the link of the last record sent; read from the log on first use.
+        # Each organisation's chain continues across publishers and restarts (one publisher
+        # per organisation at a time: two at once would fork a chain, and verify says so).
         self._links: dict[int, bytes] = {}
 
     def publish(self, submission: Submission) -> str:
@@ -147,10 +149,9 @@ class Publisher:
         try:
             partition = self._partition(prepared.key)
             timestamp_ms = int(time.time() * 1000)
-            prev = self._links.get(partition)
-            if prev is None:
-                prev = self._links[partition] = self._tail(partition)
-            link = chain.link(prev, prepared.key, prepared.value, timestamp_ms)
+            if not self._links:
+                self._links = last_links(self._bootstrap, self.topic, self._partitions or 0)
+            link = chain.link(self._links[partition], prepared.key, prepared.value, timestamp_ms)
             future = self._producer.send(
                 self.topic,
                 value=prepared.value,
@@ -174,12 +175,6 @@ class Publisher:
                 raise KafkaError(f"no partitions known for {self.topic}")
             self._partitions = len(found)
         return int(murmur2(key) & 0x7FFFFFFF) % self._partitions
-
-    def _tail(self, partition: int) -> bytes:
-        """The last link on the partition: each organisation's chain continues across
-        publishers and restarts (one publisher per organisation at a time: two at once would
-        fork the chain, and verify would say so)."""
-        return last_link(self._bootstrap, self.topic, partition)
 
     def publish_many(self, submissions: Iterable[Submission]) -> list[Receipt]:
         for submission in submissions:
@@ -244,30 +239,39 @@ class _FailedFuture:
         raise self._error
 
 
-def last_link(bootstrap: str, topic: str, partition: int, window: int = 64) -> bytes:
-    """The chain link of the last chained record of a topic-partition (GENESIS if none):
-    read backwards in growing windows, skipping records that carry none."""
+def last_links(bootstrap: str, topic: str, partitions: int) -> dict[int, bytes]:
+    """The chain link of the last chained record of each partition of `topic` (GENESIS where
+    there is none), read backwards in growing windows past records that carry none. Looks back
+    at most LOOK_BACK records: a log from before chains gets a fresh chain, and verify reports
+    the one break where it starts."""
     consumer: Any = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
-    tp = TopicPartition(topic, partition)
     try:
-        consumer.assign([tp])
-        end = consumer.end_offsets([tp])[tp]
-        start = consumer.beginning_offsets([tp])[tp]
-        while end > start:
-            lower = max(start, end - window)
-            consumer.seek(tp, lower)
-            found: bytes | None = None
-            while consumer.position(tp) < end:
-                batch = consumer.poll(timeout_ms=10_000).get(tp, [])
-                if not batch:
-                    raise KafkaError(f"{topic}[{partition}]: cannot read back to the last link")
-                for record in batch:
-                    if record.offset < end:
-                        carried = dict(record.headers or []).get(chain.HEADER)
-                        found = bytes(carried) if carried is not None else found
-            if found is not None:
-                return found
-            end, window = lower, window * 4
-        return chain.GENESIS
+        return {p: _last_link(consumer, TopicPartition(topic, p)) for p in range(partitions)}
     finally:
         consumer.close()
+
+
+LOOK_BACK = 4096
+
+
+def _last_link(consumer: Any, tp: Any) -> bytes:
+    consumer.assign([tp])
+    end = consumer.end_offsets([tp])[tp]
+    start = max(consumer.beginning_offsets([tp])[tp], end - LOOK_BACK)
+    window = 64
+    while end > start:
+        lower = max(start, end - window)
+        consumer.seek(tp, lower)
+        found: bytes | None = None
+        while consumer.position(tp) < end:
+            batch = consumer.poll(timeout_ms=10_000).get(tp, [])
+            if not batch:
+                raise KafkaError(f"{tp.topic}[{tp.partition}]: cannot read back to the last link")
+            for record in batch:
+                if record.offset < end:
+                    carried = dict(record.headers or []).get(chain.HEADER)
+                    found = bytes(carried) if carried is not None else found
+        if found is not None:
+            return found
+        end, window = lower, window * 4
+    return chain.GENESIS

@@ -37,6 +37,8 @@ from schemas.codec import default_codec
 from schemas.topics import event_topics
 
 SCHEMA = "ketenlog_replay"
+# Session-level: released when the command's connection closes, however it ends.
+REPLAY_LOCK = 0x6B65746570
 
 
 def register(registry: Registry) -> None:
@@ -119,13 +121,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def open_database(settings: Settings) -> psycopg.Connection:
+    """The live database, migrated, held by this replay or verify alone: two at once would
+    rebuild into the same scratch schema."""
     try:
         conn = connect(settings.dsn)
         migrate(conn)
+        with conn.transaction():
+            alone = conn.execute("SELECT pg_try_advisory_lock(%s)", (REPLAY_LOCK,)).fetchone()
     except psycopg.Error as exc:
         raise CommandError(
             f"cannot prepare PostgreSQL at {settings.dsn}: {exc}; is it running (`ketenlog up`)?"
         ) from exc
+    if not alone or not alone[0]:
+        conn.close()
+        raise CommandError("another replay or verify is running on this database; wait for it")
     return conn
 
 

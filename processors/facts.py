@@ -156,8 +156,14 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+_ALREADY_PLAIN = (str, int, float, bool, type(None))
+
+
 def _plain(value: Any) -> Any:
     """A payload value as JSON can hold it."""
+    # Most payload values are strings and numbers: answer them before six isinstance checks.
+    if type(value) in _ALREADY_PLAIN:
+        return value
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat()
     if isinstance(value, date):

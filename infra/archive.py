@@ -24,6 +24,8 @@ from processors.timeline import Raw
 from schemas import chain
 
 MANIFEST = "manifest.json"
+# The kinds of chain break a live log can have, which the manifest may list as known.
+LIVE_BREAKS = frozenset({"unchained", "mismatch"})
 FORMAT = "ketenlog-archive/1"
 SCHEMA: dict[str, Any] = {
     "type": "record",
@@ -129,7 +131,8 @@ def write_topic(
     }
 
 
-def write_manifest(directory: Path, topics: dict[str, Any], source: str) -> None:
+def write_manifest(directory: Path, topics: dict[str, Any], source: str) -> str:
+    """Writes manifest.json; returns its SHA-256, the anchor to keep apart from the archive."""
     manifest = {
         "format": FORMAT,
         "exported_at": datetime.now(UTC).isoformat(),
@@ -139,6 +142,7 @@ def write_manifest(directory: Path, topics: dict[str, Any], source: str) -> None
         "topics": topics,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", "utf-8")
+    return _sha256(directory / MANIFEST)
 
 
 def _sha256(path: Path) -> str:
@@ -149,28 +153,72 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with an archive, at the most precise place known: a file, a
+    topic-partition, or a record's offset."""
+
+    file: str
+    what: str
+    topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+
+    def __str__(self) -> str:
+        if self.partition is None:
+            return f"{self.file}: {self.what}"
+        at = "" if self.offset is None else f" offset {self.offset}"
+        return f"{self.topic}[{self.partition}]{at}: {self.what}"
+
+
+@dataclass
+class _Seen:
+    """What verify found of one partition while streaming its file."""
+
+    walk: chain.ChainWalk
+    first: int
+    last: int = -1
+    count: int = 0
+
+
 class Archive:
     """An export, opened for reading. Call `verify` before trusting it."""
 
-    def __init__(self, directory: Path, manifest: dict[str, Any]) -> None:
+    def __init__(
+        self, directory: Path, manifest: dict[str, Any], manifest_sha256: str | None = None
+    ) -> None:
         self.directory = directory
         self.manifest = manifest
+        self._anchor = manifest_sha256
 
     def topics(self) -> list[str]:
         return sorted(self.manifest["topics"])
 
+    def partitions(self) -> list[tuple[str, int]]:
+        return sorted(self.ends())
+
     def ends(self) -> dict[tuple[str, int], int]:
+        """The next offset of every partition, as the manifest says (verify checks it)."""
         return {
             (topic, int(p)): int(entry["next"])
             for topic, t in self.manifest["topics"].items()
             for p, entry in t["partitions"].items()
         }
 
+    @property
+    def manifest_sha256(self) -> str:
+        """What to compare with the hash `export` printed: the anchor of everything else."""
+        return _sha256(self.directory / MANIFEST)
+
     def records(self, topic: str, partition: int) -> Iterator[Raw]:
-        """One partition's records in offset order (reads through the topic's file)."""
+        """One partition's records in offset order. Reads the topic's file from its start up
+        to the end of the partition (files are in partition order, which verify checks): a
+        replay reading every partition reads each file about partitions/2 times over."""
         for r in self._all(topic):
             if r.partition == partition:
                 yield r
+            elif r.partition > partition:
+                return
 
     def _all(self, topic: str) -> Iterator[Raw]:
         path = self.directory / self.manifest["topics"][topic]["file"]
@@ -178,7 +226,7 @@ class Archive:
             for row in fastavro.reader(f):
                 assert isinstance(row, dict)
                 yield Raw(
-                    topic,
+                    row["topic"],
                     int(row["partition"]),
                     int(row["offset"]),
                     row["key"],
@@ -191,57 +239,99 @@ class Archive:
         """Breaks the log itself had when it was exported (listed by the export)."""
         return [b for t in self.topics() for b in self.manifest["topics"][t]["known_breaks"]]
 
-    def verify(self) -> list[str]:
+    def verify(self) -> list[Problem]:
         """Every problem, each naming its place: a file whose hash differs from the manifest,
-        a file that does not read, a chain break (topic, partition, offset), a missing record,
-        counts or offsets that differ from the manifest."""
-        problems: list[str] = []
+        a file that does not read, a chain break (topic, partition, offset), missing records,
+        counts or offsets that differ from the manifest. Streams each file once."""
+        problems: list[Problem] = []
+        if self._anchor is not None and self.manifest_sha256 != self._anchor.lower():
+            problems.append(Problem(MANIFEST, "SHA-256 differs from the one export printed"))
         for topic in self.topics():
             entry = self.manifest["topics"][topic]
             path = self.directory / entry["file"]
             if not path.is_file():
-                problems.append(f"{entry['file']}: missing")
+                problems.append(Problem(entry["file"], "missing"))
                 continue
             if _sha256(path) != entry["sha256"]:
-                problems.append(f"{entry['file']}: SHA-256 differs from the manifest")
+                problems.append(Problem(entry["file"], "SHA-256 differs from the manifest"))
             problems += self._walk(topic, entry)
         return problems
 
-    def _walk(self, topic: str, entry: dict[str, Any]) -> list[str]:
-        problems: list[str] = []
-        by_partition: dict[int, list[Raw]] = {}
+    def _walk(self, topic: str, entry: dict[str, Any]) -> list[Problem]:
+        file = entry["file"]
+        problems: list[Problem] = []
+        # A link break the export already found in the live log (a record another client
+        # wrote) is evidence about the log, not about this copy: the manifest lists it, and
+        # the manifest is anchored by the hash `export` printed. Missing or reordered offsets
+        # never come from a log read in order, so they are never excused.
+        known = set(entry.get("known_breaks", []))
+        seen: dict[int, _Seen] = {}
+        total, last_partition = 0, -1
         try:
             for r in self._all(topic):
-                by_partition.setdefault(r.partition, []).append(r)
+                total += 1
+                if r.topic != topic:
+                    what = f"a record of topic {r.topic!r} in the file of {topic}"
+                    problems.append(Problem(file, what, topic, r.partition, r.offset))
+                if r.partition < last_partition:
+                    what = f"out of partition order (after partition {last_partition})"
+                    problems.append(Problem(file, what, topic, r.partition, r.offset))
+                last_partition = max(last_partition, r.partition)
+                s = seen.get(r.partition)
+                if s is None:
+                    s = seen[r.partition] = _Seen(chain.ChainWalk(), first=r.offset)
+                s.last, s.count = r.offset, s.count + 1
+                for b in s.walk.step(r):
+                    if str(b) not in known or b.kind not in LIVE_BREAKS:
+                        problems.append(Problem(file, b.reason, b.topic, b.partition, b.offset))
         except Exception as exc:  # fastavro raises many kinds on a damaged file
-            return [f"{entry['file']}: does not read as Avro ({type(exc).__name__}: {exc})"]
-        known = set(entry.get("known_breaks", []))
-        for p, expected in entry["partitions"].items():
-            records = by_partition.pop(int(p), [])
-            breaks, head = chain.walk(records)
-            problems += [str(b) for b in breaks if str(b) not in known]
-            if records and records[0].offset != expected["first"]:
-                problems.append(
-                    f"{topic}[{p}]: starts at offset {records[0].offset}, the manifest says "
-                    f"{expected['first']}"
-                )
-            end = records[-1].offset + 1 if records else 0
-            if end < expected["next"]:
-                problems.append(
-                    f"{topic}[{p}]: offsets {end}..{expected['next'] - 1} are missing "
-                    "(the manifest lists them)"
-                )
-            if len(records) != expected["count"]:
-                problems.append(
-                    f"{topic}[{p}]: {len(records)} records, the manifest says {expected['count']}"
-                )
-            if head.hex() != expected["head"]:
-                problems.append(f"{topic}[{p}]: the last chain link differs from the manifest")
-        problems += [f"{topic}[{p}]: not in the manifest" for p in by_partition]
+            what = f"does not read as Avro after {total} records ({type(exc).__name__}: {exc})"
+            return [*problems, Problem(file, what)]
+        if total != entry["records"]:
+            problems.append(Problem(file, f"{total} records, the manifest says {entry['records']}"))
+        for p, expected in sorted(entry["partitions"].items(), key=lambda x: int(x[0])):
+            problems += _compare(file, topic, int(p), seen.pop(int(p), None), expected)
+        for p in sorted(seen):
+            problems.append(Problem(file, "not in the manifest", topic, p))
         return problems
 
 
-def open_archive(directory: Path) -> Archive:
+def _compare(
+    file: str, topic: str, partition: int, seen: _Seen | None, expected: dict[str, Any]
+) -> list[Problem]:
+    """One partition as read against its manifest entry."""
+
+    def problem(what: str) -> Problem:
+        return Problem(file, what, topic, partition)
+
+    problems: list[Problem] = []
+    count = seen.count if seen else 0
+    if seen and seen.first != expected["first"]:
+        problems.append(
+            problem(f"starts at offset {seen.first}, the manifest says {expected['first']}")
+        )
+    end = seen.last + 1 if seen else 0
+    if end < expected["next"]:
+        problems.append(
+            problem(f"offsets {end}..{expected['next'] - 1} are missing (the manifest lists them)")
+        )
+    elif end > expected["next"]:
+        problems.append(
+            problem(f"ends at offset {end - 1}, the manifest says {expected['next'] - 1}")
+        )
+    if count != expected["count"]:
+        problems.append(problem(f"{count} records, the manifest says {expected['count']}"))
+    head = seen.walk.prev if seen else chain.GENESIS
+    if head.hex() != expected["head"]:
+        problems.append(problem("the last chain link differs from the manifest"))
+    return problems
+
+
+def open_archive(directory: Path, manifest_sha256: str | None = None) -> Archive:
+    """The export in `directory`; raises ValueError when it has no readable manifest.
+    `manifest_sha256`: the hash `export` printed, kept apart from the archive (a ticket, a
+    signed mail): without it, whoever rewrites a file can rewrite the manifest to match, and
+    only the chains can still name what was changed."""
     path = directory / MANIFEST
     try:
         manifest = json.loads(path.read_text("utf-8"))
@@ -251,4 +341,4 @@ def open_archive(directory: Path) -> Archive:
         raise ValueError(f"{MANIFEST} is not JSON: {exc}") from exc
     if manifest.get("format") != FORMAT:
         raise ValueError(f"{MANIFEST}: format {manifest.get('format')!r}, expected {FORMAT}")
-    return Archive(directory, manifest)
+    return Archive(directory, manifest, manifest_sha256)

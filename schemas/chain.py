@@ -61,6 +61,9 @@ class Break:
     partition: int
     offset: int
     reason: str
+    # "unchained" (no link), "mismatch", "missing" (offsets), "order": a live log can only
+    # show the first two (a client other than the publisher wrote to the topic).
+    kind: str = "mismatch"
 
     def __str__(self) -> str:
         return f"{self.topic}[{self.partition}] offset {self.offset}: {self.reason}"
@@ -68,31 +71,48 @@ class Break:
 
 class ChainWalk:
     """The walk over one topic-partition, a record at a time (for streams that are also
-    written elsewhere, like an export)."""
+    written elsewhere, like an export). `records` and `chained` count what it has seen."""
 
     def __init__(self, prev: bytes = GENESIS) -> None:
         self.prev = prev
+        self.records = 0
+        self.chained = 0
         self._next_offset: int | None = None
+        # After a mismatch, the link before the suspect record: if the next record chains
+        # from it, the suspect was slipped in and the next record is sound.
+        self._before: bytes | None = None
 
     def step(self, r: Record) -> list[Break]:
         """The breaks this record shows. After a break the walk goes on from the record's own
-        link, so one altered record is one break, not thousands."""
+        link, so one altered (or slipped-in) record is one break, not thousands."""
         breaks = []
-        if self._next_offset is not None and r.offset != self._next_offset:
-            missing = f"offsets {self._next_offset}..{r.offset - 1} are missing"
-            breaks.append(Break(r.topic, r.partition, self._next_offset, missing))
-        self._next_offset = r.offset + 1
+        self.records += 1
+        expected_offset = self._next_offset
+        if expected_offset is not None and r.offset > expected_offset:
+            missing = f"offsets {expected_offset}..{r.offset - 1} are missing"
+            breaks.append(Break(r.topic, r.partition, expected_offset, missing, "missing"))
+        elif expected_offset is not None and r.offset < expected_offset:
+            disorder = f"out of order: follows offset {expected_offset - 1}"
+            breaks.append(Break(r.topic, r.partition, r.offset, disorder, "order"))
+        self._next_offset = max(r.offset + 1, expected_offset or 0)
         carried = link_of(r)
         if carried is None:
             reason = "no chain link: not sent by the publisher"
-            return [*breaks, Break(r.topic, r.partition, r.offset, reason)]
+            return [*breaks, Break(r.topic, r.partition, r.offset, reason, "unchained")]
+        self.chained += 1
         if carried != link(self.prev, r.key, r.value, r.timestamp_ms):
-            reason = (
-                "chain link does not match: this record was altered, or one before it was "
-                "removed or slipped in"
+            resumes = self._before is not None and carried == link(
+                self._before, r.key, r.value, r.timestamp_ms
             )
-            breaks.append(Break(r.topic, r.partition, r.offset, reason))
-        self.prev = carried
+            if not resumes:
+                reason = (
+                    "chain link does not match: this record was altered, or one before it was "
+                    "removed or slipped in"
+                )
+                breaks.append(Break(r.topic, r.partition, r.offset, reason))
+                self._before, self.prev = self.prev, carried
+                return breaks
+        self._before, self.prev = None, carried
         return breaks
 
 

@@ -52,7 +52,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             )
         except kafka_log.KafkaLogError as exc:
             raise CommandError(f"export: {exc}; the export in {directory} is incomplete") from exc
-    archive.write_manifest(directory, topics, settings.bootstrap)
+    anchor = archive.write_manifest(directory, topics, settings.bootstrap)
     progress.finish()
     say(f"export: {sum(t['records'] for t in topics.values()):,} records in {directory}")
+    # The one value to keep apart from the archive: it pins the manifest, which pins the files.
+    say(f"export: manifest SHA-256 {anchor} (keep it apart from the archive)")
+    print(anchor)
     return 0

@@ -24,6 +24,7 @@ from ketenlog.commands import (
     simulate,
     timeline,
     verify,
+    verify_chains,
 )
 from ketenlog.commands.base import CommandError, Registry
 
@@ -49,6 +50,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     export.register(registry)
     replay.register(registry)
     verify.register(registry)
+    verify_chains.register(registry)
     timeline.register(registry)
     return parser, registry
 

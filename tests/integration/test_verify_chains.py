@@ -1,0 +1,127 @@
+"""The producers' hash chains on the real broker, on a topic of this test's own (other tests
+put deliberately invalid records on the organisation topics): a clean chain walks clean and
+continues across publishers; records another client slips in, without a link or with a wrong
+one, are named with their exact partition and offset, by `walk_all` and `ketenlog
+verify-chains`; an export prints the manifest hash that anchors it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from kafka import KafkaProducer
+from kafka.partitioner.default import murmur2
+
+from infra import chain_audit, topics
+from infra.archive import open_archive
+from producers.prepare import Preparer
+from producers.publisher import Publisher, Receipt, last_links
+from producers.submission import Submission
+from schemas import chain
+from schemas.topics import RETAIN_FOREVER, TopicSpec
+from tests.conftest import RunningServices
+from tests.integration.test_replay import ketenlog
+
+pytestmark = pytest.mark.integration
+
+
+def fresh_topic(services: RunningServices) -> str:
+    name = f"test.chain.{uuid.uuid4().hex[:8]}"
+    spec = TopicSpec(name, "chain test", dict(RETAIN_FOREVER))
+    assert topics.ensure(services.settings, lambda _: None, [spec]) == []
+    return name
+
+
+def publish(services: RunningServices, topic: str, key: bytes, refs: range) -> list[Receipt]:
+    with Publisher(
+        "COA", Preparer(key, services.settings.oin_prefix), services.bootstrap, topic=topic
+    ) as pub:
+        for i in refs:
+            pub.publish(
+                Submission(
+                    type="ReceptionStarted",
+                    v_nummer=f"{6700000000 + i}",
+                    occurred_at=datetime(2026, 1, 10, tzinfo=UTC),
+                    ref=f"vc-{uuid.uuid4().hex[:8]}-{i}",
+                    data={"reception_group": "ASYLUM_SEEKER"},
+                )
+            )
+        return pub.flush()
+
+
+def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_record(
+    services: RunningServices,
+) -> None:
+    topic = fresh_topic(services)
+    key = f"vc-{uuid.uuid4().hex}".encode()
+    first = publish(services, topic, key, range(20))
+    second = publish(services, topic, key, range(20, 30))  # a restart: continues each chain
+    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    assert audit.breaks == []
+    assert [(t.records, t.chained, t.breaks) for t in audit.by_topic()] == [(30, 30, 0)]
+
+    victim = first[0].partition
+    producer = KafkaProducer(bootstrap_servers=services.bootstrap)
+    try:
+        unchained = producer.send(topic, b"not an event", partition=victim).get(30)
+        wrong = producer.send(
+            topic, b"nor this", partition=victim, headers=[(chain.HEADER, bytes(32))]
+        ).get(30)
+        # The same key without a partition: Kafka's own partitioner agrees with the publisher's.
+        same_key = producer.send(topic, b"keyed", key=b"a-person-key").get(30)
+    finally:
+        producer.close()
+    third = publish(services, topic, key, range(30, 40))
+    # The publisher's partition formula is the one Kafka's producer used for the same key.
+    partitions = services.settings.partitions
+    assert same_key.partition == (murmur2(b"a-person-key") & 0x7FFFFFFF) % partitions
+
+    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    found = {(b.partition, b.offset): b.kind for b in audit.breaks}
+    assert found == {
+        (victim, unchained.offset): "unchained",
+        (victim, wrong.offset): "mismatch",
+        (same_key.partition, same_key.offset): "unchained",
+    }
+    mine = {(r.partition, r.offset) for r in first + second + third}
+    assert not mine & set(found)
+    # Each partition's head is the last link, as the publisher reads it back (another reader).
+    heads = last_links(services.bootstrap, topic, services.settings.partitions)
+    assert {p.partition: p.head for p in audit.partitions} == heads
+
+    shown = ketenlog(services, services.dsn, "verify-chains", "--topic", topic, "--heads")
+    assert shown.returncode == 1, shown.stderr[-2000:]
+    assert f"break  {topic}[{victim}] offset {unchained.offset}: no chain link" in shown.stdout
+    assert f"break  {topic}[{victim}] offset {wrong.offset}: chain link does not match" in (
+        shown.stdout
+    )
+    # 43 records, 41 carry a link (the wrong one too), 3 breaks.
+    assert f"{topic:<26} {43:>10} {41:>10} {3:>7}" in shown.stdout
+    assert "3 hash-chain break(s)" in shown.stderr
+
+
+def test_a_clean_topic_verifies_with_exit_0_and_json(services: RunningServices) -> None:
+    topic = fresh_topic(services)
+    receipts = publish(services, topic, f"vc-{uuid.uuid4().hex}".encode(), range(8))
+    shown = ketenlog(services, services.dsn, "verify-chains", "--topic", topic, "--format", "json")
+    assert shown.returncode == 0, shown.stderr[-2000:]
+    report = json.loads(shown.stdout)
+    assert report["breaks"] == 0
+    assert sum(p["chained"] for p in report["partitions"]) == len(receipts) == 8
+
+
+def test_export_prints_the_manifest_hash_that_anchors_the_archive(
+    services: RunningServices, tmp_path: Path
+) -> None:
+    exported = ketenlog(services, services.dsn, "export", str(tmp_path / "a"))
+    assert exported.returncode == 0, exported.stderr[-2000:]
+    anchor = exported.stdout.strip()
+    assert len(anchor) == 64
+    assert open_archive(tmp_path / "a", manifest_sha256=anchor).verify() == []
+    problems = open_archive(tmp_path / "a", manifest_sha256="0" * 64).verify()
+    assert [str(p) for p in problems] == [
+        "manifest.json: SHA-256 differs from the one export printed"
+    ]

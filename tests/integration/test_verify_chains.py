@@ -7,6 +7,7 @@ verify-chains`; an export prints the manifest hash that anchors it."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
-from infra import chain_audit, topics
+from infra import chain_audit, kafka_log, topics
 from infra.archive import open_archive
 from producers.prepare import Preparer
 from producers.publisher import Publisher, Receipt, last_links
@@ -124,4 +125,36 @@ def test_export_prints_the_manifest_hash_that_anchors_the_archive(
     problems = open_archive(tmp_path / "a", manifest_sha256="0" * 64).verify()
     assert [str(p) for p in problems] == [
         "manifest.json: SHA-256 differs from the one export printed"
+    ]
+
+
+def test_records_a_client_wrote_in_a_transaction_are_named_and_its_markers_read_past(
+    services: RunningServices,
+) -> None:
+    topic = fresh_topic(services)
+    producer = KafkaProducer(
+        bootstrap_servers=services.bootstrap, transactional_id=f"vc-{uuid.uuid4().hex[:8]}"
+    )
+    try:
+        producer.init_transactions()
+        producer.begin_transaction()
+        for i in range(3):
+            producer.send(topic, b"rogue %d" % i, partition=0)
+        producer.commit_transaction()
+    finally:
+        producer.close()
+    # Offsets 0..2 are the records, 3 the commit marker: the end is 4, and reading stops there
+    # at once instead of waiting for a record that never comes.
+    stop = kafka_log.end_offsets(services.bootstrap, [topic])[(topic, 0)]
+    assert stop == 4
+    began = time.monotonic()
+    assert [r.offset for r in kafka_log.read(services.bootstrap, topic, 0, 0, stop)] == [0, 1, 2]
+    assert time.monotonic() - began < 10
+    key = f"vc-{uuid.uuid4().hex}".encode()
+    publish(services, topic, key, range(40))  # some land in partition 0, after the marker
+    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    assert [(b.partition, b.offset, b.kind) for b in audit.breaks] == [
+        (0, 0, "unchained"),
+        (0, 1, "unchained"),
+        (0, 2, "unchained"),
     ]

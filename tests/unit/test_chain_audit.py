@@ -51,3 +51,16 @@ def test_the_summary_adds_up_per_topic() -> None:
     assert [str(b) for b in audit.breaks] == [
         f"{TOPIC}[1] offset 2: no chain link: not sent by the publisher"
     ]
+
+
+def test_an_offset_without_a_record_is_no_break_on_the_live_log() -> None:
+    # A transaction marker at offset 3; the publisher's chain goes on after it.
+    records = chained(5)
+    gapped = [
+        *records[:3],
+        *(
+            Raw(r.topic, 0, r.offset + 1, r.key, r.value, r.headers, r.timestamp_ms)
+            for r in records[3:]
+        ),
+    ]
+    assert audit_records(TOPIC, 0, 0, 6, gapped).breaks == []

@@ -24,6 +24,23 @@ class Disclosure:
         sign = -1 if n < 0 else 1
         return sign * ((abs(n) + step // 2) // step) * step
 
-    def rows(self, rows: list[tuple[Any, ...]], first_count: int) -> list[tuple[Any, ...]]:
-        """Rows whose columns from `first_count` on are counts, made publishable."""
-        return [(*r[:first_count], *(self(int(v)) for v in r[first_count:])) for r in rows]
+    def rows(
+        self, rows: list[tuple[Any, ...]], first_count: int, *, statistics: int = 0
+    ) -> list[tuple[Any, ...]]:
+        """Rows whose columns from `first_count` on are counts, made publishable. The last
+        `statistics` columns are instead figures about the items the first count counts (a
+        percentile): withheld (None) when that count is below the minimum, else to 1 decimal."""
+        end = len(rows[0]) - statistics if rows else 0
+        return [
+            (
+                *r[:first_count],
+                *(self(int(v)) for v in r[first_count:end]),
+                *(self.statistic(v, int(r[first_count])) for v in r[end:]),
+            )
+            for r in rows
+        ]
+
+    def statistic(self, value: Any, count: int) -> float | None:
+        if value is None or abs(count) < self.minimum:
+            return None
+        return round(float(value), 1)

@@ -30,6 +30,7 @@ from projections.queries import (
     HOUSING_FIRST_COUNT,
     housing,
     housing_async,
+    publishable,
     run,
     run_async,
 )
@@ -38,7 +39,9 @@ API_VERSION = "1.0.0"
 # Dutch names for the domain's Dutch terms (API design rule); the projection they serve.
 RESOURCES = {
     "instroom": "inflow",
+    "instroom-eurostat": "inflow_eurostat",
     "beslissingen": "decisions",
+    "doorlooptijden": "lead_times",
     "vertrek": "departures",
     "bezetting": "occupancy",
     "goo-bezetting": "goo",
@@ -124,7 +127,7 @@ class Api:
         else:
             async with self._lock:
                 columns, rows = await run_async(await self._connection(), projection, **kwargs)
-        return columns, self.disclosure.rows(rows, len(columns) - 1)
+        return columns, publishable(projection, columns, rows, self.disclosure)
 
     async def housing(
         self, task_period: str | None, known_at: datetime | None = None
@@ -199,6 +202,9 @@ def parse(request: web.Request, projection: str) -> dict[str, Any]:
     if period not in PERIODS:
         invalid.append({"name": "periode", "reason": f"one of {', '.join(PERIODS)}"})
     out["period"] = PERIODS.get(period, "month")
+    allowed = [nl for nl, en in PERIODS.items() if en in CATALOGUE[projection].periods]
+    if period in PERIODS and out["period"] not in CATALOGUE[projection].periods:
+        invalid.append({"name": "periode", "reason": f"one of {', '.join(allowed)} here"})
     dims = [d for d in q.get("indeling", "").split(",") if d]
     known = CATALOGUE[projection].dimensions
     for d in dims:
@@ -370,8 +376,14 @@ def openapi_document() -> dict[str, Any]:
                 "summary": CATALOGUE[projection].description,
                 "description": "dimensions: "
                 + (", ".join(CATALOGUE[projection].dimensions) or "none")
+                + "; periods: "
+                + ", ".join(nl for nl, en in PERIODS.items() if en in CATALOGUE[projection].periods)
                 + "; counts below the disclosure "
-                "minimum are null, the rest rounded",
+                "minimum are null, the rest rounded"
+                + "".join(
+                    f"; {c} is null where its count is below the minimum"
+                    for c in CATALOGUE[projection].statistics
+                ),
                 "parameters": parameters,
                 "responses": {
                     "200": {

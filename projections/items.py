@@ -15,13 +15,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from processors.facts import Fact
-from processors.lifecycle.counts import COA_EXCLUDED_GROUPS, UNPLACED
+from processors.lifecycle.counts import COA_EXCLUDED_GROUPS, UNPLACED, person_attributes
 from processors.lifecycle.effective import effective
 from processors.lifecycle.person import PersonState
 from processors.lifecycle.reception import ReceptionSpan
 
-# Each tuple follows the column order of its table (projections/migrations/003_*.sql).
-InflowRow = tuple[str, str, date, str, bool]
+# Each tuple follows the column order of its table (projections/migrations/003_*.sql; 008
+# added nationality, age band and sex to inflow_items).
+InflowRow = tuple[str, str, date, str, bool, str, str, str]
 DecisionRow = tuple[str, str, date, str, str, datetime | None, datetime]
 DepartureRow = tuple[str, str, date, str, str | None]
 StayRow = tuple[str, int, date, date | None, str]
@@ -62,7 +63,8 @@ def contributions(
 
 
 TABLES = {
-    "inflow": "inflow_items (person_key, event_id, day, kind, unaccompanied_minor)",
+    "inflow": "inflow_items (person_key, event_id, day, kind, unaccompanied_minor, nationality,"
+    " age_band, sex)",
     "decisions": "decision_items (person_key, event_id, day, track, outcome, lodged_at,"
     " decided_at)",
     "departures": "departure_items (person_key, event_id, day, kind, destination)",
@@ -78,14 +80,22 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
     """`facts`: the history the state was folded from; only a housing task's subject (a
     municipality and task period, not a person) contributes from its facts directly."""
     key = state.person_key
+    # The person's attributes as last registered; the age band on the day counted.
     inflow: list[InflowRow] = [
-        (key, a.event_id, a.at.date(), a.application_type, a.unaccompanied_minor)
+        (
+            key,
+            a.event_id,
+            a.at.date(),
+            a.application_type,
+            a.unaccompanied_minor,
+            *person_attributes(state, a.at.date()),
+        )
         for a in state.applications
         if a.application_type in ("FIRST", "REPEAT")
     ]
     # CBS counts nareizigers on arrival.
     inflow += [
-        (key, a.event_id, a.at.date(), "NAREIS", False)
+        (key, a.event_id, a.at.date(), "NAREIS", False, *person_attributes(state, a.at.date()))
         for a in state.arrivals
         if a.applicant_group == "MVV_HOLDER"
     ]

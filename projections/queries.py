@@ -1,7 +1,9 @@
 """The read side for analysts: each projection of the `analyst` views, per period (day, week,
 month, year) and the dimensions asked for, between two dates. Flows (inflow, decisions,
 departures) are summed over the period; stocks (occupancy) are the value on the period's last
-day. Disclosure control is applied by the caller (ketenlog query, the API) on the counts.
+day. Person-based counts and percentiles do not add up over days: their views hold rows per
+period type, and a query takes the whole periods overlapping its dates. Disclosure control is
+applied by the caller (ketenlog query, the API) through `publishable`.
 """
 
 from __future__ import annotations
@@ -14,8 +16,13 @@ import psycopg
 from psycopg import sql
 
 from projections.db import ANALYST
+from projections.disclosure import Disclosure
 
 PERIODS = ("day", "week", "month", "year")
+# How a view holds its figures: per day (summed, or a stock's last day); per period type and
+# period, additive over dimensions (person-based counts); per period type, period and every
+# combination of the dimensions, NULL = all (statistics such as percentiles).
+DAILY, PERIODIC, ROLLUP = "daily", "periodic", "rollup"
 
 
 @dataclass(frozen=True)
@@ -26,6 +33,10 @@ class Projection:
     dimensions: tuple[str, ...]
     stock: bool
     description: str
+    layout: str = DAILY
+    periods: tuple[str, ...] = PERIODS
+    statistics: tuple[str, ...] = ()
+    """Columns after the count that describe the counted items (not counts themselves)."""
 
 
 CATALOGUE = {
@@ -35,9 +46,22 @@ CATALOGUE = {
             "inflow",
             "inflow",
             "applications",
-            ("kind", "unaccompanied_minor"),
+            ("kind", "unaccompanied_minor", "nationality", "age_band", "sex"),
             False,
-            "asylum applications lodged (FIRST, REPEAT) and nareizigers arrived (NAREIS)",
+            "asylum applications lodged (FIRST, REPEAT) and nareizigers arrived (NAREIS); by "
+            "nationality, age band (0-13, 14-17, 18-34, 35-64, 65+) and sex as registered",
+        ),
+        Projection(
+            "inflow_eurostat",
+            "inflow_eurostat",
+            "applicants",
+            ("applicant_type", "nationality", "age_band", "sex"),
+            False,
+            "Eurostat's asylum applicants: persons with a FIRST or REPEAT application, each "
+            "once per month or year; applicant_type FIRST_TIME (first application in the log "
+            "in that period) or SUBSEQUENT",
+            PERIODIC,
+            ("month", "year"),
         ),
         Projection(
             "decisions",
@@ -47,6 +71,17 @@ CATALOGUE = {
             False,
             "IND decisions by track and outcome (A, B, REJECTED, INADMISSIBLE, "
             "MANIFESTLY_UNFOUNDED)",
+        ),
+        Projection(
+            "lead_times",
+            "decision_lead_times",
+            "decisions",
+            ("track", "outcome"),
+            False,
+            "days from a case's first application to its decision: p50 and p90 per period, "
+            "of the decisions counted",
+            ROLLUP,
+            statistics=("p50_lead_days", "p90_lead_days"),
         ),
         Projection(
             "departures",
@@ -136,13 +171,43 @@ def plan(
             f"{projection} has no dimension {', '.join(unknown)}; "
             f"it has {', '.join(p.dimensions) or 'none'}"
         )
+    if period not in p.periods:
+        raise QueryError(f"{projection} is per {', '.join(p.periods)}, not per {period}")
     params = {"period": period, "start": start or date(1900, 1, 1), "end": end or date(9999, 1, 1)}
     dims = [sql.Identifier(d) for d in by]
     view = sql.Identifier(views, p.view)
     measure = sql.Identifier(p.measure)
     select_dims = sql.SQL("").join(sql.SQL(", {}").format(d) for d in dims)
     group = sql.SQL(", ").join([sql.SQL("1"), *dims])
-    if not p.stock:
+    # The whole periods overlapping start..end.
+    periodic = sql.SQL(
+        "period_type = %(period)s AND period BETWEEN"
+        " date_trunc(%(period)s, %(start)s::timestamp)::date AND %(end)s"
+    )
+    if p.layout == PERIODIC:
+        query = sql.SQL(
+            "SELECT period{dims}, sum({m})::bigint FROM {view} WHERE {where}"
+            " GROUP BY {group} ORDER BY {group}"
+        ).format(dims=select_dims, m=measure, view=view, where=periodic, group=group)
+    elif p.layout == ROLLUP:
+        rolled = [
+            sql.SQL(" AND {} IS {}NULL").format(
+                sql.Identifier(d), sql.SQL("NOT ") if d in by else sql.SQL("")
+            )
+            for d in p.dimensions
+        ]
+        values = sql.SQL(", ").join(sql.Identifier(c) for c in (p.measure, *p.statistics))
+        query = sql.SQL(
+            "SELECT period{dims}, {values} FROM {view} WHERE {where}{rolled} ORDER BY {group}"
+        ).format(
+            dims=select_dims,
+            values=values,
+            view=view,
+            where=periodic,
+            rolled=sql.SQL("").join(rolled),
+            group=group,
+        )
+    elif not p.stock:
         query = sql.SQL(
             "SELECT date_trunc(%(period)s, day)::date AS period{dims}, sum({m})::bigint"
             " FROM {view} WHERE day BETWEEN %(start)s AND %(end)s"
@@ -156,7 +221,16 @@ def plan(
             " SELECT x.period{dims}, sum(x.{m})::bigint FROM x JOIN last USING (period, day)"
             " GROUP BY {group} ORDER BY {group}"
         ).format(dims=select_dims, m=measure, view=view, group=group)
-    return ["period", *by, p.measure], query, params
+    return ["period", *by, p.measure, *p.statistics], query, params
+
+
+def publishable(
+    projection: str, columns: list[str], rows: list[tuple[Any, ...]], disclosure: Disclosure
+) -> list[tuple[Any, ...]]:
+    """The rows of `run` with disclosure control: counts suppressed or rounded; statistics
+    withheld where their count is below the minimum (they would describe a few persons)."""
+    statistics = len(CATALOGUE[projection].statistics)
+    return disclosure.rows(rows, len(columns) - 1 - statistics, statistics=statistics)
 
 
 def run(

@@ -4,15 +4,58 @@
 -- replay's swap, and over a moment's tables for --as-known-at. Internal tables may change; the
 -- views keep their names and columns.
 
+-- New columns go after the existing ones: the contract's columns keep their places.
 CREATE VIEW {views}.inflow AS
-SELECT day, kind, unaccompanied_minor, count(*)::int AS applications
-FROM {tables}.inflow_items GROUP BY day, kind, unaccompanied_minor;
+SELECT day, kind, unaccompanied_minor, count(*)::int AS applications, nationality, age_band, sex
+FROM {tables}.inflow_items GROUP BY day, kind, unaccompanied_minor, nationality, age_band, sex;
+
+-- Eurostat's person-based count of asylum applicants (FIRST and REPEAT applications; not
+-- nareizigers): each person once per month and once per year, FIRST_TIME when the person's
+-- first application in the log falls in that period. Persons, not applications, so a period
+-- is not the sum of shorter ones: one set of rows per period type. Within a period every
+-- application lies in one calendar year, so its age band is the same for all of them.
+CREATE VIEW {views}.inflow_eurostat AS
+WITH apps AS (
+    SELECT person_key, day, nationality, age_band, sex,
+           min(day) OVER (PARTITION BY person_key) AS first_day
+    FROM {tables}.inflow_items WHERE kind IN ('FIRST', 'REPEAT')
+), per_person AS (
+    SELECT DISTINCT ON (t.period_type, a.person_key, 3) t.period_type, a.person_key,
+           date_trunc(t.period_type, a.day::timestamp)::date AS period,
+           date_trunc(t.period_type, a.first_day::timestamp)::date AS first_period,
+           a.nationality, a.age_band, a.sex
+    FROM apps a CROSS JOIN (VALUES ('month'), ('year')) AS t (period_type)
+    ORDER BY t.period_type, a.person_key, 3, a.day
+)
+SELECT period_type, period,
+       CASE WHEN first_period = period THEN 'FIRST_TIME' ELSE 'SUBSEQUENT' END AS applicant_type,
+       nationality, age_band, sex, count(*)::int AS applicants
+FROM per_person GROUP BY 1, 2, 3, 4, 5, 6;
 
 CREATE VIEW {views}.decisions AS
 SELECT day, track, outcome, count(*)::int AS decisions,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - lodged_at) / 86400)
            AS median_lead_days
 FROM {tables}.decision_items GROUP BY day, track, outcome;
+
+-- Lead time from a case's first application to its decision, per period: percentiles do not
+-- add up across days or dimensions, so every period type and every combination of the
+-- dimensions has rows of its own (NULL track or outcome = all of them).
+CREATE VIEW {views}.decision_lead_times AS
+WITH d AS (
+    SELECT t.period_type, date_trunc(t.period_type, i.day::timestamp)::date AS period,
+           i.track, i.outcome, extract(epoch FROM i.decided_at - i.lodged_at) / 86400 AS lead_days
+    FROM {tables}.decision_items i
+    CROSS JOIN (VALUES ('day'), ('week'), ('month'), ('year')) AS t (period_type)
+    WHERE i.lodged_at IS NOT NULL
+)
+SELECT period_type, period, track, outcome, count(*)::int AS decisions,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days) AS p50_lead_days,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days) AS p90_lead_days
+FROM d
+GROUP BY GROUPING SETS (
+    (period_type, period, track, outcome), (period_type, period, track),
+    (period_type, period, outcome), (period_type, period));
 
 CREATE VIEW {views}.departures AS
 SELECT day, kind, kind IN ('INDEPENDENT', 'FORCED') AS demonstrable, count(*)::int AS departures

@@ -22,6 +22,7 @@ from projections.queries import (
     PERIODS,
     QueryError,
     housing,
+    publishable,
     run,
 )
 
@@ -85,7 +86,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                         end=args.end,
                         views=views,
                     )
-                    shown = disclose.rows(rows, len(columns) - 1)
+                    shown = publishable(args.projection, columns, rows, disclose)
     except QueryError as exc:
         raise CommandError(str(exc), exit_code=2) from exc
     write(sys.stdout, args.format, columns, shown)

@@ -7,7 +7,7 @@ from processors.lifecycle.anomalies import Anomaly, AnomalyKind
 from processors.lifecycle.case import CaseKind, CaseState, CaseStatus
 from processors.lifecycle.changes import Lifecycle, StateChange
 from processors.lifecycle.effective import PRECEDENCE, Effective, effective, valid_time_key
-from processors.lifecycle.person import PersonState, fold, state_at
+from processors.lifecycle.person import Identity, PersonState, fold, state_at
 
 __all__ = [
     "PRECEDENCE",
@@ -17,6 +17,7 @@ __all__ = [
     "CaseState",
     "CaseStatus",
     "Effective",
+    "Identity",
     "Lifecycle",
     "PersonState",
     "StateChange",

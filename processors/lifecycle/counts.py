@@ -22,6 +22,32 @@ INFLOW_KINDS = ("FIRST", "REPEAT", "NAREIS")
 DECISION_OUTCOMES = ("A", "B", "REJECTED", "INADMISSIBLE", "MANIFESTLY_UNFOUNDED")
 DEPARTURE_KINDS = ("INDEPENDENT", "FORCED", "DUBLIN_TRANSFER", "UNSUPERVISED")
 TRACKS = ("DUBLIN", "SAFE_COUNTRY", "GENERAL", "EXTENDED", "BORDER", "NONE")
+# A person attribute the registration did not give: counted under this value, never dropped.
+UNKNOWN = "UNKNOWN"
+# Eurostat's age classes for asylum applicants (migr_asyappctzm), as CBS also publishes them:
+# (lowest age, label); each band runs up to the next one's lowest age.
+AGE_BANDS = ((0, "0-13"), (14, "14-17"), (18, "18-34"), (35, "35-64"), (65, "65+"))
+
+
+def age_band(birth_year: int | None, on: date) -> str:
+    """The age band on day `on`. Only the birth year is on the chain, so the age is the one
+    reached in that calendar year (year of `on` minus birth year)."""
+    if birth_year is None or on.year < birth_year:
+        return UNKNOWN
+    age = on.year - birth_year
+    return next(label for low, label in reversed(AGE_BANDS) if age >= low)
+
+
+def person_attributes(person: PersonState, on: date) -> tuple[str, str, str]:
+    """Nationality, age band on `on` and sex, from the latest effective registration."""
+    identity = person.identity
+    if identity is None:
+        return UNKNOWN, UNKNOWN, UNKNOWN
+    return (
+        identity.nationality or UNKNOWN,
+        age_band(identity.birth_year, on),
+        identity.sex or UNKNOWN,
+    )
 
 
 def end_of(day: date) -> datetime:

@@ -57,6 +57,16 @@ PERSON_EVENTS = (
 
 
 @dataclass(frozen=True, slots=True)
+class Identity:
+    """The person's base data from AVIM's registration (IdentityRegistered); None where the
+    registration left a field out."""
+
+    nationality: str | None
+    birth_year: int | None
+    sex: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class PersonState:
     person_key: str
     cases: tuple[CaseState, ...]
@@ -75,6 +85,9 @@ class PersonState:
     decisions: tuple[Decision, ...]
     departures: tuple[Departure, ...]
     housing: tuple[HousingStep, ...]
+    identity: Identity | None = None
+    """From the latest effective IdentityRegistered (valid time); None before any. Last with
+    a default: states stored before it existed still load."""
 
     def case(self, case_id: str) -> CaseState | None:
         return next((c for c in self.cases if c.case_id == case_id), None)
@@ -127,9 +140,12 @@ class _Fold:
         self.decisions: list[Decision] = []
         self.departures: list[Departure] = []
         self.housing: list[HousingStep] = []
+        self.identity: Identity | None = None
 
     def step(self, fact: Fact) -> None:
         etype = fact.event_type
+        if etype == "IdentityRegistered":
+            self.identity = _identity(fact)
         if etype in RECEPTION_EVENTS:
             self.reception.apply(fact, self.log)
         elif etype in PROTECTION_EVENTS:
@@ -200,6 +216,15 @@ class _Fold:
             )
 
 
+def _identity(fact: Fact) -> Identity:
+    nationality, birth_year, sex = (fact.data.get(k) for k in ("nationality", "birth_year", "sex"))
+    return Identity(
+        None if nationality is None else str(nationality),
+        None if birth_year is None else int(birth_year),
+        None if sex is None else str(sex),
+    )
+
+
 def _fold(person_key: str, events: tuple[Fact, ...], anomalies: tuple[Anomaly, ...]) -> PersonState:
     run = _Fold()
     for fact in events:
@@ -224,4 +249,5 @@ def _fold(person_key: str, events: tuple[Fact, ...], anomalies: tuple[Anomaly, .
         decisions=tuple(run.decisions),
         departures=tuple(run.departures),
         housing=tuple(run.housing),
+        identity=run.identity,
     )

@@ -57,6 +57,9 @@ LOCATION_TYPES = (
     "UNPLACED",
 )
 NOT_IN_COA_FIGURE = ("NAREIZIGER", "REPEAT_APPLICANT")
+UNKNOWN = "UNKNOWN"
+# Eurostat's age classes (lowest age, label), as the projections use them.
+AGE_BANDS = ((65, "65+"), (35, "35-64"), (18, "18-34"), (14, "14-17"), (0, "0-13"))
 _TRACK_STATE = {
     "DUBLIN": "DUBLIN",
     "BORDER": "BORDER",
@@ -130,6 +133,9 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
     decisions = {m: {t: dict.fromkeys(OUTCOMES, 0) for t in TRACKS} for m in months}
     departures = {m: dict.fromkeys(DEPARTURES, 0) for m in months}
     by_case: dict[str, list[Fact]] = defaultdict(list)
+    identity: dict[str, Fact] = {}
+    counted: list[tuple[int, str, str]] = []
+    applications: dict[str, list[int]] = defaultdict(list)
     by_person: dict[str, list[Fact]] = defaultdict(list)
     goo: dict[str, list[Fact]] = defaultdict(list)
     tasks: dict[tuple[str, str], int] = {}
@@ -142,6 +148,15 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
             by_case[f.case_id].append(f)
         if f.org == "COA" and f.person is not None:
             by_person[f.subject].append(f)
+        if t == "IdentityRegistered":
+            latest = identity.get(f.subject)
+            if latest is None or (latest.occ, event_id(latest.org, latest.ref)) < (
+                f.occ,
+                event_id(f.org, f.ref),
+            ):
+                identity[f.subject] = f
+        elif t == "AsylumApplicationLodged" and f.data["application_type"] != "NAREIS":
+            applications[f.subject].append(f.occ)
         if t in ("ShelterPlacementStarted", "ShelterPlacementEnded"):
             goo[f.subject].append(f)
         elif t == "HousingTaskPublished":
@@ -154,8 +169,10 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
             continue
         if t == "AsylumApplicationLodged" and f.data["application_type"] != "NAREIS":
             inflow[cal.month_key(f.occ)][f.data["application_type"]] += 1
+            counted.append((f.occ, f.data["application_type"], f.subject))
         elif t == "ArrivalReported" and f.data["applicant_group"] == "MVV_HOLDER":
             inflow[cal.month_key(f.occ)]["NAREIS"] += 1
+            counted.append((f.occ, "NAREIS", f.subject))
         elif t == "DepartedIndependently":
             departures[cal.month_key(f.occ)]["INDEPENDENT"] += 1
         elif t == "ForcedReturnExecuted":
@@ -228,6 +245,8 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
         "period": {"from": start.isoformat(), "to": end.isoformat()},
         "time_zone": "UTC",
         "inflow": inflow,
+        "inflow_attributes": _inflow_attributes(counted, identity, months),
+        "eurostat_applicants": _eurostat(applications, months, start, end),
         "decisions": decisions,
         "departures": departures,
         "coa_occupancy": coa,
@@ -235,6 +254,53 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
         "housing": housing,
         "lifecycle": lifecycle,
     }
+
+
+def _attributes(registration: Fact | None, occ: int) -> tuple[str, str, str]:
+    """Nationality, age band at `occ` (its calendar year minus the birth year) and sex."""
+    if registration is None:
+        return UNKNOWN, UNKNOWN, UNKNOWN
+    data = registration.data
+    age = cal.date_of(occ).year - data["birth_year"]
+    band = next((label for low, label in AGE_BANDS if age >= low), UNKNOWN)
+    return data["nationality"], band, data["sex"]
+
+
+def _inflow_attributes(
+    counted: list[tuple[int, str, str]], identity: dict[str, Fact], months: list[str]
+) -> dict[str, dict[str, dict[str, dict[str, dict[str, int]]]]]:
+    """month -> kind -> nationality -> age band -> sex -> n, for the inflow counted above."""
+    out: dict[str, dict[str, dict[str, dict[str, dict[str, int]]]]] = {m: {} for m in months}
+    for occ, kind, subject in counted:
+        nationality, band, sex = _attributes(identity.get(subject), occ)
+        cell = out[cal.month_key(occ)].setdefault(kind, {}).setdefault(nationality, {})
+        cell.setdefault(band, {}).setdefault(sex, 0)
+        cell[band][sex] += 1
+    return out
+
+
+def _eurostat(
+    applications: dict[str, list[int]], months: list[str], start: date, end: date
+) -> dict[str, dict[str, dict[str, int]]]:
+    """Persons with a FIRST or REPEAT application, once per month of the period and once per
+    calendar year it touches (the whole year as the log holds it, warm-up included);
+    FIRST_TIME when the person's first application falls in that month or year."""
+    years = [str(y) for y in range(start.year, end.year + 1)]
+    out: dict[str, dict[str, dict[str, int]]] = {
+        "month": {m: {"FIRST_TIME": 0, "SUBSEQUENT": 0} for m in months},
+        "year": {y: {"FIRST_TIME": 0, "SUBSEQUENT": 0} for y in years},
+    }
+    for times in applications.values():
+        first = min(times)
+        for kind, period_of in (
+            ("month", cal.month_key),
+            ("year", lambda ts: cal.month_key(ts)[:4]),
+        ):
+            for period in {period_of(ts) for ts in times}:
+                if period in out[kind]:
+                    first_time = period_of(first) == period
+                    out[kind][period]["FIRST_TIME" if first_time else "SUBSEQUENT"] += 1
+    return out
 
 
 def _stays(facts: list[Fact]) -> list[tuple[int, int | None, str]]:

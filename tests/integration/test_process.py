@@ -58,6 +58,7 @@ def test_processed_lifecycle_equals_the_simulators_ground_truth(
     with psycopg.connect(fresh_db) as conn:
         assert_projection_rows_equal_truth(conn, sorted(published.person_keys), published.truth)
         assert_views_sum_the_rows(conn)
+        assert_new_views_sum_the_rows(conn)
         _, raw = queries.run(conn, "inflow", period="month", by=["kind"])
     shown = json.loads(
         subprocess.run(
@@ -104,6 +105,28 @@ def assert_projection_rows_equal_truth(
     )
     for m, want in truth["inflow"].items():
         assert {k: inflow.get(m, {}).get(k, 0) for k in want} == want, m
+    attributes: dict[str, dict[str, Any]] = {m: {} for m in truth["inflow_attributes"]}
+    for m, kind, nationality, band, sex, n in conn.execute(
+        f"SELECT {month}, kind, nationality, age_band, sex, count(*)::int FROM inflow_items"
+        " WHERE person_key = ANY(%s) GROUP BY 1, 2, 3, 4, 5",
+        (keys,),
+    ):
+        if m in attributes:
+            attributes[m].setdefault(kind, {}).setdefault(nationality, {}).setdefault(band, {})
+            attributes[m][kind][nationality][band][sex] = n
+    assert attributes == truth["inflow_attributes"]
+    applications = conn.execute(
+        "SELECT person_key, day FROM inflow_items WHERE person_key = ANY(%s)"
+        " AND kind IN ('FIRST', 'REPEAT')",
+        (keys,),
+    ).fetchall()
+    zero = {"FIRST_TIME": 0, "SUBSEQUENT": 0}
+    for cut, want in (
+        (lambda d: f"{d:%Y-%m}", truth["eurostat_applicants"]["month"]),
+        (lambda d: f"{d:%Y}", truth["eurostat_applicants"]["year"]),
+    ):
+        persons = eurostat_persons(applications, cut)
+        assert {p: {k: persons.get(p, Counter())[k] for k in zero} for p in want} == want
     departures = by_month(
         conn,
         f"SELECT {month}, kind, count(*) FROM departure_items WHERE person_key = ANY(%s)"
@@ -131,6 +154,74 @@ def assert_projection_rows_equal_truth(
         ).fetchall()
         occupancy = dict(sorted((str(t), int(n)) for t, n in rows))
         assert {**occupancy, "total": sum(occupancy.values())} == want, day
+
+
+def eurostat_persons(applications: list[tuple[str, date]], cut: Any) -> dict[Any, Counter[str]]:
+    """Persons per period (`cut` of a day): FIRST_TIME when their first application is in it."""
+    days: dict[str, list[date]] = {}
+    for person, day in applications:
+        days.setdefault(person, []).append(day)
+    out: dict[Any, Counter[str]] = {}
+    for person_days in days.values():
+        first = cut(min(person_days))
+        for period in {cut(d) for d in person_days}:
+            out.setdefault(period, Counter())[
+                "FIRST_TIME" if period == first else "SUBSEQUENT"
+            ] += 1
+    return out
+
+
+def percentile(values: list[float], q: float) -> float:
+    """PostgreSQL's percentile_cont: linear between the two nearest ranks."""
+    ordered = sorted(values)
+    pos = q * (len(ordered) - 1)
+    low = int(pos)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (pos - low) * (ordered[high] - ordered[low])
+
+
+def assert_new_views_sum_the_rows(conn: psycopg.Connection) -> None:
+    """Inflow by person attributes, Eurostat's persons and the lead-time percentiles."""
+    rows = conn.execute("SELECT day, kind, nationality, age_band, sex FROM inflow_items")
+    viewed = conn.execute(
+        "SELECT day, kind, nationality, age_band, sex, sum(applications) FROM analyst.inflow"
+        " GROUP BY 1, 2, 3, 4, 5"
+    )
+    assert {tuple(r[:5]): int(r[5]) for r in viewed} == dict(Counter(map(tuple, rows)))
+    applications = conn.execute(
+        "SELECT person_key, day FROM inflow_items WHERE kind IN ('FIRST', 'REPEAT')"
+    ).fetchall()
+    for period_type, cut in (
+        ("month", lambda d: d.replace(day=1)),
+        ("year", lambda d: date(d.year, 1, 1)),
+    ):
+        in_view: dict[Any, Counter[str]] = {}
+        for period, kind, n in conn.execute(
+            "SELECT period, applicant_type, sum(applicants)::int FROM analyst.inflow_eurostat"
+            " WHERE period_type = %s GROUP BY 1, 2",
+            (period_type,),
+        ):
+            in_view.setdefault(period, Counter())[kind] = n
+        assert in_view == eurostat_persons(applications, cut), period_type
+    leads: dict[tuple[date, str], list[float]] = {}
+    for day, outcome, lead in conn.execute(
+        "SELECT day, outcome, extract(epoch FROM decided_at - lodged_at)::float8 / 86400"
+        " FROM decision_items WHERE lodged_at IS NOT NULL"
+    ):
+        leads.setdefault((day.replace(day=1), outcome), []).append(lead)
+        leads.setdefault((day.replace(day=1), ""), []).append(lead)
+    assert leads
+    for by in ([], ["outcome"]):
+        _, got = queries.run(conn, "lead_times", period="month", by=by)
+        expected = {
+            (m, o): (len(v), percentile(v, 0.5), percentile(v, 0.9))
+            for (m, o), v in leads.items()
+            if bool(o) == bool(by)
+        }
+        assert {(r[0], r[1] if by else ""): r[-3:] for r in got}.keys() == expected.keys()
+        for r in got:
+            n, p50, p90 = expected[(r[0], r[1] if by else "")]
+            assert (r[-3], r[-2], r[-1]) == (n, pytest.approx(p50), pytest.approx(p90)), r
 
 
 def assert_views_sum_the_rows(conn: psycopg.Connection) -> None:

@@ -58,6 +58,40 @@ def test_figures_as_json_and_csv_with_the_api_rules(server: str, published: Publ
     assert not any(key.encode() in everything for key in published.person_keys)
 
 
+def test_inflow_by_person_attributes_eurostat_persons_and_lead_times(
+    server: str, published: Published
+) -> None:
+    status, _, body = get(f"{server}/v1/instroom?periode=jaar&indeling=nationality,age_band,sex")
+    assert status == 200
+    rows = json.loads(body)["resultaten"]
+    assert rows and {"period", "nationality", "age_band", "sex", "applications"} == set(rows[0])
+    assert {r["age_band"] for r in rows} <= {"0-13", "14-17", "18-34", "35-64", "65+", "UNKNOWN"}
+    status, _, body = get(f"{server}/v1/instroom-eurostat?periode=maand&indeling=applicant_type")
+    assert status == 200
+    rows = json.loads(body)["resultaten"]
+    assert rows and {r["applicant_type"] for r in rows} <= {"FIRST_TIME", "SUBSEQUENT"}
+    assert all(r["applicants"] is None or r["applicants"] % 5 == 0 for r in rows)
+    status, _, body = get(f"{server}/v1/instroom-eurostat?periode=week")
+    assert status == 400
+    assert [p["name"] for p in json.loads(body)["invalidParams"]] == ["periode"]
+    status, _, body = get(f"{server}/v1/doorlooptijden?periode=maand&indeling=outcome")
+    assert status == 200
+    rows = json.loads(body)["resultaten"]
+    assert rows
+    for r in rows:
+        assert set(r) == {"period", "outcome", "decisions", "p50_lead_days", "p90_lead_days"}
+        # A percentile of fewer decisions than the disclosure minimum is withheld.
+        if r["decisions"] is None:
+            assert r["p50_lead_days"] is None and r["p90_lead_days"] is None
+        else:
+            assert r["p50_lead_days"] <= r["p90_lead_days"]
+    everything = b"".join(
+        get(f"{server}/v1/{name}?periode=maand&indeling={by}")[2]
+        for name, by in (("instroom-eurostat", "nationality,sex"), ("doorlooptijden", "track"))
+    )
+    assert not any(key.encode() in everything for key in published.person_keys)
+
+
 def test_every_invalid_parameter_is_named_in_a_problem(server: str) -> None:
     status, headers, body = get(f"{server}/v1/vertrek?periode=eeuw&van=gisteren&indeling=x")
     assert status == 400

@@ -6,12 +6,11 @@ producer's hash chain. Exit 1 on any difference or break.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Iterator
 from pathlib import Path
 
 from psycopg import IsolationLevel
 
-from infra import kafka_log
+from infra import chain_audit
 from infra.topics import end_offsets
 from ketenlog.commands.base import Progress, Registry, say
 from ketenlog.commands.replay import (
@@ -22,10 +21,8 @@ from ketenlog.commands.replay import (
     rebuild_into,
 )
 from ketenlog.settings import Settings
-from processors.timeline import Raw
 from projections import checksums, replay_store
 from projections.db import LIVE
-from schemas import chain
 from schemas.topics import event_topics
 
 SCHEMA = "ketenlog_verify"
@@ -100,34 +97,19 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 def _chains(settings: Settings) -> bool:
     """Walk every organisation topic-partition from its start; True when a chain is broken."""
-    ends = kafka_log.end_offsets(settings.bootstrap, event_topics())
-    progress = Progress("verify: chains", sum(ends.values()))
-    breaks: list[chain.Break] = []
-    print(f"\n{'TOPIC':<24} {'RECORDS':>9} {'BREAKS':>7}")
-    for topic in event_topics():
-        records = found = 0
-        for (t, partition), stop in sorted(ends.items()):
-            if t != topic:
-                continue
-            read = kafka_log.read(settings.bootstrap, topic, partition, 0, stop)
-            partition_breaks, _ = chain.walk(_counted(read, progress))
-            breaks += partition_breaks
-            found += len(partition_breaks)
-            records += stop
-        print(f"{topic:<24} {records:>9} {found:>7}")
+    progress = Progress("verify: chains", None)
+    audit = chain_audit.walk_all(settings.bootstrap, on_record=progress.tick)
     progress.finish()
+    print(f"\n{'TOPIC':<24} {'RECORDS':>9} {'CHAINED':>9} {'BREAKS':>7}")
+    for t in audit.by_topic():
+        print(f"{t.topic:<24} {t.records:>9} {t.chained:>9} {t.breaks:>7}")
+    breaks = audit.breaks
     for b in breaks[:MAX_LISTED]:
         say(f"  chain break: {b}")
     if len(breaks) > MAX_LISTED:
-        say(f"  ... and {len(breaks) - MAX_LISTED} more")
+        say(f"  ... and {len(breaks) - MAX_LISTED} more (`ketenlog verify-chains` lists them)")
     if breaks:
         say(f"verify: {len(breaks)} hash-chain break(s)")
         return True
     say("verify: every producer's hash chain is intact")
     return False
-
-
-def _counted(records: Iterator[Raw], progress: Progress) -> Iterator[Raw]:
-    for record in records:
-        progress.tick()
-        yield record

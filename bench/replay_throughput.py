@@ -164,9 +164,12 @@ def main() -> int:
         with connect(dsn) as conn:
             equal = None
             if live_rate is not None:
-                equal = not checksums.compare(
+                differences = checksums.compare(
                     checksums.checksums(conn, LIVE), checksums.checksums(conn, "bench_replay")
                 )
+                equal = not differences
+                for d in differences[:40]:
+                    say(f"  differs: {d.describe()}")
             copy_rate = raw_copy(conn, "bench_replay", total)
         say(f"raw COPY: {copy_rate:,.0f}/s")
     finally:

@@ -10,7 +10,8 @@ new ones after it, never a mix; the live worker's next batch writes to the new t
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import psycopg
@@ -38,6 +39,72 @@ def fresh_schema(conn: psycopg.Connection, schema: str) -> None:
     with conn.transaction():
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(schema)))
     migrate(conn, schema)
+
+
+@dataclass(frozen=True)
+class Keys:
+    """A schema's keys and indexes, taken off its tables for a bulk load and put back after:
+    PostgreSQL builds an index once from sorted data far faster than it maintains it row by
+    row, and putting a primary key back checks that the load held no duplicate."""
+
+    constraints: tuple[tuple[str, str, str], ...]  # table, name, definition
+    indexes: tuple[str, ...]  # CREATE INDEX statements
+
+    def __len__(self) -> int:
+        return len(self.constraints) + len(self.indexes)
+
+
+def take_keys_off(conn: psycopg.Connection, schema: str) -> Keys:
+    """Drop every key and index of `schema`'s tables; what `put_keys_back` needs to restore them."""
+    if schema in (LIVE, ANALYST):
+        raise ValueError(f"keys are never taken off {schema!r}")
+    with conn.transaction():
+        constraints = conn.execute(
+            "SELECT c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)"
+            " FROM pg_constraint c WHERE c.connamespace = %s::regnamespace"
+            " AND c.contype IN ('p', 'u', 'f', 'x') ORDER BY c.contype = 'f' DESC, 1, 2",
+            (schema,),
+        ).fetchall()
+        indexes = conn.execute(
+            "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.schemaname = %s"
+            " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid ="
+            " format('%%I.%%I', i.schemaname, i.indexname)::regclass) ORDER BY 1",
+            (schema,),
+        ).fetchall()
+        for name, _ in indexes:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(schema, name)))
+        for table, name, _ in constraints:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(
+                    sql.SQL(table), sql.Identifier(name)
+                )
+            )
+    return Keys(
+        tuple((str(t), str(n), str(d)) for t, n, d in reversed(constraints)),
+        tuple(str(d) for _, d in indexes),
+    )
+
+
+def put_keys_back(
+    conn: psycopg.Connection, keys: Keys, tick: Callable[[str], None] | None = None
+) -> None:
+    """Rebuild what `take_keys_off` dropped, in one transaction; a duplicate key fails it with
+    the table and the key named (a replay must never hold one). `tick` hears each one done."""
+    with conn.transaction():
+        # Sorting for an index build is the bulk of the work: give it memory for this only.
+        conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        for table, name, definition in keys.constraints:
+            conn.execute(
+                sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                    sql.SQL(table), sql.Identifier(name), sql.SQL(definition)
+                )
+            )
+            if tick is not None:
+                tick(f"{table} {name}")
+        for statement in keys.indexes:
+            conn.execute(sql.SQL(statement))
+            if tick is not None:
+                tick(statement)
 
 
 def drop_schema(conn: psycopg.Connection, schema: str) -> None:

@@ -205,13 +205,19 @@ def rebuild_into(
             consumer=group,
             tick=progress.tick,
             workers=workers,
+            phase=lambda what: _phase(progress, f"{label}: {what}"),
         )
     except (IncompleteSourceError, KafkaLogError, psycopg.Error) as exc:
         with connect(settings.dsn) as conn:
             replay_store.drop_schema(conn, schema)
         raise CommandError(f"{label}: {exc}; the live projections are unchanged") from exc
-    progress.finish()
+    say(f"{label}: {built.records:,} records rebuilt in {built.seconds:.1f}s ({built.rate:,.0f}/s)")
     return built
+
+
+def _phase(progress: Progress, line: str) -> None:
+    progress.finish()
+    say(line)
 
 
 def _catch_up_and_swap(conn: psycopg.Connection, settings: Settings, group: str) -> None:

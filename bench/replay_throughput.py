@@ -10,7 +10,8 @@ baselines, all in one run over the same log:
   into a fresh schema's bare tables (one connection), nothing else — not even the keys and
   indexes the replay builds afterwards within its own time.
 
-    .venv/bin/python bench/replay_throughput.py [--events 1000000] [--workers 2]
+    .venv/bin/python bench/replay_throughput.py [--events 1000000] [--workers 2] [--skip-live]
+        [--results FILE] [--keep]
 
 Publishes a simulated national period first when the agency topics hold fewer than --events.
 Checks that the replay's tables equal the live path's (checksums), then writes
@@ -137,6 +138,9 @@ def main() -> int:
         "--skip-live", action="store_true", help="no live run (its rate is then not measured)"
     )
     parser.add_argument(
+        "--results", type=Path, default=RESULTS, help=f"where to write (default {RESULTS.name})"
+    )
+    parser.add_argument(
         "--keep", action="store_true", help="keep the bench database (to inspect a difference)"
     )
     args = parser.parse_args()
@@ -242,9 +246,9 @@ def write(settings: Any, args: argparse.Namespace, f: Figures) -> None:
         "path folds each person once and memory holds one partition group at a time, so the "
         "rate should not fall with the log's length; not measured at 10M here).",
     ]
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    say(f"written to {RESULTS}")
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    args.results.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    say(f"written to {args.results}")
 
 
 if __name__ == "__main__":

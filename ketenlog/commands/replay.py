@@ -57,6 +57,13 @@ def register(registry: Registry) -> None:
         "checked first (manifest hashes, hash chains) and refused, naming the place, if altered",
     )
     parser.add_argument(
+        "--manifest-sha256",
+        metavar="HASH",
+        help="with --from-archive: the manifest hash `export` printed, kept apart from the "
+        "archive; refused if the manifest differs (else a forger could rewrite files and "
+        "manifest together, and only the hash chains would still show it)",
+    )
+    parser.add_argument(
         "--checksums",
         type=Path,
         metavar="FILE",
@@ -95,9 +102,11 @@ class KafkaSource:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     expected = _read_expected(args.expect)
+    if args.manifest_sha256 is not None and args.from_archive is None:
+        raise CommandError("--manifest-sha256 goes with --from-archive", exit_code=2)
     with open_database(settings) as conn:
         if args.from_archive is not None:
-            source, upto = _archive(args.from_archive)
+            source, upto = _archive(args.from_archive, args.manifest_sha256)
             built = rebuild_into(settings, source, upto, group=args.group, workers=args.workers)
             with conn.transaction():
                 replay_store.lock_swap(conn)
@@ -147,9 +156,11 @@ def _read_expected(path: Path | None) -> list[checksums.Checksum] | None:
         raise CommandError(f"--expect {path}: {exc}", exit_code=2) from exc
 
 
-def _archive(directory: Path) -> tuple[Source, dict[TopicPartition, int]]:
+def _archive(
+    directory: Path, manifest_sha256: str | None
+) -> tuple[Source, dict[TopicPartition, int]]:
     try:
-        archive = open_archive(directory)
+        archive = open_archive(directory, manifest_sha256)
     except (OSError, ValueError) as exc:
         raise CommandError(f"{directory}: {exc}", exit_code=2) from exc
     say(f"replay: checking the archive {directory} (manifest hashes, hash chains)")

@@ -39,6 +39,7 @@ def test_an_export_replayed_offline_reaches_the_live_checksums_and_tampering_is_
     exported = ketenlog(services, fresh_db, "export", str(archive))
     assert exported.returncode == 0, exported.stderr[-3000:]
     assert open_archive(archive).verify() == []
+    anchor = exported.stdout.strip()
 
     offline = {"KETENLOG_KAFKA_BOOTSTRAP": "127.0.0.1:9"}  # nothing listens: no Kafka at all
     with scratch_database(services.dsn) as auditor_db:
@@ -46,7 +47,7 @@ def test_an_export_replayed_offline_reaches_the_live_checksums_and_tampering_is_
             services,
             auditor_db,
             *("replay", "--from-archive", str(archive), "--group", group),
-            *("--expect", str(live)),
+            *("--expect", str(live), "--manifest-sha256", anchor),
             env=offline,
         )
         assert replayed.returncode == 0, replayed.stderr[-3000:]
@@ -75,6 +76,15 @@ def test_an_export_replayed_offline_reaches_the_live_checksums_and_tampering_is_
         refused.stderr
     )
     assert "nothing was rebuilt" in refused.stderr
+    # With the hash export printed, the rewritten manifest itself is named too.
+    pinned = ketenlog(
+        services,
+        fresh_db,
+        *("replay", "--from-archive", str(changed), "--manifest-sha256", anchor),
+        env=offline,
+    )
+    assert pinned.returncode == 1
+    assert MANIFEST in pinned.stderr and "differs from the one export printed" in pinned.stderr
 
     # One record removed.
     removed = tmp_path / "removed"

@@ -261,7 +261,8 @@ def write(settings: Any, args: argparse.Namespace, f: Figures) -> None:
         f"At this rate 10M records take {per_10m / 60:.1f} min and a decade of national "
         f"history (~20M) {2 * per_10m / 60:.0f} min, if the rate holds with the log's length "
         "(each person is folded once and a worker holds one partition group in memory: "
-        "compare the rates measured at different sizes). Largest worker's peak memory: "
+        "compare the rates measured at different sizes). Peak memory of the largest child "
+        "process (a replay worker, or the live run): "
         f"{_peak_child_rss_gb():.1f} GB.",
     ]
     args.results.parent.mkdir(parents=True, exist_ok=True)

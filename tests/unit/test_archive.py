@@ -161,3 +161,22 @@ def test_breaks_the_log_already_had_are_listed_and_not_the_copys(tmp_path: Path)
     ]
     assert archive.verify() == []
     assert len(list(archive.records(TOPIC, 0))) == 30
+
+
+def test_a_partition_is_read_whole_when_blocks_straddle_partitions(tmp_path: Path) -> None:
+    # ~4 kB records: each partition spans several 1 MB blocks and most blocks straddle two
+    # partitions, so skipping the blocks before a partition must not skip its first records.
+    sizes = {0: 700, 1: 1, 2: 0, 3: 450, 4: 260, 5: 3}
+    parts = {
+        p: [
+            Raw(TOPIC, p, o, b"k", bytes([p]) * (4000 + o % 97), [], 1_700_000 + o)
+            for o in range(n)
+        ]
+        for p, n in sizes.items()
+    }
+    entry = write_topic(tmp_path, TOPIC, [(p, raws) for p, raws in parts.items() if raws])
+    write_manifest(tmp_path, {TOPIC: entry}, "test")
+    archive = open_archive(tmp_path)
+    for p, raws in parts.items():
+        assert list(archive.records(TOPIC, p)) == raws, f"partition {p}"
+    assert list(archive.records(TOPIC, 9)) == []

@@ -10,7 +10,7 @@ The hash-chain header is dropped (a copy was not sent by a publisher; replay doe
 chains, `verify` would name every copy as a break). Records that do not decode are copied
 as they are. Partitions follow the new key (the publisher's murmur2), timestamps are now.
 
-    .venv/bin/python bench/grow_log.py --copies 4
+    .venv/bin/python bench/grow_log.py --copies 4 [--first 1]
 """
 
 from __future__ import annotations
@@ -69,9 +69,9 @@ def rekey(value: bytes, copy: int) -> tuple[str, bytes] | None:
     return env["person_key"], body
 
 
-async def grow(bootstrap: str, copies: int, partitions: int) -> int:
+async def grow(bootstrap: str, copies: range, partitions: int) -> int:
     ends = kafka_log.end_offsets(bootstrap, event_topics())
-    total = copies * sum(ends.values())
+    total = len(copies) * sum(ends.values())
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap,
         acks="all",
@@ -83,7 +83,7 @@ async def grow(bootstrap: str, copies: int, partitions: int) -> int:
     sent, t0, last = 0, time.perf_counter(), 0.0
     acks: list[Any] = []
     try:
-        for copy in range(1, copies + 1):
+        for copy in copies:
             for (topic, partition), stop in sorted(ends.items()):
                 async for batch in kafka_log.aread(bootstrap, topic, partition, 0, stop):
                     acks += [await _send(producer, raw, copy, partitions) for raw in batch]
@@ -119,9 +119,17 @@ def say(line: str) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--copies", type=int, default=4)
+    parser.add_argument(
+        "--first",
+        type=int,
+        default=1,
+        help="number of the first copy (run several processes with disjoint copy numbers; "
+        "each reads the log as it was when it started)",
+    )
     args = parser.parse_args()
     settings = settings_module.load()
-    sent = asyncio.run(grow(settings.bootstrap, args.copies, settings.partitions))
+    copies = range(args.first, args.first + args.copies)
+    sent = asyncio.run(grow(settings.bootstrap, copies, settings.partitions))
     say(f"grow: appended {sent:,} records")
     return 0
 

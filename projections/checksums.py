@@ -30,6 +30,8 @@ PERIOD_OF = {
     "goo_stays": "from_day",
     "case_items": "lodged_day",
     "housing_items": "day",
+    "relocation_items": "day",
+    "location_capacity": "from_day",
 }
 
 

@@ -15,20 +15,34 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from processors.facts import Fact
-from processors.lifecycle.counts import COA_EXCLUDED_GROUPS, UNPLACED, person_attributes
-from processors.lifecycle.effective import effective
+from processors.lifecycle.case import CaseState
+from processors.lifecycle.counts import (
+    COA_EXCLUDED_GROUPS,
+    UNPLACED,
+    end_of,
+    is_minor,
+    person_attributes,
+    resident_status,
+)
+from processors.lifecycle.effective import RETRACTION, effective
 from processors.lifecycle.person import PersonState
 from processors.lifecycle.reception import ReceptionSpan
 
 # Each tuple follows the column order of its table (projections/migrations/003_*.sql; 008
-# added nationality, age band and sex to inflow_items).
+# added nationality, age band and sex to inflow_items; 009 location id, resident status and
+# minor to coa_stays, and the capacity and relocation tables).
 InflowRow = tuple[str, str, date, str, bool, str, str, str]
 DecisionRow = tuple[str, str, date, str, str, datetime | None, datetime]
 DepartureRow = tuple[str, str, date, str, str | None]
-StayRow = tuple[str, int, date, date | None, str]
+StayRow = tuple[str, int, date, date | None, str, str, str, bool]
+GooRow = tuple[str, int, date, date | None, str]
 CaseRow = tuple[str, str, date, date | None]
 HousingRow = tuple[str, str, date, str, str, str]
 TaskRow = tuple[str, str, str, int]
+CapacityRow = tuple[str, int, date, date | None, str, str, int]
+RelocationRow = tuple[str, str, date, bool, str]
+
+LOCATION_EVENTS = frozenset({"LocationOpened", "LocationCapacityChanged", "LocationClosed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,10 +51,12 @@ class Items:
     decisions: list[DecisionRow]
     departures: list[DepartureRow]
     coa_stays: list[StayRow]
-    goo_stays: list[StayRow]
+    goo_stays: list[GooRow]
     cases: list[CaseRow]
     housing: list[HousingRow]
     tasks: list[TaskRow]
+    capacity: list[CapacityRow]
+    relocations: list[RelocationRow]
 
     def tables(self) -> dict[str, list[tuple[object, ...]]]:
         """Rows per key of TABLES, for the store."""
@@ -53,6 +69,8 @@ class Items:
             "cases": list(self.cases),
             "housing": list(self.housing),
             "tasks": list(self.tasks),
+            "capacity": list(self.capacity),
+            "relocations": list(self.relocations),
         }
 
 
@@ -68,17 +86,22 @@ TABLES = {
     "decisions": "decision_items (person_key, event_id, day, track, outcome, lodged_at,"
     " decided_at)",
     "departures": "departure_items (person_key, event_id, day, kind, destination)",
-    "coa_stays": "coa_stays (person_key, seq, from_day, to_day, location_type)",
+    "coa_stays": "coa_stays (person_key, seq, from_day, to_day, location_type, location_id,"
+    " resident_status, minor)",
     "goo_stays": "goo_stays (person_key, seq, from_day, to_day, location_type)",
     "cases": "case_items (person_key, case_id, lodged_day, decided_day)",
     "housing": "housing_items (person_key, event_id, day, municipality_code, task_period, step)",
     "tasks": "housing_tasks (person_key, municipality_code, task_period, task)",
+    "capacity": "location_capacity (person_key, seq, from_day, to_day, location_id,"
+    " location_type, places)",
+    "relocations": "relocation_items (person_key, event_id, day, minor, location_type)",
 }
 
 
 def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
-    """`facts`: the history the state was folded from; only a housing task's subject (a
-    municipality and task period, not a person) contributes from its facts directly."""
+    """`facts`: the history the state was folded from; only the subjects that are not persons
+    (a housing task's municipality and period, a reception location) contribute from their
+    facts directly."""
     key = state.person_key
     # The person's attributes as last registered; the age band on the day counted.
     inflow: list[InflowRow] = [
@@ -118,11 +141,18 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
     departures: list[DepartureRow] = [
         (key, d.event_id, d.at.date(), d.kind, d.destination) for d in state.departures
     ]
+    birth_year = state.identity.birth_year if state.identity is not None else None
+    counted = [s for s in state.reception.spans if s.group not in COA_EXCLUDED_GROUPS]
     coa = [
         stay
-        for span in state.reception.spans
-        if span.group not in COA_EXCLUDED_GROUPS
-        for stay in _coa_stays(span)
+        for span in counted
+        for stay in _coa_stays(span, state.case(span.case_id) if span.case_id else None, birth_year)
+    ]
+    relocations: list[RelocationRow] = [
+        (key, p.event_id, p.at.date(), is_minor(birth_year, p.at.date()), p.location_type)
+        for span in counted
+        for p in span.placements
+        if p.relocation
     ]
     goo = [
         (s.started_at.date(), s.ended_at.date() if s.ended_at else None, "GOO")
@@ -142,48 +172,98 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
     ]
     tasks: list[TaskRow] = [
         (key, str(f.data["municipality_code"]), str(f.data["task_period"]), int(f.data["task"]))
-        for f in effective(f for f in facts if f.event_type == "HousingTaskPublished").events
+        for f in _subject_events(facts, frozenset({"HousingTaskPublished"}))
     ]
     return Items(
         inflow,
         decisions,
         departures,
-        _numbered(key, coa),
-        _numbered(key, [g for g in goo if g[1] is None or g[0] < g[1]]),
+        [(key, i, *stay) for i, stay in enumerate(coa)],
+        [(key, i, *g) for i, g in enumerate(x for x in goo if x[1] is None or x[0] < x[1])],
         cases,
         housing,
         tasks,
+        _capacity(key, _subject_events(facts, LOCATION_EVENTS)),
+        relocations,
     )
 
 
-def _numbered(key: str, stays: Iterable[tuple[date, date | None, str]]) -> list[StayRow]:
-    return [(key, i, start, end, kind) for i, (start, end, kind) in enumerate(stays)]
+def _subject_events(facts: Sequence[Fact], types: frozenset[str]) -> tuple[Fact, ...]:
+    """The effective facts of these types (retractions applied) in valid-time order; a
+    person's history holds none, and is not run through `effective` a second time."""
+    if not any(f.event_type in types for f in facts):
+        return ()
+    mine = (f for f in facts if f.event_type in types or f.event_type == RETRACTION)
+    return tuple(f for f in effective(mine).events if f.event_type in types)
 
 
-def _coa_stays(span: ReceptionSpan) -> list[tuple[date, date | None, str]]:
-    """The days [from, to) the person counts in COA reception, split where the location type
-    (at the end of the day) changes. Open at the end of day D when the span started before
-    the next midnight and ended at or after it: from date(start) to date(end), exclusive."""
+def _capacity(key: str, events: Iterable[Fact]) -> list[CapacityRow]:
+    """The location's places per span of days [from, to) with one capacity, as at the end of
+    each day (the last version of the day counts; closed on the day of LocationClosed). A
+    change to a location that is not open is ignored; opening an open one restates it."""
+    rows: list[CapacityRow] = []
+    current: tuple[str, str, int] | None = None
+    since = date.min
+    by_day: dict[date, list[Fact]] = {}
+    for f in events:
+        by_day.setdefault(f.occurred_at.date(), []).append(f)
+    for day, facts in by_day.items():
+        state = current
+        for f in facts:
+            data = f.data
+            if f.event_type == "LocationOpened":
+                state = (
+                    str(data["location_id"]),
+                    str(data["location_type"]),
+                    int(data["capacity"]),
+                )
+            elif f.event_type == "LocationCapacityChanged" and state is not None:
+                state = (state[0], state[1], int(data["capacity"]))
+            elif f.event_type == "LocationClosed":
+                state = None
+        if state == current:
+            continue
+        if current is not None:
+            rows.append((key, len(rows), since, day, *current))
+        current, since = state, day
+    if current is not None:
+        rows.append((key, len(rows), since, None, *current))
+    return rows
+
+
+def _coa_stays(
+    span: ReceptionSpan, case: CaseState | None, birth_year: int | None
+) -> list[tuple[date, date | None, str, str, str, bool]]:
+    """The days [from, to) the person counts in COA reception, split where what is counted
+    about them at the end of the day changes: location type and id, resident status (of the
+    span's case), child or not. Open at the end of day D when the span started before the next
+    midnight and ended at or after it: from date(start) to date(end), exclusive."""
     start = span.started_at.date()
     end = span.ended_at.date() if span.ended_at is not None else None
     if end is not None and end <= start:
         return []
-    kind_on_start = UNPLACED
-    changes: list[tuple[date, str]] = []
-    for p in span.placements:
-        day = p.at.date()
-        if day <= start:
-            kind_on_start = p.location_type
-        elif end is None or day < end:
-            if changes and changes[-1][0] == day:
-                changes[-1] = (day, p.location_type)
-            else:
-                changes.append((day, p.location_type))
-    stays: list[tuple[date, date | None, str]] = []
-    current_from, current_kind = start, kind_on_start
-    for day, kind in changes:
-        if kind != current_kind:
-            stays.append((current_from, day, current_kind))
-            current_from, current_kind = day, kind
-    stays.append((current_from, end, current_kind))
+
+    def counted_as(day: date) -> tuple[str, str, str, bool]:
+        place = (UNPLACED, UNPLACED)
+        for p in span.placements:
+            if p.at.date() > day:
+                break
+            place = (p.location_type, p.location_id)
+        status = resident_status(case.status_at(end_of(day)) if case is not None else None)
+        return (*place, status, is_minor(birth_year, day))
+
+    days = {p.at.date() for p in span.placements}
+    if case is not None:
+        days |= {c.occurred_at.date() for c in case.history}
+    if birth_year is not None:
+        # Age counts by calendar year: a child becomes one (or an adult) on 1 January.
+        days |= {date(y, 1, 1) for y in (birth_year, birth_year + 18) if 1 <= y <= 9999}
+    stays: list[tuple[date, date | None, str, str, str, bool]] = []
+    current_from, current = start, counted_as(start)
+    for day in sorted(d for d in days if start < d and (end is None or d < end)):
+        now = counted_as(day)
+        if now != current:
+            stays.append((current_from, day, *current))
+            current_from, current = day, now
+    stays.append((current_from, end, *current))
     return stays

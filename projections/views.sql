@@ -84,6 +84,94 @@ WITH deltas AS (
 )
 SELECT day, location_type, persons::int AS persons FROM running WHERE persons <> 0;
 
+-- Persons in reception at the end of each day by location, location type and resident status:
+-- a running sum per combination over the days it changed, each level held until its next
+-- change (so only the days with someone there are expanded).
+CREATE VIEW {views}.coa_residents AS
+WITH deltas AS (
+    SELECT from_day AS day, location_type, location_id, resident_status, 1 AS d
+    FROM {tables}.coa_stays
+    UNION ALL
+    SELECT to_day, location_type, location_id, resident_status, -1
+    FROM {tables}.coa_stays WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, location_type, location_id, resident_status, sum(d) AS d
+    FROM deltas GROUP BY day, location_type, location_id, resident_status
+), levels AS (
+    SELECT day, location_type, location_id, resident_status,
+           sum(d) OVER w AS persons, lead(day) OVER w AS next_day
+    FROM per_day
+    WINDOW w AS (PARTITION BY location_type, location_id, resident_status ORDER BY day)
+), last AS (
+    SELECT greatest(max(day), current_date) AS day FROM per_day
+)
+SELECT g.day::date AS day, l.location_type, l.location_id, l.resident_status,
+       l.persons::int AS persons
+FROM levels l CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    l.day::timestamp, coalesce(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+WHERE l.persons <> 0;
+
+-- Places at each open location at the end of each day.
+CREATE VIEW {views}.coa_capacity AS
+WITH last AS (
+    SELECT greatest(max(from_day), current_date) AS day FROM {tables}.location_capacity
+)
+SELECT g.day::date AS day, c.location_type, c.location_id, sum(c.places)::int AS places
+FROM {tables}.location_capacity c CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    c.from_day::timestamp, coalesce(c.to_day - 1, last.day)::timestamp, interval '1 day')
+    AS g (day)
+GROUP BY 1, 2, 3;
+
+-- Occupancy against capacity per day and location: persons (all resident statuses), places,
+-- and the occupancy rate in percent (NULL without places, e.g. UNPLACED).
+CREATE VIEW {views}.coa_occupancy_capacity AS
+WITH persons AS (
+    SELECT day, location_type, location_id, sum(persons)::int AS persons
+    FROM {views}.coa_residents GROUP BY day, location_type, location_id
+)
+SELECT day, location_type, location_id, coalesce(p.persons, 0) AS persons,
+       coalesce(c.places, 0) AS places,
+       round(100.0 * coalesce(p.persons, 0) / nullif(c.places, 0), 1) AS occupancy_rate
+FROM persons p FULL JOIN {views}.coa_capacity c USING (day, location_type, location_id);
+
+-- COA's relocations per resident per year: the year's relocations divided by its average
+-- number of residents, i.e. by its resident days over the days in the year — a rate per
+-- resident-year, so a year the log holds in part (or the current one) is annualised. The same
+-- for children (under 18 by the age reached in the year). Open stays count up to today.
+CREATE VIEW {views}.coa_relocations AS
+WITH days AS (
+    SELECT g.year::date AS period, s.minor,
+           sum(greatest(0, least(coalesce(s.to_day, current_date + 1),
+                                 (g.year + interval '1 year')::date)
+                           - greatest(s.from_day, g.year::date))) AS resident_days
+    FROM {tables}.coa_stays s
+    CROSS JOIN LATERAL generate_series(
+        date_trunc('year', s.from_day::timestamp),
+        coalesce(s.to_day - 1, current_date)::timestamp, interval '1 year') AS g (year)
+    GROUP BY 1, 2
+), moves AS (
+    SELECT date_trunc('year', day::timestamp)::date AS period, minor, count(*) AS relocations
+    FROM {tables}.relocation_items GROUP BY 1, 2
+), per_year AS (
+    SELECT period,
+           coalesce(sum(m.relocations), 0)::int AS relocations,
+           coalesce(sum(d.resident_days), 0)::int AS resident_days,
+           coalesce(sum(m.relocations) FILTER (WHERE minor), 0)::int AS child_relocations,
+           coalesce(sum(d.resident_days) FILTER (WHERE minor), 0)::int AS child_resident_days,
+           ((period + interval '1 year')::date - period)::numeric AS year_days
+    FROM days d FULL JOIN moves m USING (period, minor)
+    GROUP BY period
+)
+SELECT 'year'::text AS period_type, period, relocations, resident_days, child_relocations,
+       child_resident_days,
+       round(relocations * year_days / nullif(resident_days, 0), 3)
+           AS relocations_per_resident_year,
+       round(child_relocations * year_days / nullif(child_resident_days, 0), 3)
+           AS child_relocations_per_resident_year
+FROM per_year;
+
 CREATE VIEW {views}.goo_occupancy AS
 WITH deltas AS (
     SELECT from_day AS day, 1 AS d FROM {tables}.goo_stays

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
 from processors.facts import Fact
-from processors.lifecycle.case import CaseStatus
+from processors.lifecycle.case import GRANTED_PATH, IN_PROCEDURE, CaseStatus
 from processors.lifecycle.effective import effective
 from processors.lifecycle.person import PersonState
 
@@ -27,6 +27,43 @@ UNKNOWN = "UNKNOWN"
 # Eurostat's age classes for asylum applicants (migr_asyappctzm), as CBS also publishes them:
 # (lowest age, label); each band runs up to the next one's lowest age.
 AGE_BANDS = ((0, "0-13"), (14, "14-17"), (18, "18-34"), (35, "35-64"), (65, "65+"))
+
+
+# A COA resident's status, from the state of the case their reception was started for
+# (docs/projections.md): in procedure from the report at Ter Apel (COA receives asylum seekers
+# from then; the application is signed at I&R days later) until the decision, and again while
+# an appeal is pending; a status holder from a grant on; rejected from a negative decision
+# (rejected, inadmissible, manifestly unfounded) with no appeal pending, through the return
+# phase. Everything else (no case, a case that departed while reception stayed open) is OTHER.
+IN_PROCEDURE_STATUS, STATUS_HOLDER, REJECTED, OTHER = (
+    "IN_PROCEDURE",
+    "STATUS_HOLDER",
+    "REJECTED",
+    "OTHER",
+)
+RESIDENT_STATUSES = (IN_PROCEDURE_STATUS, STATUS_HOLDER, REJECTED, OTHER)
+_S = CaseStatus
+_RESIDENT_STATUS = {
+    **dict.fromkeys(
+        (_S.REPORTED, _S.IN_SCREENING, _S.REGISTERED, _S.IN_APPEAL, *IN_PROCEDURE),
+        IN_PROCEDURE_STATUS,
+    ),
+    **dict.fromkeys(GRANTED_PATH, STATUS_HOLDER),
+    **dict.fromkeys((_S.REJECTED, _S.RETURN_PHASE, _S.DETAINED), REJECTED),
+}
+
+
+def resident_status(case_status: CaseStatus | str | None) -> str:
+    """The resident status of a person whose reception's case is in `case_status`."""
+    if case_status is None:
+        return OTHER
+    return _RESIDENT_STATUS.get(CaseStatus(case_status), OTHER)
+
+
+def is_minor(birth_year: int | None, on: date) -> bool:
+    """Under 18 on `on` by the age reached in that calendar year (as the age bands): the one
+    rule for a child's relocations and a child's days in reception alike."""
+    return age_band(birth_year, on) in ("0-13", "14-17")
 
 
 def age_band(birth_year: int | None, on: date) -> str:

@@ -110,7 +110,8 @@ def simulate(
         random.Random(seeds.getrandbits(64)) for _ in range(6)
     )
     horizon = cal.ts_of(params.end + timedelta(days=1))
-    out = Recorder(horizon, run_tag(params, chain_key))
+    tag = run_tag(params, chain_key)
+    out = Recorder(horizon, tag)
     people = People(rng_people)
     munis = municipalities()
     municipal = Municipal(params, rng_muni, out, munis, 0)
@@ -136,6 +137,7 @@ def simulate(
         WeightedChoice([m.code for m in munis], [m.population_k for m in munis]),
         params.scale,
         chain.history,
+        tag=tag,
     )
     reception.run(chain.units)
     say("municipal shelter")

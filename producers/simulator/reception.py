@@ -81,8 +81,13 @@ class Reception:
         municipalities: WeightedChoice,
         scale: float,
         history_start: int,
+        *,
+        tag: str = "",
     ) -> None:
         self.rng = rng
+        # Location ids carry the simulation's tag, as event references do: two simulations
+        # published to one log must not merge their locations.
+        self._prefix = f"{tag}-" if tag else ""
         self.out = out
         self.munis = municipalities
         self.by_kind: dict[str, list[Location]] = {k: [] for k in LOCATION_TYPES}
@@ -97,7 +102,7 @@ class Reception:
         low, high = LOCATION_TYPES[kind][1]
         capacity = self.rng.randrange(low, high + 1)
         closes = ts + self.rng.randrange(180, 366) * DAY if kind in EMERGENCY else None
-        loc = Location(f"{kind}-{self._counter:04d}", kind, capacity, closes)
+        loc = Location(f"{kind}-{self._prefix}{self._counter:04d}", kind, capacity, closes)
         self.by_kind[kind].append(loc)
         self.out.subject(
             COA,

@@ -57,7 +57,31 @@ LOCATION_TYPES = (
     "UNPLACED",
 )
 NOT_IN_COA_FIGURE = ("NAREIZIGER", "REPEAT_APPLICANT")
+UNPLACED = "UNPLACED"
+LOCATION_EVENTS = ("LocationOpened", "LocationCapacityChanged", "LocationClosed")
+# A resident's status from the state of their reception's case (docs/simulator.md).
+RESIDENT_STATUS = {
+    **dict.fromkeys(
+        (
+            "REPORTED",
+            "IN_SCREENING",
+            "REGISTERED",
+            "DUBLIN",
+            "BORDER",
+            "ACCELERATED",
+            "IN_GENERAL",
+            "IN_EXTENDED",
+            "IN_APPEAL",
+        ),
+        "IN_PROCEDURE",
+    ),
+    **dict.fromkeys(
+        ("GRANTED_A", "GRANTED_B", "AWAITING_HOUSING", "HOUSED", "NATURALISED"), "STATUS_HOLDER"
+    ),
+    **dict.fromkeys(("REJECTED", "RETURN_PHASE", "DETAINED"), "REJECTED"),
+}
 UNKNOWN = "UNKNOWN"
+RELOCATION_FIGURES = ("relocations", "resident_days", "child_relocations", "child_resident_days")
 # Eurostat's age classes (lowest age, label), as the projections use them.
 AGE_BANDS = ((65, "65+"), (35, "35-64"), (18, "18-34"), (14, "14-17"), (0, "0-13"))
 _TRACK_STATE = {
@@ -142,8 +166,11 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
     linked: dict[tuple[str, str], int] = defaultdict(int)
     housed: dict[tuple[str, str], int] = defaultdict(int)
     periods = [p for p, _ in cal.task_periods(start, end + timedelta(days=1))]
+    locations: dict[str, list[Fact]] = defaultdict(list)
     for f in effective:
         t = f.type
+        if t in LOCATION_EVENTS:
+            locations[f.subject].append(f)
         if f.case_id is not None:
             by_case[f.case_id].append(f)
         if f.org == "COA" and f.person is not None:
@@ -182,7 +209,9 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
             departures[cal.month_key(f.occ)]["UNSUPERVISED"] += 1
 
     lifecycle = {m: dict.fromkeys(STATES, 0) for m in months}
-    for case_facts in by_case.values():
+    case_states: dict[str, list[tuple[int, str]]] = {}
+    for case_id, case_facts in by_case.items():
+        changes = case_states[case_id] = []
         ordered = _sorted_by_valid_time(case_facts)
         opened = any(
             f.type == "ArrivalReported" and f.data["applicant_group"] != "MVV_HOLDER"
@@ -205,15 +234,42 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
             new = next_state(state, f.type, f.data)
             if new is not None:
                 state = new
+                changes.append((f.occ, new))
         while k < len(month_ends):
             if opened and state is not None:
                 lifecycle[months[k]][state] += 1
             k += 1
 
     occupancy = {k: [0] * (ndays + 1) for k in LOCATION_TYPES}
-    for person_facts in by_person.values():
-        for a, b, kind in _stays(_sorted_by_valid_time(person_facts)):
+    residents: dict[tuple[str, str], list[int]] = {}
+    by_location: dict[str, list[int]] = {}
+    child_days = [0] * (ndays + 1)
+    moves: list[tuple[int, bool]] = []
+    for subject, person_facts in by_person.items():
+        stays, relocated = _stays(_sorted_by_valid_time(person_facts))
+        birth_year = identity[subject].data["birth_year"] if subject in identity else None
+        moves += [(occ, _minor(birth_year, occ)) for occ in relocated if s <= occ < e]
+        for a, b, kind, location, reception_case in stays:
             _add_days(occupancy[kind], a, b, s, ndays)
+            _add_days(by_location.setdefault(location, [0] * (ndays + 1)), a, b, s, ndays)
+            if birth_year is not None:
+                # A child in the calendar years in which the age reached is under 18.
+                _add_days(
+                    child_days,
+                    max(a, cal.ts_of(date(birth_year, 1, 1))),
+                    _earliest(b, cal.ts_of(date(birth_year + 18, 1, 1))),
+                    s,
+                    ndays,
+                )
+            for x, y, status in _by_status(a, b, case_states.get(reception_case or "", [])):
+                cell = residents.setdefault((kind, status), [0] * (ndays + 1))
+                _add_days(cell, x, y, s, ndays)
+    places: dict[str, list[int]] = {}
+    places_at: dict[str, list[int]] = {}
+    for location_facts in locations.values():
+        for a, b, location, kind, n in _capacity_spans(_sorted_by_valid_time(location_facts)):
+            _add_days(places.setdefault(kind, [0] * (ndays + 1)), a, b, s, ndays, n=n)
+            _add_days(places_at.setdefault(location, [0] * (ndays + 1)), a, b, s, ndays, n=n)
     goo_days = [0] * (ndays + 1)
     for person_facts in goo.values():
         opened_at: int | None = None
@@ -233,6 +289,41 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
         row["total"] = sum(row.values())
         coa[day] = row
     goo_levels = list(itertools.accumulate(goo_days))[:ndays]
+    resident_levels = {k: list(itertools.accumulate(v))[:ndays] for k, v in residents.items()}
+    coa_residents: dict[str, dict[str, dict[str, int]]] = {}
+    for i, day in enumerate(days):
+        cells: dict[str, dict[str, int]] = {}
+        for (kind, status), level in sorted(resident_levels.items()):
+            if level[i]:
+                cells.setdefault(kind, {})[status] = level[i]
+        coa_residents[day] = cells
+    place_levels = {k: list(itertools.accumulate(v))[:ndays] for k, v in places.items()}
+    capacity = {
+        day: {k: v[i] for k, v in sorted(place_levels.items()) if v[i]}
+        for i, day in enumerate(days)
+    }
+    at_month_end = [i for i, day in enumerate(days) if i + 1 == ndays or days[i + 1][8:] == "01"]
+    persons_at = {k: list(itertools.accumulate(v))[:ndays] for k, v in by_location.items()}
+    places_now = {k: list(itertools.accumulate(v))[:ndays] for k, v in places_at.items()}
+    coa_locations: dict[str, dict[str, dict[str, int]]] = {}
+    for i in at_month_end:
+        cells = {}
+        for location in sorted(set(persons_at) | set(places_now)):
+            n = persons_at.get(location, [0] * ndays)[i]
+            room = places_now.get(location, [0] * ndays)[i]
+            if n or room:
+                cells[location] = {"persons": n, "places": room}
+        coa_locations[days[i]] = cells
+    child_levels = list(itertools.accumulate(child_days))[:ndays]
+    relocations: dict[str, dict[str, int]] = {}
+    for i, day in enumerate(days):
+        year = relocations.setdefault(day[:4], dict.fromkeys(RELOCATION_FIGURES, 0))
+        year["resident_days"] += coa[day]["total"]
+        year["child_resident_days"] += child_levels[i]
+    for occ, minor in moves:
+        year = relocations[cal.iso_date(occ)[:4]]
+        year["relocations"] += 1
+        year["child_relocations"] += minor
     housing: dict[str, dict[str, dict[str, int]]] = {}
     for muni, period in sorted(set(tasks) | set(linked) | set(housed)):
         if period in periods:
@@ -251,6 +342,10 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
         "departures": departures,
         "coa_occupancy": coa,
         "goo_occupancy": dict(zip(days, goo_levels, strict=True)),
+        "coa_residents": coa_residents,
+        "coa_capacity": capacity,
+        "coa_locations": coa_locations,
+        "relocations": relocations,
         "housing": housing,
         "lifecycle": lifecycle,
     }
@@ -303,42 +398,105 @@ def _eurostat(
     return out
 
 
-def _stays(facts: list[Fact]) -> list[tuple[int, int | None, str]]:
-    """(from, until, location type) while in COA reception counted in the COA figure."""
-    out: list[tuple[int, int | None, str]] = []
+Stay = tuple[int, int | None, str, str, str | None]
+
+
+def _stays(facts: list[Fact]) -> tuple[list[Stay], list[int]]:
+    """(from, until, location type, location id, the reception's case) while in COA reception
+    counted in the COA figure; and the times of the relocations in those stays."""
+    out: list[Stay] = []
+    moved: list[int] = []
     in_figure = False
     since = 0
-    kind = "UNPLACED"
+    kind = location = UNPLACED
+    case_id: str | None = None
     inside = False
     for f in facts:
         t = f.type
         if t == "ReceptionStarted":
             if inside and in_figure:
-                out.append((since, f.occ, kind))
+                out.append((since, f.occ, kind, location, case_id))
             inside = True
             in_figure = f.data["reception_group"] not in NOT_IN_COA_FIGURE
-            since, kind = f.occ, "UNPLACED"
+            since, kind, location, case_id = f.occ, UNPLACED, UNPLACED, f.case_id
         elif not inside:
             continue
         elif t in ("PlacedAtLocation", "Relocated"):
             if in_figure:
-                out.append((since, f.occ, kind))
+                out.append((since, f.occ, kind, location, case_id))
+                if t == "Relocated":
+                    moved.append(f.occ)
             since = f.occ
             kind = f.data.get("location_type") or f.data["to_location_type"]
+            location = f.data.get("location_id") or f.data["to_location_id"]
         elif t == "ReceptionEnded":
             if in_figure:
-                out.append((since, f.occ, kind))
+                out.append((since, f.occ, kind, location, case_id))
             inside = False
     if inside and in_figure:
-        out.append((since, None, kind))
+        out.append((since, None, kind, location, case_id))
+    return out, moved
+
+
+def _by_status(
+    a: int, b: int | None, changes: list[tuple[int, str]]
+) -> list[tuple[int, int | None, str]]:
+    """A stay [a, b) cut where its case's state moves to another resident status."""
+    status = "OTHER"
+    for occ, state in changes:
+        if occ >= a:
+            break
+        status = RESIDENT_STATUS.get(state, "OTHER")
+    out: list[tuple[int, int | None, str]] = []
+    since = a
+    for occ, state in changes:
+        if occ < a or (b is not None and occ >= b):
+            continue
+        new = RESIDENT_STATUS.get(state, "OTHER")
+        if new != status:
+            out.append((since, occ, status))
+            since, status = occ, new
+    out.append((since, b, status))
     return out
 
 
-def _add_days(diff: list[int], a: int, b: int | None, s: int, ndays: int) -> None:
-    """Count a stay [a, b) on every day D with a < end of D <= b (end = next midnight UTC):
-    the state on day D is the state after every event that occurred before D ended."""
+def _capacity_spans(facts: list[Fact]) -> list[tuple[int, int | None, str, str, int]]:
+    """(from, until, location id, type, places) while the location is open: opened with its
+    capacity, changed while open, closed; an opening of an open location restates it."""
+    out: list[tuple[int, int | None, str, str, int]] = []
+    current: tuple[str, str, int] | None = None
+    since = 0
+    for f in facts:
+        if f.type == "LocationOpened":
+            new = (f.data["location_id"], f.data["location_type"], f.data["capacity"])
+        elif f.type == "LocationCapacityChanged" and current is not None:
+            new = (current[0], current[1], f.data["capacity"])
+        elif f.type == "LocationClosed":
+            new = None
+        else:
+            continue
+        if current is not None:
+            out.append((since, f.occ, *current))
+        current, since = new, f.occ
+    if current is not None:
+        out.append((since, None, *current))
+    return out
+
+
+def _minor(birth_year: int | None, occ: int) -> bool:
+    """Under 18 by the age reached in the calendar year of `occ` (as the age bands)."""
+    return birth_year is not None and 0 <= cal.date_of(occ).year - birth_year < 18
+
+
+def _earliest(a: int | None, b: int) -> int:
+    return b if a is None else min(a, b)
+
+
+def _add_days(diff: list[int], a: int, b: int | None, s: int, ndays: int, *, n: int = 1) -> None:
+    """Count a stay [a, b) (n persons, or places) on every day D with a < end of D <= b (end =
+    next midnight UTC): the state on day D is the state after every event before D ended."""
     first = max(0, (a - s) // DAY)
     last = ndays - 1 if b is None else min(ndays - 1, (b - s) // DAY - 1)
     if first <= last:
-        diff[first] += 1
-        diff[last + 1] -= 1
+        diff[first] += n
+        diff[last + 1] -= n

@@ -68,7 +68,7 @@ def test_a_stay_of_less_than_a_day_counts_on_no_day() -> None:
 
     t = datetime(2026, 3, 1, 8, tzinfo=UTC)
     same_day = ReceptionSpan(t, "e1", "ASYLUM_SEEKER", "Z", (), t + timedelta(hours=5))
-    assert _coa_stays(same_day) == []
+    assert _coa_stays(same_day, None, None) == []
     moved = ReceptionSpan(
         t,
         "e1",
@@ -82,9 +82,16 @@ def test_a_stay_of_less_than_a_day_counts_on_no_day() -> None:
         t + timedelta(days=9),
     )
     d = t.date()
-    assert _coa_stays(moved) == [
-        (d, d + timedelta(days=3), "COL"),
-        (d + timedelta(days=3), d + timedelta(days=9), "AZC"),
+    # No case: resident status OTHER; no birth year known: not counted as a child.
+    assert _coa_stays(moved, None, None) == [
+        (d, d + timedelta(days=3), "COL", "COL-1", "OTHER", False),
+        (d + timedelta(days=3), d + timedelta(days=9), "AZC", "AZC-2", "OTHER", False),
+    ]
+    # Born in 2008: a child to the end of 2025, an adult from 1 January 2026 on.
+    new_year = ReceptionSpan(t.replace(month=12, year=2025), "e1", "ASYLUM_SEEKER", "Z")
+    assert _coa_stays(new_year, None, 2008) == [
+        (date(2025, 12, 1), date(2026, 1, 1), "UNPLACED", "UNPLACED", "OTHER", True),
+        (date(2026, 1, 1), None, "UNPLACED", "UNPLACED", "OTHER", False),
     ]
 
 
@@ -260,3 +267,156 @@ def state_round_trips(state: Any) -> bool:
     from processors.lifecycle import PersonState  # noqa: PLC0415
 
     return bool(PersonState.from_json(state.to_json()) == state)
+
+
+@pytest.fixture(scope="module")
+def sim_all_items() -> tuple[dict[str, Any], list[Items], list[Items]]:
+    """The truth, every person's items, and every non-person subject's items (from its facts)."""
+    from collections import defaultdict  # noqa: PLC0415
+
+    from processors.lifecycle import fold  # noqa: PLC0415
+
+    sim = simulate(SimParams(seed=5, scale=0.008), chain_key=CHAIN_KEY)
+    persons, subjects = fold_simulation(sim)
+    by_subject: dict[str, list[Any]] = defaultdict(list)
+    for f in subjects:
+        by_subject[f.person_key].append(f)
+    return (
+        sim.truth,
+        [items_of(p) for p in persons],
+        [items_of(fold(facts), facts) for facts in by_subject.values()],
+    )
+
+
+def on(day: date, rows: list[Any]) -> list[Any]:
+    """The stay or capacity rows ([from_day, to_day) in columns 2 and 3) counted on `day`."""
+    return [r for r in rows if r[2] <= day and (r[3] is None or day < r[3])]
+
+
+def test_residents_by_location_type_and_status_equal_the_ground_truth(
+    sim_all_items: tuple[dict[str, Any], list[Items], list[Items]],
+) -> None:
+    truth, items, _ = sim_all_items
+    stays = [s for it in items for s in it.coa_stays]
+    statuses: Counter[str] = Counter()
+    for day_text, want in truth["coa_residents"].items():
+        got: dict[str, dict[str, int]] = {}
+        for _, _, _, _, kind, _, status, _ in on(date.fromisoformat(day_text), stays):
+            got.setdefault(kind, {}).setdefault(status, 0)
+            got[kind][status] += 1
+            statuses[status] += 1
+        assert got == want, day_text
+    # Every status occurs, most residents are in procedure: the split is not trivial.
+    assert set(statuses) == {"IN_PROCEDURE", "STATUS_HOLDER", "REJECTED", "OTHER"} or set(
+        statuses
+    ) == {"IN_PROCEDURE", "STATUS_HOLDER", "REJECTED"}
+    assert statuses.most_common(1)[0][0] == "IN_PROCEDURE"
+
+
+def test_capacity_and_occupancy_per_location_equal_the_ground_truth(
+    sim_all_items: tuple[dict[str, Any], list[Items], list[Items]],
+) -> None:
+    truth, items, subjects = sim_all_items
+    capacity = [r for it in subjects for r in it.capacity]
+    assert capacity and all(r[0] == f"location:{r[4]}" for r in capacity)
+    for day_text, want in truth["coa_capacity"].items():
+        got: Counter[str] = Counter()
+        for r in on(date.fromisoformat(day_text), capacity):
+            got[r[5]] += r[6]
+        assert dict(got) == want, day_text
+    stays = [s for it in items for s in it.coa_stays]
+    for day_text, want in truth["coa_locations"].items():
+        day = date.fromisoformat(day_text)
+        persons = Counter(s[5] for s in on(day, stays))
+        places = Counter({r[4]: r[6] for r in on(day, capacity)})
+        per_location = {
+            loc: {"persons": persons[loc], "places": places[loc]}
+            for loc in sorted(set(persons) | set(places))
+        }
+        assert per_location == want, day_text
+    # Emergency locations close within months: some spans have ended.
+    assert any(r[3] is not None for r in capacity)
+
+
+def test_capacity_spans_follow_the_effective_versions_at_the_end_of_each_day() -> None:
+    from dataclasses import replace  # noqa: PLC0415
+
+    from processors.lifecycle import fold  # noqa: PLC0415
+    from tests.unit.test_lifecycle import T0, ev  # noqa: PLC0415
+
+    where = "location:NOOD-1"
+    opened = ev(
+        "LocationOpened",
+        0,
+        None,
+        event_id="o",
+        location_id="NOOD-1",
+        location_type="NOODOPVANG",
+        municipality_code="GM0363",
+        target_groups=["ASYLUM_SEEKERS"],
+        capacity=300,
+    )
+    grown = ev(
+        "LocationCapacityChanged", 10, None, event_id="g", location_id="NOOD-1", capacity=400
+    )
+    fixed = ev(
+        "LocationCapacityChanged",
+        10,
+        None,
+        event_id="g2",
+        corrects="g",
+        location_id="NOOD-1",
+        capacity=450,
+    )
+    # Two changes on one day: the last one counts for that day (here: no change at all).
+    shrunk = ev("LocationCapacityChanged", 20, None, event_id="s", location_id="NOOD-1", capacity=1)
+    back = ev(
+        "LocationCapacityChanged", 20.1, None, event_id="b", location_id="NOOD-1", capacity=450
+    )
+    wrong = ev("LocationCapacityChanged", 25, None, event_id="w", location_id="NOOD-1", capacity=9)
+    retracted = ev("EventRetracted", 26, None, event_id="r", retracts="w", reason="DUPLICATE")
+    closed = ev("LocationClosed", 40, None, event_id="c", location_id="NOOD-1")
+    facts = [
+        replace(f, person_key=where)
+        for f in (closed, retracted, wrong, back, shrunk, fixed, grown, opened)
+    ]
+    d = T0.date()
+    assert items_of(fold(facts), facts).capacity == [
+        (where, 0, d, d + timedelta(days=10), "NOOD-1", "NOODOPVANG", 300),
+        (where, 1, d + timedelta(days=10), d + timedelta(days=40), "NOOD-1", "NOODOPVANG", 450),
+    ]
+    assert items_of(fold(facts[1:]), facts[1:]).capacity[-1][3] is None
+
+
+def test_relocations_and_resident_days_per_year_equal_the_ground_truth(
+    sim_all_items: tuple[dict[str, Any], list[Items], list[Items]],
+) -> None:
+    truth, items, _ = sim_all_items
+    first = date.fromisoformat(truth["period"]["from"])
+    last = date.fromisoformat(truth["period"]["to"])
+    got: dict[str, dict[str, int]] = {}
+
+    def year(day: date) -> dict[str, int]:
+        return got.setdefault(
+            str(day.year),
+            {
+                "relocations": 0,
+                "resident_days": 0,
+                "child_relocations": 0,
+                "child_resident_days": 0,
+            },
+        )
+
+    for it in items:
+        for _, _, day, minor, _ in it.relocations:
+            if first <= day <= last:
+                year(day)["relocations"] += 1
+                year(day)["child_relocations"] += minor
+        for _, _, start, end, _, _, _, minor in it.coa_stays:
+            day = max(start, first)
+            while day <= last and (end is None or day < end):
+                year(day)["resident_days"] += 1
+                year(day)["child_resident_days"] += minor
+                day += timedelta(days=1)
+    assert got == truth["relocations"]
+    assert all(0 < v["child_relocations"] < v["relocations"] for v in got.values())

@@ -22,7 +22,42 @@ def _scale(values: Sequence[float]) -> float:
 
 def line_chart(title: str, series: Series, *, unit: str = "") -> str:
     """One line per series over time; an empty chart says so instead of drawing nothing."""
-    points = [p for s in series.values() for p in s]
+    names = sorted(series)
+    lines = [(name, PALETTE[i % len(PALETTE)], "", series[name]) for i, name in enumerate(names)]
+    return _lines(title, lines, names, unit)
+
+
+def against_chart(
+    title: str,
+    pairs: Mapping[str, tuple[Sequence[tuple[date, float]], Sequence[tuple[date, float]]]],
+    *,
+    unit: str = "",
+    solid: str = "",
+    dashed: str = "",
+) -> str:
+    """Per name two lines in one colour, the solid one against the dashed one (e.g. occupancy
+    against capacity per location type); the legend names the colours and the two strokes."""
+    names = sorted(pairs)
+    lines = []
+    for i, name in enumerate(names):
+        colour = PALETTE[i % len(PALETTE)]
+        lines.append((name, colour, solid, pairs[name][0]))
+        lines.append((name, colour, dashed, pairs[name][1]))
+    strokes = f" ({solid}: doorgetrokken, {dashed}: gestreept)" if solid and dashed else ""
+    return _lines(title, lines, names, unit, note=strokes)
+
+
+def _lines(
+    title: str,
+    lines: Sequence[tuple[str, str, str, Sequence[tuple[date, float]]]],
+    names: Sequence[str],
+    unit: str,
+    *,
+    note: str = "",
+) -> str:
+    """(name, colour, kind, points) per line; a line of the second kind of its name (see
+    against_chart) is dashed."""
+    points = [p for *_, s in lines for p in s]
     if not points:
         return _frame(title, '<text x="50%" y="50%" text-anchor="middle">no data yet</text>', 0)
     days = sorted({d for d, _ in points})
@@ -36,14 +71,17 @@ def line_chart(title: str, series: Series, *, unit: str = "") -> str:
         return f"{x:.1f},{y:.1f}"
 
     body = [_axes(top, days[0], days[-1], unit)]
-    for i, (name, s) in enumerate(sorted(series.items())):
-        colour = PALETTE[i % len(PALETTE)]
+    seen: set[str] = set()
+    for name, colour, kind, s in lines:
+        dash = ' stroke-dasharray="6 4"' if name in seen else ""
+        seen.add(name)
         path = " ".join(xy(d, v) for d, v in sorted(s))
         body.append(
-            f'<polyline class="series" data-series="{escape(name)}" data-points="{len(s)}" '
-            f'fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>'
+            f'<polyline class="series" data-series="{escape(name)}" data-kind="{escape(kind)}" '
+            f'data-points="{len(s)}" fill="none" stroke="{colour}" stroke-width="2"{dash} '
+            f'points="{path}"/>'
         )
-    return _frame(title, "".join(body), len(points), sorted(series))
+    return _frame(title, "".join(body), len(points), names, note)
 
 
 def bar_chart(title: str, series: Series, *, unit: str = "") -> str:
@@ -89,20 +127,20 @@ def _axes(top: float, first: date, last: date, unit: str) -> str:
     )
 
 
-def _legend(names: Sequence[str]) -> str:
+def _legend(names: Sequence[str], note: str = "") -> str:
     items = "".join(
         f'<span class="key"><i style="background:{PALETTE[i % len(PALETTE)]}"></i>'
         f"{escape(n)}</span>"
         for i, n in enumerate(names)
     )
-    return f'<div class="legend">{items}</div>'
+    return f'<div class="legend">{items}{escape(note)}</div>'
 
 
-def _frame(title: str, body: str, points: int, names: Sequence[str] = ()) -> str:
+def _frame(title: str, body: str, points: int, names: Sequence[str] = (), note: str = "") -> str:
     return (
         f'<figure class="chart" data-points="{points}"><figcaption>{escape(title)}</figcaption>'
         f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" role="img" '
-        f'aria-label="{escape(title)}">{body}</svg>{_legend(names)}</figure>'
+        f'aria-label="{escape(title)}">{body}</svg>{_legend(names, note)}</figure>'
     )
 
 

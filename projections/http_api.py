@@ -44,6 +44,9 @@ RESOURCES = {
     "doorlooptijden": "lead_times",
     "vertrek": "departures",
     "bezetting": "occupancy",
+    "bewoners": "residents",
+    "capaciteit": "capacity",
+    "verhuisbewegingen": "relocations",
     "goo-bezetting": "goo",
     "achterstand": "backlog",
     "levensloop": "lifecycle",
@@ -198,7 +201,8 @@ def parse(request: web.Request, projection: str) -> dict[str, Any]:
                 invalid.append({"name": name, "reason": "not a date (YYYY-MM-DD)"})
     if out.get("start") and out.get("end") and out["start"] > out["end"]:
         invalid.append({"name": "tot", "reason": "before van"})
-    period = q.get("periode", "maand")
+    default = next(nl for nl, en in PERIODS.items() if en == CATALOGUE[projection].default_period)
+    period = q.get("periode", default)
     if period not in PERIODS:
         invalid.append({"name": "periode", "reason": f"one of {', '.join(PERIODS)}"})
     out["period"] = PERIODS.get(period, "month")
@@ -353,11 +357,14 @@ def make_app(api: Api) -> web.Application:
     return app
 
 
-def openapi_document() -> dict[str, Any]:
-    parameters = [
+def _parameters(projection: str) -> list[dict[str, Any]]:
+    p = CATALOGUE[projection]
+    periods = [nl for nl, en in PERIODS.items() if en in p.periods]
+    default = next(nl for nl, en in PERIODS.items() if en == p.default_period)
+    return [
         {"name": "van", "in": "query", "schema": {"type": "string", "format": "date"}},
         {"name": "tot", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "periode", "in": "query", "schema": {"enum": list(PERIODS), "default": "maand"}},
+        {"name": "periode", "in": "query", "schema": {"enum": periods, "default": default}},
         {
             "name": "indeling",
             "in": "query",
@@ -366,6 +373,9 @@ def openapi_document() -> dict[str, Any]:
         },
         {"name": "formaat", "in": "query", "schema": {"enum": ["json", "csv"]}},
     ]
+
+
+def openapi_document() -> dict[str, Any]:
     problem = {
         "description": "invalid parameters",
         "content": {"application/problem+json": {"schema": {"type": "object"}}},
@@ -383,8 +393,14 @@ def openapi_document() -> dict[str, Any]:
                 + "".join(
                     f"; {c} is null where its count is below the minimum"
                     for c in CATALOGUE[projection].statistics
+                )
+                + "".join(f"; {c} is published as it is" for c in CATALOGUE[projection].public)
+                + "".join(
+                    f"; {r.name} is computed from the published {r.numerator} and "
+                    f"{r.denominator} (null where one is null or the second is 0)"
+                    for r in CATALOGUE[projection].ratios
                 ),
-                "parameters": parameters,
+                "parameters": _parameters(projection),
                 "responses": {
                     "200": {
                         "description": "the figures",
@@ -457,10 +473,25 @@ async def _housing_chart(api: Api) -> str:
     )
 
 
+def _capacity_chart(rows: list[tuple[Any, ...]]) -> str:
+    """Per location type with places: persons (solid) against places (dashed), per week.
+    Rows: period, location type, persons, places, occupancy rate."""
+    persons = _series([r[:3] for r in rows], lambda r: r[1], flow=False)
+    places = _series([(r[0], r[1], r[3]) for r in rows], lambda r: r[1], flow=False)
+    return charts.against_chart(
+        "Bezetting tegen capaciteit COA per locatietype (eind van de week)",
+        {kind: (persons.get(kind, []), points) for kind, points in places.items()},
+        unit="personen / plaatsen",
+        solid="bezetting",
+        dashed="capaciteit",
+    )
+
+
 async def dashboard_page(api: Api) -> str:
     year_ago = date.today() - timedelta(days=365 * 2)
     _, inflow = await api.query("inflow", period="week", by=["kind"], start=year_ago)
     _, occupancy = await api.query("occupancy", period="week", by=["location_type"], start=year_ago)
+    _, capacity = await api.query("capacity", period="week", by=["location_type"], start=year_ago)
     _, departures = await api.query("departures", period="month", by=["kind"], start=year_ago)
     _, decisions = await api.query("decisions", period="month", by=["outcome"], start=year_ago)
     _, pending = await api.query("backlog", period="week", start=year_ago)
@@ -480,6 +511,7 @@ async def dashboard_page(api: Api) -> str:
             _series(occupancy, lambda r: r[1], flow=False),
             unit="personen",
         ),
+        _capacity_chart(capacity),
         charts.bar_chart(
             "Vertrek per maand naar soort",
             _series(departures, lambda r: r[1], flow=True),

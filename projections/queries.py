@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import psycopg
@@ -26,6 +27,32 @@ DAILY, PERIODIC, ROLLUP = "daily", "periodic", "rollup"
 
 
 @dataclass(frozen=True)
+class Ratio:
+    """A column computed from two summed ones: numerator * factor / denominator, rounded; for
+    analysts from the published (disclosure-controlled) values, so it reveals nothing more."""
+
+    name: str
+    numerator: str
+    denominator: str
+    factor: float = 1.0
+    per_year: bool = False
+    """Also times the days in the period's year: person-days in the denominator make it a rate
+    per person-year."""
+    digits: int = 1
+
+    def of(self, values: dict[str, Any], period: date) -> float | None:
+        num, den = values[self.numerator], values[self.denominator]
+        if num is None or not den:
+            return None
+        factor = Decimal(str(self.factor))
+        if self.per_year:
+            factor *= (date(period.year + 1, 1, 1) - date(period.year, 1, 1)).days
+        # Half away from zero, as PostgreSQL's round() in the views.
+        exact = Decimal(int(num)) * factor / Decimal(int(den))
+        return float(exact.quantize(Decimal(1).scaleb(-self.digits), rounding=ROUND_HALF_UP))
+
+
+@dataclass(frozen=True)
 class Projection:
     name: str
     view: str
@@ -37,6 +64,21 @@ class Projection:
     periods: tuple[str, ...] = PERIODS
     statistics: tuple[str, ...] = ()
     """Columns after the count that describe the counted items (not counts themselves)."""
+    counts: tuple[str, ...] = ()
+    """Further counts of persons after the measure, summed and disclosure-controlled alike."""
+    public: tuple[str, ...] = ()
+    """Summed figures after the counts that count no persons (a location's places): published
+    as they are, like a housing task."""
+    ratios: tuple[Ratio, ...] = ()
+    """Computed last, from the summed columns."""
+
+    @property
+    def sums(self) -> tuple[str, ...]:
+        return (self.measure, *self.counts, *self.public)
+
+    @property
+    def default_period(self) -> str:
+        return "month" if "month" in self.periods else self.periods[0]
 
 
 CATALOGUE = {
@@ -99,6 +141,57 @@ CATALOGUE = {
             True,
             "persons in COA reception at the end of the period's last day, by location type "
             "(COA definition: nareizigers and repeat applicants excluded)",
+        ),
+        Projection(
+            "residents",
+            "coa_residents",
+            "persons",
+            ("location_type", "location_id", "resident_status"),
+            True,
+            "persons in COA reception at the end of the period's last day by location type, "
+            "location and resident status (IN_PROCEDURE, STATUS_HOLDER, REJECTED, OTHER); "
+            "status holders in reception are those awaiting housing",
+        ),
+        Projection(
+            "capacity",
+            "coa_occupancy_capacity",
+            "persons",
+            ("location_type", "location_id"),
+            True,
+            "COA occupancy against capacity at the end of the period's last day: persons, "
+            "places at open locations (published as they are) and the occupancy rate in percent "
+            "(of the published persons)",
+            public=("places",),
+            ratios=(Ratio("occupancy_rate", "persons", "places", factor=100.0),),
+        ),
+        Projection(
+            "relocations",
+            "coa_relocations",
+            "relocations",
+            (),
+            False,
+            "relocations of COA residents per year, per resident-year (relocations ÷ the "
+            "year's average number of residents, annualised for part of a year), and the same "
+            "for children",
+            PERIODIC,
+            ("year",),
+            counts=("resident_days", "child_relocations", "child_resident_days"),
+            ratios=(
+                Ratio(
+                    "relocations_per_resident_year",
+                    "relocations",
+                    "resident_days",
+                    per_year=True,
+                    digits=2,
+                ),
+                Ratio(
+                    "child_relocations_per_resident_year",
+                    "child_relocations",
+                    "child_resident_days",
+                    per_year=True,
+                    digits=2,
+                ),
+            ),
         ),
         Projection(
             "backlog",
@@ -176,7 +269,10 @@ def plan(
     params = {"period": period, "start": start or date(1900, 1, 1), "end": end or date(9999, 1, 1)}
     dims = [sql.Identifier(d) for d in by]
     view = sql.Identifier(views, p.view)
-    measure = sql.Identifier(p.measure)
+    sums = sql.SQL(", ").join(sql.SQL("sum({})::bigint").format(sql.Identifier(c)) for c in p.sums)
+    stock_sums = sql.SQL(", ").join(
+        sql.SQL("sum(x.{})::bigint").format(sql.Identifier(c)) for c in p.sums
+    )
     select_dims = sql.SQL("").join(sql.SQL(", {}").format(d) for d in dims)
     group = sql.SQL(", ").join([sql.SQL("1"), *dims])
     # The whole periods overlapping start..end.
@@ -186,9 +282,9 @@ def plan(
     )
     if p.layout == PERIODIC:
         query = sql.SQL(
-            "SELECT period{dims}, sum({m})::bigint FROM {view} WHERE {where}"
+            "SELECT period{dims}, {sums} FROM {view} WHERE {where}"
             " GROUP BY {group} ORDER BY {group}"
-        ).format(dims=select_dims, m=measure, view=view, where=periodic, group=group)
+        ).format(dims=select_dims, sums=sums, view=view, where=periodic, group=group)
     elif p.layout == ROLLUP:
         rolled = [
             sql.SQL(" AND {} IS {}NULL").format(
@@ -209,28 +305,49 @@ def plan(
         )
     elif not p.stock:
         query = sql.SQL(
-            "SELECT date_trunc(%(period)s, day)::date AS period{dims}, sum({m})::bigint"
+            "SELECT date_trunc(%(period)s, day)::date AS period{dims}, {sums}"
             " FROM {view} WHERE day BETWEEN %(start)s AND %(end)s"
             " GROUP BY {group} ORDER BY {group}"
-        ).format(dims=select_dims, m=measure, view=view, group=group)
+        ).format(dims=select_dims, sums=sums, view=view, group=group)
     else:
         query = sql.SQL(
             "WITH x AS (SELECT date_trunc(%(period)s, day)::date AS period, * FROM {view}"
             " WHERE day BETWEEN %(start)s AND least(%(end)s, current_date)),"
             " last AS (SELECT period, max(day) AS day FROM x GROUP BY period)"
-            " SELECT x.period{dims}, sum(x.{m})::bigint FROM x JOIN last USING (period, day)"
+            " SELECT x.period{dims}, {sums} FROM x JOIN last USING (period, day)"
             " GROUP BY {group} ORDER BY {group}"
-        ).format(dims=select_dims, m=measure, view=view, group=group)
-    return ["period", *by, p.measure, *p.statistics], query, params
+        ).format(dims=select_dims, sums=stock_sums, view=view, group=group)
+    return ["period", *by, *p.sums, *p.statistics], query, params
 
 
 def publishable(
     projection: str, columns: list[str], rows: list[tuple[Any, ...]], disclosure: Disclosure
 ) -> list[tuple[Any, ...]]:
     """The rows of `run` with disclosure control: counts suppressed or rounded; statistics
-    withheld where their count is below the minimum (they would describe a few persons)."""
-    statistics = len(CATALOGUE[projection].statistics)
-    return disclosure.rows(rows, len(columns) - 1 - statistics, statistics=statistics)
+    withheld where their count is below the minimum (they would describe a few persons);
+    public figures as they are; ratios again from the published values."""
+    p = CATALOGUE[projection]
+    first = columns.index(p.measure)
+    counts = 1 + len(p.counts)
+    public = first + counts + len(p.public)
+    end = public + len(p.statistics)
+    shown = []
+    for r in rows:
+        row = (
+            *r[:first],
+            *(disclosure(int(v)) for v in r[first : first + counts]),
+            *r[first + counts : public],
+            *(disclosure.statistic(v, int(r[first])) for v in r[public:end]),
+        )
+        shown.append(_with_ratios(p, columns[:end], row))
+    return shown
+
+
+def _with_ratios(p: Projection, columns: list[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
+    if not p.ratios:
+        return row
+    values = dict(zip(columns, row, strict=True))
+    return (*row, *(ratio.of(values, row[0]) for ratio in p.ratios))
 
 
 def run(
@@ -243,9 +360,16 @@ def run(
     end: date | None = None,
     views: str = ANALYST,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Column names and rows: period, the asked dimensions, then the raw count."""
+    """Column names and rows: period, the asked dimensions, then the raw counts (and the
+    figures computed from them)."""
     columns, query, params = plan(projection, period, by or [], start, end, views=views)
-    return columns, [tuple(r) for r in conn.execute(query, params).fetchall()]
+    return _result(projection, columns, conn.execute(query, params).fetchall())
+
+
+def _result(projection: str, columns: list[str], rows: list[Any]) -> tuple[list[str], list[Any]]:
+    p = CATALOGUE[projection]
+    names = [*columns, *(r.name for r in p.ratios)]
+    return names, [_with_ratios(p, columns, tuple(r)) for r in rows]
 
 
 async def run_async(
@@ -261,7 +385,7 @@ async def run_async(
     """`run` for the HTTP API's async connection."""
     columns, query, params = plan(projection, period, by or [], start, end, views=views)
     cur = await conn.execute(query, params)
-    return columns, [tuple(r) for r in await cur.fetchall()]
+    return _result(projection, columns, await cur.fetchall())
 
 
 HOUSING_COLUMNS = ["municipality_code", "task_period", "task", "linked", "housed", "backlog"]

@@ -47,8 +47,9 @@ def register(registry: Registry) -> None:
     parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day")
     parser.add_argument(
         "--by",
-        default="month",
-        help=f"period ({', '.join(PERIODS)}) and dimensions, comma-separated: e.g. month,kind",
+        default="",
+        help=f"period ({', '.join(PERIODS)}; default month, or year where a projection is only "
+        "per year) and dimensions, comma-separated: e.g. month,kind",
     )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument(
@@ -62,7 +63,8 @@ def register(registry: Registry) -> None:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     parts = [p.strip() for p in args.by.split(",") if p.strip()]
-    period = next((p for p in parts if p in PERIODS), "month")
+    default = CATALOGUE[args.projection].default_period if args.projection in CATALOGUE else ""
+    period = next((p for p in parts if p in PERIODS), default or "month")
     by = [p for p in parts if p not in PERIODS]
     disclose = Disclosure(settings.disclosure_min, settings.disclosure_round)
     try:

@@ -45,7 +45,8 @@ def published(services: RunningServices) -> Published:
     for pub in publishers.values():
         pub.flush()
         pub.close()
-    return Published(key, keys, sim.truth)
+    locations = {f.subject for f in sim.effective if f.type == "LocationOpened"}
+    return Published(key, keys, sim.truth, locations)
 
 
 @pytest.fixture(scope="session")

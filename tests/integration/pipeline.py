@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
 
 import psycopg
 import pytest
@@ -19,6 +20,8 @@ class Published:
     chain_key: bytes
     person_keys: set[str]
     truth: dict[str, dict[str, dict[str, int]]]
+    locations: set[str] = field(default_factory=set)
+    """The subject keys (`location:<id>`) of the simulation's reception locations."""
 
 
 def process(services: RunningServices, dsn: str, group: str, *extra: str) -> subprocess.Popen[str]:
@@ -56,3 +59,9 @@ def states(dsn: str, keys: set[str]) -> dict[str, str]:
             (sorted(keys),),
         ).fetchall()
     return dict(rows)
+
+
+def half_up(numerator: int, denominator: int, digits: int) -> float:
+    """numerator / denominator rounded as PostgreSQL's round() does (half away from zero)."""
+    exact = Decimal(numerator) / Decimal(denominator)
+    return float(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))

@@ -35,7 +35,7 @@ from schemas.codec import MAGIC, decode
 from schemas.topics import DEADLETTER, event_topic, event_topics
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets, read_from
-from tests.integration.pipeline import Published, process, states, until_idle
+from tests.integration.pipeline import Published, half_up, process, states, until_idle
 from tests.integration.scratch_db import scratch_database
 
 pytestmark = pytest.mark.integration
@@ -57,8 +57,12 @@ def test_processed_lifecycle_equals_the_simulators_ground_truth(
         assert c.case_state_counts(persons, first_of_next_month(month)) == expected, month
     with psycopg.connect(fresh_db) as conn:
         assert_projection_rows_equal_truth(conn, sorted(published.person_keys), published.truth)
+        assert_occupancy_rows_equal_truth(
+            conn, sorted(published.person_keys), sorted(published.locations), published.truth
+        )
         assert_views_sum_the_rows(conn)
         assert_new_views_sum_the_rows(conn)
+        assert_occupancy_views_sum_the_rows(conn)
         _, raw = queries.run(conn, "inflow", period="month", by=["kind"])
     shown = json.loads(
         subprocess.run(
@@ -154,6 +158,137 @@ def assert_projection_rows_equal_truth(
         ).fetchall()
         occupancy = dict(sorted((str(t), int(n)) for t, n in rows))
         assert {**occupancy, "total": sum(occupancy.values())} == want, day
+
+
+def assert_occupancy_rows_equal_truth(
+    conn: psycopg.Connection, keys: list[str], locations: list[str], truth: dict[str, Any]
+) -> None:
+    """Residents by location type and status, capacity, per-location occupancy at month ends
+    and relocations per year: the stored rows give the simulator's figures."""
+    assert locations
+    for day, want in truth["coa_residents"].items():
+        got: dict[str, dict[str, int]] = {}
+        for kind, status, n in conn.execute(
+            "SELECT location_type, resident_status, count(*)::int FROM coa_stays"
+            " WHERE person_key = ANY(%s) AND from_day <= %s AND (to_day IS NULL OR %s < to_day)"
+            " GROUP BY 1, 2",
+            (keys, day, day),
+        ):
+            got.setdefault(kind, {})[status] = n
+        assert got == want, day
+    for day, want in truth["coa_capacity"].items():
+        rows = conn.execute(
+            "SELECT location_type, sum(places)::int FROM location_capacity"
+            " WHERE person_key = ANY(%s) AND from_day <= %s AND (to_day IS NULL OR %s < to_day)"
+            " GROUP BY 1",
+            (locations, day, day),
+        ).fetchall()
+        assert dict(rows) == want, day
+    for day, want in truth["coa_locations"].items():
+        persons: dict[str, int] = dict(
+            conn.execute(
+                "SELECT location_id, count(*)::int FROM coa_stays WHERE person_key = ANY(%s)"
+                " AND from_day <= %s AND (to_day IS NULL OR %s < to_day) GROUP BY 1",
+                (keys, day, day),
+            ).fetchall()
+        )
+        places: dict[str, int] = dict(
+            conn.execute(
+                "SELECT location_id, places FROM location_capacity WHERE person_key = ANY(%s)"
+                " AND from_day <= %s AND (to_day IS NULL OR %s < to_day)",
+                (locations, day, day),
+            ).fetchall()
+        )
+        got_locations = {
+            loc: {"persons": persons.get(loc, 0), "places": places.get(loc, 0)}
+            for loc in sorted(set(persons) | set(places))
+        }
+        assert got_locations == want, day
+    first, last = truth["period"]["from"], truth["period"]["to"]
+    years: dict[str, dict[str, int]] = {}
+    for year, n, children in conn.execute(
+        "SELECT to_char(day, 'YYYY'), count(*)::int, count(*) FILTER (WHERE minor)::int"
+        " FROM relocation_items WHERE person_key = ANY(%s) AND day BETWEEN %s AND %s GROUP BY 1",
+        (keys, first, last),
+    ):
+        years[year] = {"relocations": n, "child_relocations": children}
+    for year, days, children in conn.execute(
+        "SELECT to_char(d, 'YYYY'), count(*)::int, count(*) FILTER (WHERE minor)::int"
+        " FROM coa_stays, generate_series(%s::date, %s::date, interval '1 day') AS d"
+        " WHERE person_key = ANY(%s) AND from_day <= d AND (to_day IS NULL OR d < to_day)"
+        " GROUP BY 1",
+        (first, last, keys),
+    ):
+        years.setdefault(year, {"relocations": 0, "child_relocations": 0})
+        years[year] |= {"resident_days": days, "child_resident_days": children}
+    assert years == truth["relocations"]
+
+
+def assert_occupancy_views_sum_the_rows(conn: psycopg.Connection) -> None:
+    """The residents, capacity, occupancy-against-capacity and relocation views say what the
+    stored rows say, counted here in Python, on a sample of days."""
+    stays = conn.execute(
+        "SELECT from_day, to_day, location_type, location_id, resident_status, minor FROM coa_stays"
+    ).fetchall()
+    spans = conn.execute(
+        "SELECT from_day, to_day, location_type, location_id, places FROM location_capacity"
+    ).fetchall()
+    first = min(s[0] for s in stays)
+    for day in [first + timedelta(days=n) for n in range(0, (date.today() - first).days, 29)]:
+        residents = Counter(s[2:5] for s in stays if on_day(s, day))
+        in_view = {
+            tuple(r[:3]): r[3]
+            for r in conn.execute(
+                "SELECT location_type, location_id, resident_status, persons"
+                " FROM analyst.coa_residents WHERE day = %s",
+                (day,),
+            )
+        }
+        assert in_view == dict(residents), day
+        places: Counter[tuple[str, str]] = Counter()
+        for s in spans:
+            if on_day(s, day):
+                places[s[2:4]] += s[4]
+        persons = Counter(s[2:4] for s in stays if on_day(s, day))
+        joined = {
+            tuple(r[:2]): tuple(r[2:])
+            for r in conn.execute(
+                "SELECT location_type, location_id, persons, places, occupancy_rate::float8"
+                " FROM analyst.coa_occupancy_capacity WHERE day = %s",
+                (day,),
+            )
+        }
+        expected = {
+            k: (
+                persons[k],
+                places[k],
+                half_up(100 * persons[k], places[k], 1) if places[k] else None,
+            )
+            for k in set(persons) | set(places)
+        }
+        assert joined == expected, day
+    relocations = conn.execute("SELECT day, minor FROM relocation_items").fetchall()
+    today = date.today()
+    for year, n, days, children, child_days, rate in conn.execute(
+        "SELECT period, relocations, resident_days, child_relocations, child_resident_days,"
+        " relocations_per_resident_year::float8 FROM analyst.coa_relocations"
+    ):
+        jan1, next_jan1 = year, date(year.year + 1, 1, 1)
+
+        def overlap(s: Any, jan1: date = jan1, next_jan1: date = next_jan1) -> int:
+            end = min(s[1] or today + timedelta(days=1), next_jan1)
+            return max(0, int((end - max(s[0], jan1)).days))
+
+        assert n == sum(1 for d, _ in relocations if d.year == year.year), year
+        assert children == sum(1 for d, m in relocations if d.year == year.year and m), year
+        assert days == sum(overlap(s) for s in stays), year
+        assert child_days == sum(overlap(s) for s in stays if s[5]), year
+        if days:
+            assert rate == half_up(n * (next_jan1 - jan1).days, days, 3), year
+
+
+def on_day(row: Any, day: date) -> bool:
+    return bool(row[0] <= day and (row[1] is None or day < row[1]))
 
 
 def eurostat_persons(applications: list[tuple[str, date]], cut: Any) -> dict[Any, Counter[str]]:

@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import RunningServices
-from tests.integration.pipeline import Published
+from tests.integration.pipeline import Published, half_up
 from tests.integration.serving import get, serving
 
 pytestmark = pytest.mark.integration
 
 ALLOWED = "https://analist.example.nl"
+CAPACITY_CHART = "Bezetting tegen capaciteit COA per locatietype (eind van de week)"
 
 
 @pytest.fixture(scope="module")
@@ -92,6 +93,46 @@ def test_inflow_by_person_attributes_eurostat_persons_and_lead_times(
     assert not any(key.encode() in everything for key in published.person_keys)
 
 
+def test_residents_capacity_and_relocations_with_disclosure_control(
+    server: str, published: Published
+) -> None:
+    status, _, body = get(f"{server}/v1/bewoners?periode=maand&indeling=resident_status")
+    assert status == 200
+    rows = json.loads(body)["resultaten"]
+    assert {r["resident_status"] for r in rows} >= {"IN_PROCEDURE", "STATUS_HOLDER"}
+    assert all(r["persons"] is None or r["persons"] % 5 == 0 for r in rows)
+    status, _, body = get(f"{server}/v1/capaciteit?periode=maand&indeling=location_type")
+    assert status == 200
+    rows = json.loads(body)["resultaten"]
+    assert rows and set(rows[0]) == {
+        "period",
+        "location_type",
+        "persons",
+        "places",
+        "occupancy_rate",
+    }
+    placed = [r for r in rows if r["places"]]
+    assert placed and any(r["places"] % 5 for r in placed), "places are not rounded"
+    for r in placed:
+        # The rate follows from what is published, never from the exact count.
+        if r["persons"] is None:
+            assert r["occupancy_rate"] is None
+        else:
+            assert r["occupancy_rate"] == half_up(100 * r["persons"], r["places"], 1), r
+    status, _, body = get(f"{server}/v1/verhuisbewegingen?periode=jaar")
+    assert status == 200
+    rows = json.loads(body)["resultaten"]
+    assert rows and all(r["relocations"] is None or r["relocations"] % 5 == 0 for r in rows)
+    assert any(r["relocations_per_resident_year"] for r in rows), rows
+    status, _, body = get(f"{server}/v1/verhuisbewegingen?periode=maand")
+    assert status == 400 and [p["name"] for p in json.loads(body)["invalidParams"]] == ["periode"]
+    everything = b"".join(
+        get(f"{server}/v1/{name}?periode=dag&indeling={by}")[2]
+        for name, by in (("bewoners", "location_id,resident_status"), ("capaciteit", "location_id"))
+    )
+    assert not any(key.encode() in everything for key in published.person_keys)
+
+
 def test_every_invalid_parameter_is_named_in_a_problem(server: str) -> None:
     status, headers, body = get(f"{server}/v1/vertrek?periode=eeuw&van=gisteren&indeling=x")
     assert status == 400
@@ -155,6 +196,7 @@ def render_and_check(server: str, tmp_path: Path, shot: Path) -> None:
     assert titles[:-1] == [
         "Instroom per week naar soort",
         "Bezetting COA per locatietype (eind van de week)",
+        CAPACITY_CHART,
         "Vertrek per maand naar soort",
         "Beslissingen per maand naar uitkomst",
         "Achterstand IND (eind van de week)",
@@ -162,6 +204,12 @@ def render_and_check(server: str, tmp_path: Path, shot: Path) -> None:
     assert titles[-1].startswith("Huisvesting statushouders per gemeente")
     assert all(int(points) > 0 for points, _ in charts), charts
     assert dom.count('class="series"') >= 2 and dom.count('class="bar"') >= 2
+    # Occupancy against capacity: per location type a line of persons and one of places.
+    figure = dom[dom.index(CAPACITY_CHART) : dom.index("</figure>", dom.index(CAPACITY_CHART))]
+    lines = re.findall(r'data-series="([^"]+)" data-kind="(\w+)" data-points="(\d+)"', figure)
+    kinds = {kind for _, kind, n in lines if int(n) > 0}
+    assert kinds == {"bezetting", "capaciteit"}, lines
+    assert {"AZC", "COL"} <= {name for name, _, n in lines if int(n) > 0}, lines
     shot.parent.mkdir(parents=True, exist_ok=True)
     shot.unlink(missing_ok=True)
     done = headless(tmp_path, f"--screenshot={shot}", f"{server}/dashboard")

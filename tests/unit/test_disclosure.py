@@ -35,3 +35,28 @@ def test_statistics_are_withheld_with_their_count_and_rounded_otherwise() -> Non
     ]
     # Without statistics every column from the first count on is a count.
     assert d.rows([("x", 3, 12)], 1) == [("x", None, 10)]
+
+
+def test_places_pass_as_they_are_and_ratios_follow_the_published_counts() -> None:
+    from datetime import date  # noqa: PLC0415
+
+    from projections.queries import CATALOGUE, publishable  # noqa: PLC0415
+
+    columns = ["period", "location_type", "persons", "places", "occupancy_rate"]
+    day = date(2026, 3, 1)
+    rows = [(day, "AZC", 387, 643, 60.2), (day, "KWV", 3, 16, 18.8), (day, "COL", 13, 16, 81.3)]
+    assert publishable("capacity", columns, rows, Disclosure()) == [
+        (day, "AZC", 385, 643, 59.9),  # 385 / 643, not the exact 387 / 643
+        (day, "KWV", None, 16, None),
+        (day, "COL", 15, 16, 93.8),  # 93.75 rounded half up, as PostgreSQL rounds
+    ]
+    columns = [
+        "period",
+        *CATALOGUE["relocations"].sums,
+        *(r.name for r in CATALOGUE["relocations"].ratios),
+    ]
+    year = date(2024, 1, 1)  # 366 days
+    shown = publishable(
+        "relocations", columns, [(year, 598, 128470, 3, 22569, 1.7, 0.05)], Disclosure()
+    )
+    assert shown == [(year, 600, 128470, None, 22570, round(600 * 366 / 128470, 2), None)]

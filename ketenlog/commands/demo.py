@@ -9,10 +9,14 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from datetime import date
+from typing import Any
 
 from infra import services as infra_services
 from ketenlog.commands import serve
 from ketenlog.commands.base import CommandError, Registry, say
+from ketenlog.commands.demo_tables import differences as table_differences
+from ketenlog.commands.demo_tables import shared_tasks, table_figures
 from ketenlog.commands.simulate import chain_key, publish
 from ketenlog.settings import Settings
 from processors.lifecycle.person import PersonState
@@ -55,6 +59,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     persons = sorted(
         {person_key(sub.v_nummer, key) for _, sub in sim.submissions() if sub.v_nummer}
     )
+    # Locations and housing tasks: the subjects that are not persons.
+    subjects = sorted(
+        {f.subject for f in sim.effective if f.type in ("LocationOpened", "HousingTaskPublished")}
+    )
     say("demo: processing until idle (timeline, dead letters, every person's lifecycle)")
     done = subprocess.run(
         [sys.executable, "-m", "ketenlog.cli", "process", "--until-idle"],
@@ -67,8 +75,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     tally = Tally(sim.truth)
     for chunk in _states(settings, persons):
         tally.add(chunk)
-    print(_summary(tally))
-    differences = tally.differences()
+    say("demo: recounting the projection rows (attributes, Eurostat, housing, occupancy, capacity)")
+    with connect(settings.dsn) as conn:
+        tables = table_figures(conn, persons, subjects, sim.truth)
+    print(_summary(tally, tables, sim.truth))
+    print(_relocations(tables["relocations"]))
+    differences = tally.differences() + table_differences(tables, sim.truth)
+    shared = shared_tasks(tables)
+    if shared:
+        print(
+            f"\n{shared} housing tasks not compared: another simulation on this log published "
+            "tasks for the same municipality and period"
+        )
     minutes = (time.monotonic() - started) / 60
     if differences:
         print(f"\n{len(differences)} figures differ from the ground truth:")
@@ -93,10 +111,11 @@ def _states(settings: Settings, keys: list[str]) -> Iterator[list[PersonState]]:
             say(f"demo: compared {min(i + CHUNK, len(keys)):,}/{len(keys):,} persons")
 
 
-def _summary(tally: Tally) -> str:
+def _summary(tally: Tally, tables: dict[str, Any], truth: dict[str, Any]) -> str:
     lines = [
         "",
-        "month     inflow  decisions  departures  in COA (month end)  matches truth",
+        "month     inflow  decisions  departures  in COA (month end)  status holders  places"
+        "  matches truth",
     ]
     ends = {d[:7]: d for d in tally.periods("coa_occupancy")}
     for month in tally.periods("inflow"):
@@ -111,11 +130,43 @@ def _summary(tally: Tally) -> str:
             )
             if p in tally.periods(f)
         ]
-        coa = tally.got("coa_occupancy", ends[month]).get("total", 0) if month in ends else 0
+        end = ends.get(month, "")
+        coa = tally.got("coa_occupancy", end).get("total", 0) if end else 0
+        residents = tables["coa_residents"].get(end, {})
+        holders = sum(by_status.get("STATUS_HOLDER", 0) for by_status in residents.values())
+        places = sum(tables["coa_capacity"].get(end, {}).values())
+        checks += [
+            tables[f].get(p) == truth[f].get(p)
+            for f, p in (
+                ("inflow_attributes", month),
+                ("eurostat_applicants", "month"),
+                ("coa_residents", end),
+                ("coa_capacity", end),
+            )
+            if p in truth[f]
+        ]
         lines.append(
             f"{month}  {sum(tally.got('inflow', month).values()):>6,}  "
             f"{sum(tally.got('decisions', month).values()):>9,}  "
             f"{sum(tally.got('departures', month).values()):>10,}  {coa:>18,}  "
-            f"{'yes' if all(checks) else 'NO'}"
+            f"{holders:>14,}  {places:>6,}  {'yes' if all(checks) else 'NO'}"
+        )
+    return "\n".join(lines)
+
+
+def _relocations(years: dict[str, dict[str, int]]) -> str:
+    """Relocations per resident-year (the year's average residents = resident days / days)."""
+    lines = ["", "year  relocations  per resident-year  of children  per child-year"]
+    for year, v in sorted(years.items()):
+        days = (date(int(year) + 1, 1, 1) - date(int(year), 1, 1)).days
+        rate = v["relocations"] * days / v["resident_days"] if v["resident_days"] else 0.0
+        child = (
+            v["child_relocations"] * days / v["child_resident_days"]
+            if v["child_resident_days"]
+            else 0.0
+        )
+        lines.append(
+            f"{year}  {v['relocations']:>11,}  {rate:>17.2f}  "
+            f"{v['child_relocations']:>11,}  {child:>14.2f}"
         )
     return "\n".join(lines)

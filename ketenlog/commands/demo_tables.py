@@ -166,22 +166,28 @@ def _per_day(
     *,
     nested: bool = False,
 ) -> dict[str, Any]:
-    """Per day, the rows ([from, to) in their first two columns) on it, summed per cell."""
+    """Per day, the rows ([from, to) in their first two columns) on it, summed per cell: a
+    running sum of what starts and ends each day (a national year has ~10^5 stays)."""
+    first, after = days[0], days[-1] + timedelta(days=1)
+    deltas: dict[date, Counter[Any]] = {}
+    for r in rows:
+        start, end = max(r[0], first), min(r[1] or after, after)
+        if start < end:
+            key, n = cell(r)
+            deltas.setdefault(start, Counter())[key] += n
+            deltas.setdefault(end, Counter())[key] -= n
+    level: Counter[Any] = Counter()
     out: dict[str, Any] = {}
     for day in days:
-        sums: Counter[Any] = Counter()
-        for r in rows:
-            if r[0] <= day and (r[1] is None or day < r[1]):
-                key, n = cell(r)
-                sums[key] += n
+        level.update(deltas.get(day, Counter()))
         if nested:
             grouped: dict[str, dict[str, int]] = {}
-            for (outer, inner), n in sorted(sums.items()):
+            for (outer, inner), n in sorted(level.items()):
                 if n:
                     grouped.setdefault(outer, {})[inner] = n
             out[day.isoformat()] = grouped
         else:
-            out[day.isoformat()] = {k: n for k, n in sorted(sums.items()) if n}
+            out[day.isoformat()] = {k: n for k, n in sorted(level.items()) if n}
     return out
 
 

@@ -1,0 +1,54 @@
+"""The demo's recount of the ground truth from projection rows (ketenlog/commands/demo_tables),
+fed the rows items_of gives for a simulation: it must find the truth, and name a difference."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, timedelta
+from typing import Any
+
+from ketenlog.commands import demo_tables as t
+from processors.lifecycle import fold
+from producers.simulator import SimParams, simulate
+from projections.items import items_of
+from tests.unit.simulated import CHAIN_KEY, fold_simulation
+
+
+def test_the_recount_of_the_rows_equals_the_truth_and_names_a_difference() -> None:
+    sim = simulate(SimParams(seed=9, scale=0.006), chain_key=CHAIN_KEY)
+    persons, subjects = fold_simulation(sim)
+    by_subject: dict[str, list[Any]] = defaultdict(list)
+    for f in subjects:
+        by_subject[f.person_key].append(f)
+    items = [items_of(p) for p in persons]
+    located = [items_of(fold(fs), fs) for fs in by_subject.values()]
+    truth = sim.truth
+    first = date.fromisoformat(truth["period"]["from"])
+    last = date.fromisoformat(truth["period"]["to"])
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    stays = [s[2:] for it in items for s in it.coa_stays]
+    spans = [(r[2], r[3], r[5], r[4], r[6]) for it in located for r in it.capacity]
+    moves = [(r[2], r[3]) for it in items for r in it.relocations]
+    inflow = [(r[0], r[2], r[3], *r[5:]) for it in items for r in it.inflow]
+    got = {
+        "inflow_attributes": t._inflow_attributes(inflow, truth["inflow_attributes"]),
+        "eurostat_applicants": t._eurostat(inflow, truth["eurostat_applicants"]),
+        "housing": t._housing(
+            [(r[3], r[4], r[5], r[2]) for it in items for r in it.housing],
+            [r for it in located for r in it.tasks],
+            t._periods(truth["housing"]),
+            last,
+        ),
+        "coa_residents": t._per_day(stays, days, lambda s: ((s[2], s[4]), 1), nested=True),
+        "coa_capacity": t._per_day(spans, days, lambda s: (s[2], s[4])),
+        "coa_locations": t._locations(
+            stays, spans, [date.fromisoformat(d) for d in truth["coa_locations"]]
+        ),
+        "relocations": t._relocations(stays, moves, first, last),
+    }
+    assert t.differences(got, truth) == []
+    day = sorted(truth["coa_capacity"])[100]
+    got["coa_capacity"][day]["AZC"] += 1
+    assert t.differences(got, truth) == [
+        f"coa_capacity {day}: {got['coa_capacity'][day]} (truth {truth['coa_capacity'][day]})"
+    ]

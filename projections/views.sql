@@ -125,16 +125,40 @@ CROSS JOIN LATERAL generate_series(
 GROUP BY 1, 2, 3;
 
 -- Occupancy against capacity per day and location: persons (all resident statuses), places,
--- and the occupancy rate in percent (NULL without places, e.g. UNPLACED).
+-- and the occupancy rate in percent (NULL without places, e.g. UNPLACED). One running sum of
+-- both per location over the days either changed, each level held until the next change:
+-- no per-status split and no join of two day-by-day expansions (the dashboard asks for it).
 CREATE VIEW {views}.coa_occupancy_capacity AS
-WITH persons AS (
-    SELECT day, location_type, location_id, sum(persons)::int AS persons
-    FROM {views}.coa_residents GROUP BY day, location_type, location_id
+WITH deltas AS (
+    SELECT from_day AS day, location_type, location_id, 1 AS persons, 0 AS places
+    FROM {tables}.coa_stays
+    UNION ALL
+    SELECT to_day, location_type, location_id, -1, 0
+    FROM {tables}.coa_stays WHERE to_day IS NOT NULL
+    UNION ALL
+    SELECT from_day, location_type, location_id, 0, places FROM {tables}.location_capacity
+    UNION ALL
+    SELECT to_day, location_type, location_id, 0, -places
+    FROM {tables}.location_capacity WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, location_type, location_id, sum(persons) AS persons, sum(places) AS places
+    FROM deltas GROUP BY day, location_type, location_id
+), levels AS (
+    SELECT day, location_type, location_id,
+           sum(persons) OVER w AS persons, sum(places) OVER w AS places,
+           lead(day) OVER w AS next_day
+    FROM per_day
+    WINDOW w AS (PARTITION BY location_type, location_id ORDER BY day)
+), last AS (
+    SELECT greatest(max(day), current_date) AS day FROM per_day
 )
-SELECT day, location_type, location_id, coalesce(p.persons, 0) AS persons,
-       coalesce(c.places, 0) AS places,
-       round(100.0 * coalesce(p.persons, 0) / nullif(c.places, 0), 1) AS occupancy_rate
-FROM persons p FULL JOIN {views}.coa_capacity c USING (day, location_type, location_id);
+SELECT g.day::date AS day, l.location_type, l.location_id, l.persons::int AS persons,
+       l.places::int AS places,
+       round(100.0 * l.persons / nullif(l.places, 0), 1) AS occupancy_rate
+FROM levels l CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    l.day::timestamp, coalesce(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+WHERE l.persons <> 0 OR l.places <> 0;
 
 -- COA's relocations per resident per year: the year's relocations divided by its average
 -- number of residents, i.e. by its resident days over the days in the year — a rate per

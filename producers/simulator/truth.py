@@ -61,20 +61,8 @@ UNPLACED = "UNPLACED"
 LOCATION_EVENTS = ("LocationOpened", "LocationCapacityChanged", "LocationClosed")
 # A resident's status from the state of their reception's case (docs/simulator.md).
 RESIDENT_STATUS = {
-    **dict.fromkeys(
-        (
-            "REPORTED",
-            "IN_SCREENING",
-            "REGISTERED",
-            "DUBLIN",
-            "BORDER",
-            "ACCELERATED",
-            "IN_GENERAL",
-            "IN_EXTENDED",
-            "IN_APPEAL",
-        ),
-        "IN_PROCEDURE",
-    ),
+    # Every state up to a decision (STATES lists them first), and an appeal.
+    **dict.fromkeys((*STATES[: STATES.index("GRANTED_A")], "IN_APPEAL"), "IN_PROCEDURE"),
     **dict.fromkeys(
         ("GRANTED_A", "GRANTED_B", "AWAITING_HOUSING", "HOUSED", "NATURALISED"), "STATUS_HOLDER"
     ),

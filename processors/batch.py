@@ -57,6 +57,7 @@ class BatchProcessor:
         send: Send,
         seek: Seek,
         earliest: Earliest,
+        partitions: int | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_persons: int = 100_000,
     ) -> None:
@@ -66,6 +67,7 @@ class BatchProcessor:
         self._send = send
         self._seek = seek
         self._earliest = earliest
+        self._partitions = partitions
         self._clock = clock
         self.positions: dict[TopicPartition, int] = {}
         self._log_start: dict[TopicPartition, int] = {}
@@ -114,7 +116,7 @@ class BatchProcessor:
                 self.counters.seeks += 1
         if not fresh:
             return
-        result = gate(self._codec, fresh, self._clock())
+        result = gate(self._codec, fresh, self._clock(), partitions=self._partitions)
         async with self._store.transaction() as tx:
             seen = await tx.seen([fact.key for _, fact in result.accepted])
             new = new_facts(result.accepted, seen)

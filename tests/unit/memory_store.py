@@ -82,7 +82,7 @@ class MemoryStore:
         return None
 
 
-def processor(store: MemoryStore) -> BatchProcessor:
+def processor(store: MemoryStore, partitions: int | None = None) -> BatchProcessor:
     async def send(topic: str, outs: list[Outgoing]) -> None:
         return None
 
@@ -99,5 +99,6 @@ def processor(store: MemoryStore) -> BatchProcessor:
         send=send,
         seek=seek,
         earliest=earliest,
+        partitions=partitions,
         clock=lambda: NOW,
     )

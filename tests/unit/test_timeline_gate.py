@@ -239,7 +239,7 @@ def test_binary_headers_that_are_not_cloudevents_are_left_alone() -> None:
     headers = [*HEADERS[good], ("ketenlog-chain", bytes(range(200, 232)))]
     out = gate(
         default_codec(),
-        [Raw("keten.coa.events", 0, 0, key, good, headers, 0)],
+        [Raw("keten.coa.events", 0, 0, key, good, headers, int(NOW.timestamp() * 1000))],
         NOW,
         partitions=None,
     )

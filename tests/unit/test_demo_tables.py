@@ -9,14 +9,14 @@ from typing import Any
 
 from ketenlog.commands import demo_tables as t
 from processors.lifecycle import fold
-from producers.simulator import SimParams, simulate
 from projections.items import items_of
-from tests.unit.simulated import CHAIN_KEY, fold_simulation
+from tests.unit.simulated import Folded
 
 
-def test_the_recount_of_the_rows_equals_the_truth_and_names_a_difference() -> None:
-    sim = simulate(SimParams(seed=9, scale=0.006), chain_key=CHAIN_KEY)
-    persons, subjects = fold_simulation(sim)
+def test_the_recount_of_the_rows_equals_the_truth_and_names_a_difference(
+    small_run: Folded,
+) -> None:
+    sim, persons, subjects = small_run.sim, small_run.persons, small_run.subjects
     by_subject: dict[str, list[Any]] = defaultdict(list)
     for f in subjects:
         by_subject[f.person_key].append(f)

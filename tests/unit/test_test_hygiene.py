@@ -31,10 +31,11 @@ def test_the_unit_selection_leaves_out_integration_and_calibration() -> None:
     assert unit, "nothing collected"
     assert not [t for t in unit if t.startswith("tests/integration/")]
     assert not [t for t in unit if "test_simulator_calibration" in t]
-    everything = collected("tests/unit/test_simulator_calibration.py", "tests/integration")
+    some = ("tests/unit/test_simulator_calibration.py", "tests/integration/test_replay_keys.py")
+    everything = collected(*some)
     assert any("test_replay_keys.py" in t for t in everything)
     assert any("test_simulator_calibration.py" in t for t in everything)
-    calibration = collected("-m", "calibration", "tests/unit")
+    calibration = collected("-m", "calibration", *some)
     assert calibration and all("test_simulator_calibration.py" in t for t in calibration)
 
 

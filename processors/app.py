@@ -25,7 +25,8 @@ from faust.types import TP
 
 from processors.batch import BatchProcessor, Earliest, Seek, Send
 from processors.log_noise import quiet_expected_noise
-from processors.timeline import Outgoing, Raw
+from processors.timeline import Outgoing
+from schemas.records import Raw
 from schemas.topics import event_topics
 
 log = logging.getLogger("ketenlog.process")

@@ -21,8 +21,8 @@ from typing import Any, NamedTuple
 import psycopg
 from aiohttp import web
 
-from processors.facts import Fact
-from processors.person_timeline import person_timeline
+from domain.facts import Fact
+from domain.person_timeline import person_timeline
 from projections import as_known_at
 from projections.audit import person_facts
 from projections.dashboard import Simulated, dashboard_page
@@ -77,7 +77,6 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Derive = Callable[[str, list[Fact]], Any]
 
 
 class Figures(NamedTuple):
@@ -120,17 +119,14 @@ class Api:
         disclosure: Disclosure,
         cors_origins: frozenset[str],
         *,
-        derive: Derive | None = None,
         auditor_token: str | None = None,
         simulated: Simulated | None = None,
     ) -> None:
-        """`derive` (ketenlog.folding.derive) serves `bekend-op` and the person timeline;
-        without it those answer 501. `simulated`: the period of the simulation the log holds,
-        if it holds one (the dashboard says so and shows that period)."""
+        """`simulated`: the period of the simulation the log holds, if it holds one (the
+        dashboard says so and shows that period)."""
         self.dsn = dsn
         self.disclosure = disclosure
         self.cors_origins = cors_origins
-        self.derive = derive
         self.auditor_token = auditor_token
         self.simulated = simulated
         self._conn: psycopg.AsyncConnection[Any] | None = None
@@ -188,16 +184,13 @@ class Api:
     def _as_known_at(self, moment: datetime, query: Callable[[Any, str], Any]) -> Any:
         """In a worker thread, on a connection of its own: the moment's views are built in a
         transaction that is rolled back (projections.as_known_at)."""
-        derive = self._require_derive()
         with (
             psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn,
             conn.transaction(force_rollback=True),
         ):
-            return query(conn, as_known_at.prepare(conn, moment, derive))
+            return query(conn, as_known_at.prepare(conn, moment))
 
     async def person_timeline(self, person_key: str, known_at: datetime | None) -> dict[str, Any]:
-        derive = self._require_derive()
-
         def load() -> list[Fact]:
             with psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn:
                 return person_facts(conn, person_key, known_at)
@@ -205,12 +198,7 @@ class Api:
         facts = await asyncio.to_thread(load)
         if not facts:
             raise ProblemError(404, "Niet gevonden", "no events recorded for this person")
-        return person_timeline(person_key, facts, derive)
-
-    def _require_derive(self) -> Derive:
-        if self.derive is None:
-            raise ProblemError(501, "Niet beschikbaar", "this server cannot fold histories")
-        return self.derive
+        return person_timeline(person_key, facts)
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """One connection, opened on first use and again after it broke (callers hold the lock)."""

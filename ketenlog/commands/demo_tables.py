@@ -1,5 +1,5 @@
 """The ground truth's figures that `ketenlog demo` recounts from the stored projection rows
-(the folded persons give the others, processors.lifecycle.truth_check): inflow by person
+(the folded persons give the others, domain.lifecycle.truth_check): inflow by person
 attributes, Eurostat's applicants, demonstrable departures (the departure rows counted by the
 analyst view's own `demonstrable` flag, so the view's definition meets the truth's), housing,
 residents by location type and status, capacity, occupancy per location at month ends,

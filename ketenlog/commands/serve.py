@@ -8,7 +8,6 @@ from datetime import date
 from aiohttp import web
 
 from ketenlog.commands.base import CommandError, Registry, say
-from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
@@ -59,7 +58,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings.dsn,
         Disclosure(settings.disclosure_min, settings.disclosure_round),
         settings.cors_origins,
-        derive=derive,
         auditor_token=settings.auditor_token,
         simulated=args.simulated,
     )

@@ -7,7 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from processors.facts import Fact
+from domain.facts import Fact
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PERSON = "ab" * 32

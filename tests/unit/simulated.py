@@ -7,8 +7,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from processors.facts import Fact
-from processors.lifecycle import PersonState, fold
+from domain.facts import Fact
+from domain.lifecycle import PersonState, fold
 from producers.prepare import Preparer
 from producers.simulator import Simulation
 from schemas.codec import default_codec

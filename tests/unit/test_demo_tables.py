@@ -7,9 +7,9 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+from domain.contributions import items_of
+from domain.lifecycle import fold
 from ketenlog.commands import demo_tables as t
-from processors.lifecycle import fold
-from projections.items import items_of
 from tests.unit.simulated import Folded
 
 # As analyst.departures flags them (projections/views.sql); the integration tests check the view.

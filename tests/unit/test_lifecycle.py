@@ -9,9 +9,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from processors.facts import Fact
-from processors.lifecycle import AnomalyKind, CaseStatus, PersonState, fold, state_at
-from processors.lifecycle.counts import (
+from domain.facts import Fact
+from domain.lifecycle import AnomalyKind, CaseStatus, PersonState, fold, state_at
+from domain.lifecycle.counts import (
     case_state_counts,
     coa_occupancy,
     decisions,
@@ -19,8 +19,9 @@ from processors.lifecycle.counts import (
     goo_occupancy,
     inflow,
 )
-from processors.lifecycle.effective import PRECEDENCE, effective
-from processors.lifecycle.serial import to_plain
+from domain.lifecycle.effective import effective
+from domain.lifecycle.serial import to_plain
+from domain.routes import PRECEDENCE
 from tests.unit.builders import PERSON, T0, arrival, decision, ev, lodged, track
 
 START = [arrival(), lodged()]

@@ -134,9 +134,17 @@ def test_a_store_that_comes_back_is_waited_for_and_the_batch_applied_once() -> N
         slept.append(s)
 
     said: list[str] = []
+    kept: list[str] = []
+
+    async def on_fault(at: Any, error: str) -> None:
+        if failures:  # the store is still down: keeping the fault fails too
+            raise ConnectionError("still down")
+        kept.append(error)
+
     records = history()
-    asyncio.run(proc.handle_surviving(records, said.append, sleep=sleep))
+    asyncio.run(proc.handle_surviving(records, said.append, sleep=sleep, on_fault=on_fault))
     assert slept == [1.0, 2.0] and len(reconnects) == 2
+    assert kept == ["ConnectionError: server closed the connection unexpectedly"] * 2
     assert len(sent["keten.timeline"]) == len(records), "applied once, after the store came back"
     assert store.offsets == {(records[0].topic, 0): len(records)}
     assert proc.counters.faults == 2 and proc.last_error is not None

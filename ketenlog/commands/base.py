@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from ketenlog.settings import Settings
+from producers.pseudonym import ChainKeyError, load_chain_key
 from projections.as_known_at import parse_moment
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -75,6 +76,16 @@ class Progress:
         if self.total and rate > 0 and self.done < self.total:
             left = f", ~{(self.total - self.done) / rate:.0f}s left"
         return f"{self.label}: {self.done}{of}{pct} ({rate:,.0f}/s, {elapsed:.1f}s{left})"
+
+
+def chain_key(settings: Settings) -> bytes:
+    """The chain key from the settings (producers.pseudonym.load_chain_key)."""
+    try:
+        return load_chain_key(
+            settings.chain_key, settings.chain_key_file, settings.home / "chain.key"
+        )
+    except ChainKeyError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def moment(text: str) -> datetime:

@@ -17,8 +17,8 @@ from infra.archive import open_archive
 from infra.kafka_log import KafkaLogError
 from infra.topics import end_offsets
 from ketenlog.commands.base import CommandError, Progress, Registry, say
-from ketenlog.commands.process import DEFAULT_GROUP
 from ketenlog.folding import derive
+from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.rebuild import (
     IncompleteSourceError,
     Rebuilt,

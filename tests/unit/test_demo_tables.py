@@ -1,4 +1,4 @@
-"""The demo's recount of the ground truth from projection rows (ketenlog/commands/demo_tables),
+"""The demo's recount of the ground truth from projection rows (ketenlog/demo_tables),
 fed the rows items_of gives for a simulation: it must find the truth, and name a difference."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from ketenlog.commands import demo_tables as t
+from ketenlog import demo_tables as t
 from processors.lifecycle import fold
 from producers.simulator import SimParams, simulate
 from projections.items import items_of

@@ -11,14 +11,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from domain.lifecycle.person import PersonState
+from domain.lifecycle.truth_check import Tally
 from infra import services as infra_services
 from ketenlog.demo_tables import differences as table_differences
 from ketenlog.demo_tables import shared_tasks, table_figures
 from ketenlog.processing import ProcessingError, process_until_idle_apart
 from ketenlog.serving import ServingError, serve
 from ketenlog.settings import Settings
-from processors.lifecycle.person import PersonState
-from processors.lifecycle.truth_check import Tally
 from producers.prepare import Preparer
 from producers.pseudonym import person_key
 from producers.publisher import DeliverySettings, PublishError

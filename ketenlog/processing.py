@@ -9,12 +9,11 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from domain.facts import Fact
 from infra.topics import end_offsets
-from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from processors.app import WorkerConfig, build_app, run_worker
 from processors.batch import BatchProcessor, Earliest, Seek, Send
-from processors.facts import Fact
 from projections.db import connect, migrate
 from projections.processing_store import PgProcessingStore
 from schemas.codec import default_codec
@@ -69,9 +68,9 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
             codec=default_codec(),
             store=store,
             send=send,
-            derive=derive,
             seek=seek,
             earliest=earliest,
+            partitions=config.partitions,
         )
 
     run_worker(build_app(config, make_processor, say))

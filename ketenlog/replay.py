@@ -14,23 +14,23 @@ from pathlib import Path
 import psycopg
 from psycopg import IsolationLevel
 
+from domain.facts import Fact
 from infra import chain_audit, kafka_log
 from infra.archive import open_archive
 from infra.kafka_log import KafkaLogError
 from infra.topics import end_offsets
-from ketenlog.folding import derive
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.progress import Progress
 from ketenlog.rebuild import IncompleteSourceError, Rebuilt, Source, rebuild
 from ketenlog.settings import Settings
 from processors.batch import BatchProcessor
-from processors.facts import Fact
 from processors.ports import TopicPartition
-from processors.timeline import Outgoing, Raw
+from processors.timeline import Outgoing
 from projections import checksums, replay_store
 from projections.db import LIVE, connect, migrate
 from projections.processing_store import PgProcessingStore
 from schemas.codec import default_codec
+from schemas.records import Raw
 from schemas.topics import event_topics
 
 SCHEMA = "ketenlog_replay"
@@ -277,9 +277,9 @@ async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition
         codec=default_codec(),
         store=store,
         send=send,
-        derive=derive,
         seek=seek,
         earliest=earliest,
+        partitions=settings.partitions,
     )
     caught = 0
     try:

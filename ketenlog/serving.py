@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
@@ -31,7 +30,6 @@ def serve(settings: Settings, host: str, port: int, say: Callable[[str], None]) 
         settings.dsn,
         Disclosure(settings.disclosure_min, settings.disclosure_round),
         settings.cors_origins,
-        derive=derive,
         auditor_token=settings.auditor_token,
     )
     say(f"serve: dashboard at http://{host}:{port}/dashboard")

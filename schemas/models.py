@@ -29,24 +29,6 @@ class _Record:
         return {f.name: _plain(getattr(self, f.name)) for f in fields(self)}
 
 
-class Producer(StrEnum):
-    """The chain organisation that publishes the event; it must own the topic the event is
-    published on.
-    """
-
-    IND = "IND"
-    COA = "COA"
-    DTV = "DTV"
-    KMAR = "KMAR"
-    AVIM = "AVIM"
-    NIDOS = "NIDOS"
-    DJI = "DJI"
-    GEMEENTE = "GEMEENTE"
-    RECHTSPRAAK = "RECHTSPRAAK"
-    IOM = "IOM"
-    MINISTERIE = "MINISTERIE"
-
-
 class Sensitivity(StrEnum):
     """How widely the event may be read: NORMAL; MINOR for events about minors (fewer principals
     may read them); SPECIAL for events that are sensitive for another reason.
@@ -69,8 +51,13 @@ class Envelope(_Record):
     """
     event_type: str
     """The event type: the record name of the event, e.g. DecisionIssued."""
-    producer: Producer
-    """The organisation that recorded and published this event."""
+    producer: str
+    """The chain organisation that recorded and published this event: its code in capitals (e.g.
+    IND, COA, RVR). It must own the topic the event is published on (keten.<code in
+    lowercase>.events); the organisations and their topics are listed in the topic catalogue
+    (schemas/topics.py, `ketenlog topics`), not in the contract, so a new organisation changes
+    no existing schema.
+    """
     person_key: str
     """Pseudonymous key of the person the event is about: the lowercase hex of a keyed HMAC of
     the V-nummer. Never the V-nummer, BSN or any other direct identifier. Events about

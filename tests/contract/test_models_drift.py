@@ -33,7 +33,7 @@ def test_a_model_encodes_and_is_frozen() -> None:
     envelope = models.Envelope(
         event_id=uuid.uuid4(),
         event_type="DecisionIssued",
-        producer=models.Producer.IND,
+        producer="IND",
         person_key=SAMPLE_PERSON_KEY,
         occurred_at=SAMPLE_TIME,
         recorded_at=SAMPLE_TIME,
@@ -60,7 +60,7 @@ def test_arrays_become_lists() -> None:
     envelope = models.Envelope(
         event_id=uuid.uuid4(),
         event_type="LocationOpened",
-        producer=models.Producer.COA,
+        producer="COA",
         person_key="location:AZC-0042",
         occurred_at=SAMPLE_TIME,
         recorded_at=SAMPLE_TIME,

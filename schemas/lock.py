@@ -18,7 +18,7 @@ from schemas.registry import Registry, SchemaVersion
 
 LOCK_PATH = Path(__file__).parent / "avro" / "released.json"
 ABOUT = (
-    "Released schema versions since the 0.2.0 reset of this lock (schemas/CHANGELOG.md says "
+    "Released schema versions since the 2026-12-01 reset of this lock (schemas/CHANGELOG.md says "
     "why). Written by `python -m schemas.release`; never edit."
 )
 

@@ -938,6 +938,84 @@ class JudgmentIssued(Event):
     """The outcome."""
 
 
+class LegalAidMatter(StrEnum):
+    """What the legal aid is for: the asylum application at the IND (the procedure from the
+    application to the decision, in every track), an appeal or further appeal at the court,
+    immigration detention, the return procedure, or something else.
+    """
+
+    ASYLUM_APPLICATION = "ASYLUM_APPLICATION"
+    APPEAL = "APPEAL"
+    DETENTION = "DETENTION"
+    RETURN = "RETURN"
+    OTHER = "OTHER"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LawyerAssigned(Event):
+    """The Raad voor Rechtsbijstand assigned a lawyer to a person's case (toevoeging verleend).
+    The lawyer is not named: the chain needs to know that and when legal aid was in place, not
+    by whom. envelope.case_id is the case the lawyer is assigned to. Published by RVR; version
+    1; CloudEvents type nl.vreemdelingen.advocaat-toegewezen.v1.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "LawyerAssigned"
+    VERSION: ClassVar[int] = 1
+
+    assignment_id: str
+    """The Raad voor Rechtsbijstand's opaque reference of the assignment (toevoeging);
+    LegalAidAssignmentEnded names it. Must not contain a V-nummer or any other personal
+    identifier.
+    """
+    matter: LegalAidMatter
+    """What the lawyer is assigned for."""
+
+
+class AssignmentEndReason(StrEnum):
+    """Why the assignment ended: the matter was concluded (e.g. the decision or judgment it was
+    for), the lawyer withdrew, the client withdrew, the case passed to another lawyer, or
+    another reason.
+    """
+
+    CONCLUDED = "CONCLUDED"
+    LAWYER_WITHDREW = "LAWYER_WITHDREW"
+    CLIENT_WITHDREW = "CLIENT_WITHDREW"
+    TRANSFERRED = "TRANSFERRED"
+    OTHER = "OTHER"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LegalAidAssignmentEnded(Event):
+    """A lawyer's assignment to a person's case ended: the matter was concluded, the lawyer or
+    the client withdrew, or the case passed to another lawyer (a new LawyerAssigned follows).
+    Published by RVR; version 1; CloudEvents type nl.vreemdelingen.rechtsbijstand-
+    beeindigd.v1.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "LegalAidAssignmentEnded"
+    VERSION: ClassVar[int] = 1
+
+    assignment_id: str
+    """The reference of the assignment that ended, as LawyerAssigned carried it."""
+    end_reason: AssignmentEndReason
+    """Why the assignment ended."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class LegalAidRequested(Event):
+    """Legal aid was requested from the Raad voor Rechtsbijstand for a person's case (aanvraag
+    toevoeging): for an asylum application the IND's planning reports every applicant, so a
+    lawyer can prepare the interviews. envelope.case_id is the case the aid is for. Published
+    by RVR; version 1; CloudEvents type nl.vreemdelingen.rechtsbijstand-aangevraagd.v1.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "LegalAidRequested"
+    VERSION: ClassVar[int] = 1
+
+    matter: LegalAidMatter
+    """What the legal aid is requested for."""
+
+
 @dataclass(frozen=True, kw_only=True)
 class LinkedToMunicipality(Event):
     """A status holder was linked to a municipality for housing (koppeling); counts toward that
@@ -1604,6 +1682,9 @@ EVENT_MODELS: dict[str, type[Event]] = {
     "InterviewHeld": InterviewHeld,
     "IrregularStayDetected": IrregularStayDetected,
     "JudgmentIssued": JudgmentIssued,
+    "LawyerAssigned": LawyerAssigned,
+    "LegalAidAssignmentEnded": LegalAidAssignmentEnded,
+    "LegalAidRequested": LegalAidRequested,
     "LinkedToMunicipality": LinkedToMunicipality,
     "LocationCapacityChanged": LocationCapacityChanged,
     "LocationClosed": LocationClosed,

@@ -72,7 +72,8 @@ def test_inlined_envelope_is_identical_to_envelope_avsc(sv: SchemaVersion) -> No
 
 def test_the_organisation_set_is_open() -> None:
     # A closed enum here would make a new organisation an incompatible change of every schema
-    # (schemas/CHANGELOG.md, 2026-12-01): the contract names the code's form, the catalogue the codes.
+    # (schemas/CHANGELOG.md, 2026-12-01): the contract fixes the code's form, the catalogue
+    # lists the codes.
     producer = REGISTRY.envelope["fields"][2]
     assert (producer["name"], producer["type"]) == ("producer", "string")
     assert all(re.fullmatch(producer["pattern"], org.value) for org in Org)

@@ -24,13 +24,12 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ketenlog.folding import derive
 from processors.ports import TopicPartition
 from processors.replay import fold_records
-from processors.timeline import Raw
 from projections import replay_store
 from projections.db import connect
 from schemas.codec import default_codec
+from schemas.records import Raw
 
 
 class Source(Protocol):
@@ -196,7 +195,7 @@ def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> R
     records = itertools.chain.from_iterable(
         group.source.records(t, p, 0, stop) for (t, p), stop in group.upto
     )
-    folded = fold_records(default_codec(), records, derive, set(), on_records=tick)
+    folded = fold_records(default_codec(), records, set(), on_records=tick)
     short = {tp: folded.positions.get(tp, 0) for tp in upto}
     short = {tp: at for tp, at in short.items() if at < upto[tp]}
     if short:

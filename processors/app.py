@@ -23,7 +23,8 @@ from aiokafka.partitioner import murmur2
 from faust.types import TP
 
 from processors.batch import BatchProcessor, Earliest, Seek, Send
-from processors.timeline import Outgoing, Raw
+from processors.timeline import Outgoing
+from schemas.records import Raw
 from schemas.topics import event_topics
 
 log = logging.getLogger("ketenlog.process")

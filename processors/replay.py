@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from processors.facts import Fact
-from processors.ports import FactKey, PersonRow, TopicPartition
-from processors.timeline import Raw, gate
+from domain.derive import PersonRow, derive
+from domain.facts import Fact
+from processors.ports import FactKey, TopicPartition
+from processors.timeline import gate
 from schemas.codec import Codec
-
-Derive = Callable[[str, list[Fact]], PersonRow]
+from schemas.records import Raw
 
 # Gate in slices so the dead-letter list and decoded records of one slice stay small.
 GATE_SLICE = 5_000
@@ -42,7 +42,6 @@ class Folded:
 def fold_records(
     codec: Codec,
     records: Iterable[Raw],
-    derive: Derive,
     seen: set[FactKey],
     *,
     now: datetime | None = None,

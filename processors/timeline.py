@@ -7,31 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from domain.facts import Fact
 from processors.checks import Accepted, Reason, Rejected, check
-from processors.facts import Fact
 from processors.ports import FactKey, TopicPartition
 from schemas.codec import Codec
-
-Headers = list[tuple[str, bytes]]
-
-
-@dataclass(frozen=True, slots=True)
-class Raw:
-    """A record as it came off an agency topic."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-    timestamp_ms: int
-
-    @property
-    def broker_time(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp_ms / 1000, tz=UTC)
+from schemas.records import Headers, Raw
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any
 
 from ketenlog.commands.base import CommandError, Registry, moment
-from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from projections import as_known_at
 from projections.db import ANALYST, connect, migrate
@@ -74,7 +73,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
             with conn.transaction(force_rollback=True):
                 views = ANALYST
                 if args.as_known_at is not None:
-                    views = as_known_at.prepare(conn, args.as_known_at, derive)
+                    views = as_known_at.prepare(conn, args.as_known_at)
                 if args.projection == "housing":
                     columns, rows = housing(conn, args.task_period, views=views)
                     shown = disclose.rows(rows, HOUSING_FIRST_COUNT)

@@ -7,10 +7,11 @@ from typing import Any
 
 from processors.batch import BatchProcessor
 from processors.checks import Reason
-from processors.timeline import Raw, gate, new_facts
+from processors.timeline import gate, new_facts
 from producers.prepare import Preparer
 from producers.submission import Submission
 from schemas.codec import MAGIC, default_codec
+from schemas.records import Raw
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -77,7 +78,6 @@ def test_resume_skips_what_was_applied_and_reports_a_jump_ahead() -> None:
         codec=default_codec(),
         store=None,  # type: ignore[arg-type]
         send=never,
-        derive=never,  # type: ignore[arg-type]
         seek=never,
         earliest=never,
     )

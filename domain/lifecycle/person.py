@@ -11,10 +11,10 @@ from datetime import datetime
 
 import orjson
 
-from processors.facts import Fact
-from processors.lifecycle import case as case_mod
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
-from processors.lifecycle.case import (
+from domain.facts import Fact
+from domain.lifecycle import case as case_mod
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.lifecycle.case import (
     CASE_EVENTS,
     DEPARTURE_TYPES,
     GONE,
@@ -27,17 +27,17 @@ from processors.lifecycle.case import (
     Departure,
     HousingStep,
 )
-from processors.lifecycle.changes import Log, StateChange
-from processors.lifecycle.effective import effective
-from processors.lifecycle.guardianship import (
+from domain.lifecycle.changes import Log, StateChange
+from domain.lifecycle.effective import effective
+from domain.lifecycle.guardianship import (
     GUARDIANSHIP_EVENTS,
     GuardianshipBuilder,
     GuardianshipState,
 )
-from processors.lifecycle.nareis import NareisBuilder, NareisState, nareis_step
-from processors.lifecycle.protection import PROTECTION_EVENTS, ProtectionBuilder, ProtectionState
-from processors.lifecycle.reception import RECEPTION_EVENTS, ReceptionBuilder, ReceptionState
-from processors.lifecycle.serial import from_plain
+from domain.lifecycle.nareis import NareisBuilder, NareisState, nareis_step
+from domain.lifecycle.protection import PROTECTION_EVENTS, ProtectionBuilder, ProtectionState
+from domain.lifecycle.reception import RECEPTION_EVENTS, ReceptionBuilder, ReceptionState
+from domain.lifecycle.serial import from_plain
 
 # About the person, not about one case: a case id on them is kept on the fact but does not
 # route them (reception runs across cases; GOO has no case).

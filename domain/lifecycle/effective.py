@@ -9,8 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from processors.facts import Fact
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.facts import Fact
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
 
 RETRACTION = "EventRetracted"
 

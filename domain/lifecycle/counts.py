@@ -10,10 +10,10 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
-from processors.facts import Fact
-from processors.lifecycle.case import GRANTED_PATH, IN_PROCEDURE, CaseStatus
-from processors.lifecycle.effective import effective
-from processors.lifecycle.person import PersonState
+from domain.facts import Fact
+from domain.lifecycle.case import GRANTED_PATH, IN_PROCEDURE, CaseStatus
+from domain.lifecycle.effective import effective
+from domain.lifecycle.person import PersonState
 
 # COA occupancy excludes nareizigers and repeat applicants (domain reference §5).
 COA_EXCLUDED_GROUPS = frozenset({"NAREIZIGER", "REPEAT_APPLICANT"})

@@ -28,6 +28,7 @@ from domain.lifecycle.counts import (
 from domain.lifecycle.effective import RETRACTION, effective
 from domain.lifecycle.person import PersonState
 from domain.lifecycle.reception import ReceptionSpan
+from schemas.event_types import EventType
 
 # One named row per projection table; the stores derive their column lists from the field
 # names (projections/tables.py), and a test compares them with the migrated tables.
@@ -136,7 +137,9 @@ ROWS: dict[str, type[tuple[object, ...]]] = {
     "relocations": RelocationRow,
 }
 
-LOCATION_EVENTS = frozenset({"LocationOpened", "LocationCapacityChanged", "LocationClosed"})
+LOCATION_EVENTS = frozenset(
+    {EventType.LocationOpened, EventType.LocationCapacityChanged, EventType.LocationClosed}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +252,7 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         TaskRow(
             key, str(f.data["municipality_code"]), str(f.data["task_period"]), int(f.data["task"])
         )
-        for f in _subject_events(facts, frozenset({"HousingTaskPublished"}))
+        for f in _subject_events(facts, frozenset({EventType.HousingTaskPublished}))
     ]
     return Items(
         inflow,
@@ -288,15 +291,15 @@ def _capacity(key: str, events: Iterable[Fact]) -> list[CapacityRow]:
         state = current
         for f in facts:
             data = f.data
-            if f.event_type == "LocationOpened":
+            if f.event_type == EventType.LocationOpened:
                 state = (
                     str(data["location_id"]),
                     str(data["location_type"]),
                     int(data["capacity"]),
                 )
-            elif f.event_type == "LocationCapacityChanged" and state is not None:
+            elif f.event_type == EventType.LocationCapacityChanged and state is not None:
                 state = (state[0], state[1], int(data["capacity"]))
-            elif f.event_type == "LocationClosed":
+            elif f.event_type == EventType.LocationClosed:
                 state = None
         if state == current:
             continue

@@ -6,8 +6,9 @@ counts the projections and the end-to-end test compare with the simulator's grou
 from domain.lifecycle.anomalies import Anomaly, AnomalyKind
 from domain.lifecycle.case import CaseKind, CaseState, CaseStatus
 from domain.lifecycle.changes import Lifecycle, StateChange
-from domain.lifecycle.effective import PRECEDENCE, Effective, effective, valid_time_key
+from domain.lifecycle.effective import Effective, effective, valid_time_key
 from domain.lifecycle.person import Identity, PersonState, fold, state_at
+from domain.routes import PRECEDENCE
 
 __all__ = [
     "PRECEDENCE",

@@ -20,8 +20,9 @@ from domain.lifecycle.counts import (
     goo_occupancy,
     inflow,
 )
-from domain.lifecycle.effective import PRECEDENCE, effective
+from domain.lifecycle.effective import effective
 from domain.lifecycle.serial import to_plain
+from domain.routes import PRECEDENCE
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PERSON = "ab" * 32

@@ -43,7 +43,8 @@ class LegalAid:
         rng = self.rng
         pairs = list(zip(members, cases, strict=True))
         for person, case in pairs:
-            self.out.person(RVR, "LegalAidRequested", lodged + HOUR, person, case, {"matter": ASYLUM})
+            data = {"matter": ASYLUM}
+            self.out.person(RVR, "LegalAidRequested", lodged + HOUR, person, case, data)
         missing = rng.random() < self.missing_share
         kind = _pick(rng, MISSING_KINDS) if missing else "ASSIGNED"
         if kind == "NEVER":

@@ -73,7 +73,17 @@ def decision(day: float, outcome: str, status: str | None = None) -> Fact:
     return ev("DecisionIssued", day, outcome=outcome, status=status, departure_deadline=None)
 
 
-START = [arrival(), lodged()]
+def lawyer(day: float, assignment: str = "TV-1", case_id: str = "ZK1") -> Fact:
+    return ev("LawyerAssigned", day, case_id, assignment_id=assignment, matter="ASYLUM_APPLICATION")
+
+
+def lawyer_gone(day: float, reason: str, assignment: str = "TV-1") -> Fact:
+    return ev("LegalAidAssignmentEnded", day, assignment_id=assignment, end_reason=reason)
+
+
+# A clean asylum case: reported, lodged, a lawyer assigned by RVR before the procedure starts.
+START = [arrival(), lodged(), lawyer(1.5)]
+UNAIDED = [arrival(), lodged(), track(2, "GENERAL")]
 GENERAL = [*START, track(2, "GENERAL")]
 REJECTED = [*GENERAL, decision(20, "REJECTED")]
 RETURN = [*REJECTED, ev("ReturnCaseOpened", 30, source="IND")]
@@ -222,7 +232,10 @@ def test_clean_history_has_no_anomalies_and_records_each_change() -> None:
         ("REJECTED", "RETURN_PHASE"),
         ("RETURN_PHASE", "DEPARTED_INDEPENDENT"),
     ]
-    assert [c.event_id for c in state.changes] == [f.event_id for f in facts]
+    # Every fact changes the case's state but the lawyer's assignment.
+    assert [c.event_id for c in state.changes] == [
+        f.event_id for f in facts if f.event_type != "LawyerAssigned"
+    ]
 
 
 def test_repeat_application_opens_a_new_case_and_the_old_keeps_its_state() -> None:
@@ -373,6 +386,46 @@ ANOMALY_TABLE: list[tuple[str, list[Fact], list[AnomalyKind]]] = [
         [A.RETRACTION_OF_UNKNOWN_EVENT],
     ),
     (
+        "decision without legal aid",
+        [*UNAIDED, decision(20, "REJECTED")],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "lawyer assigned only after the decision",
+        [*UNAIDED, decision(20, "REJECTED"), lawyer(22)],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "lawyer withdrew before the decision",
+        [*GENERAL, lawyer_gone(5, "LAWYER_WITHDREW"), decision(20, "REJECTED")],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "extended procedure without legal aid",
+        [*UNAIDED, track(9, "EXTENDED"), decision(40, "GRANTED", "A")],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "lawyer passed to another before the decision",
+        [*GENERAL, lawyer_gone(5, "TRANSFERRED"), lawyer(5.1, "TV-2"), decision(20, "REJECTED")],
+        [],
+    ),
+    (
+        "lawyer's assignment ends with the decision",
+        [*GENERAL, decision(20, "GRANTED", "A"), lawyer_gone(20, "CONCLUDED")],
+        [],
+    ),
+    (
+        "a lawyer on another case does not count",
+        [*UNAIDED, lawyer(1.5, "TV-9", case_id="ZK2"), decision(20, "REJECTED")],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "outside track 4 no lawyer is needed",
+        [arrival(), lodged(), track(2, "DUBLIN"), decision(20, "INADMISSIBLE")],
+        [],
+    ),
+    (
         "conflicting duplicate",
         [
             arrival(),
@@ -408,7 +461,7 @@ def test_misfit_never_blocks_the_fold() -> None:
 def test_duplicates_count_once() -> None:
     facts = [*GENERAL, *GENERAL, decision(20, "REJECTED"), decision(20, "REJECTED")]
     state = fold(facts)
-    assert len(state.event_ids) == 4
+    assert len(state.event_ids) == len(GENERAL) + 1
     assert len(state.decisions) == 1
     assert state.anomalies == ()
 

@@ -44,6 +44,7 @@ def fold_records(
     records: Iterable[Raw],
     seen: set[FactKey],
     *,
+    partitions: int | None,
     now: datetime | None = None,
     on_records: Callable[[int], None] | None = None,
 ) -> Folded:
@@ -53,7 +54,7 @@ def fold_records(
     by_person: dict[str, list[Fact]] = {}
     clock = now or datetime.now(UTC)
     for chunk in _slices(records, GATE_SLICE):
-        result = gate(codec, chunk, clock)
+        result = gate(codec, chunk, clock, partitions=partitions)
         out.records += len(chunk)
         for tp, offset in result.positions.items():
             out.positions[tp] = max(out.positions.get(tp, 0), offset)

@@ -46,13 +46,14 @@ def deadletter(raw: Raw, rejected: Rejected, now: datetime) -> Outgoing:
     return Outgoing(raw.key, raw.value, headers)
 
 
-def gate(codec: Codec, records: Iterable[Raw], now: datetime) -> Gate:
-    """Check every record; the last offset seen per partition sets the next position."""
+def gate(codec: Codec, records: Iterable[Raw], now: datetime, *, partitions: int | None) -> Gate:
+    """Check every record; the last offset seen per partition sets the next position.
+    `partitions`: the agency topics' partition count (None only where no partitioner applies)."""
     out = Gate()
     for raw in records:
         tp = (raw.topic, raw.partition)
         out.positions[tp] = max(out.positions.get(tp, 0), raw.offset + 1)
-        verdict = check(codec, raw.topic, raw.key, raw.value, raw.broker_time)
+        verdict = check(codec, raw, partitions)
         if isinstance(verdict, Rejected):
             out.deadletters.append(deadletter(raw, verdict, now))
             continue

@@ -261,5 +261,15 @@ class PgProcessingStore:
                 await self._conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (SWAP_LOCK,))
             yield PgProcessingTx(self._conn, self._fact_type)
 
+    def refusal(self, error: BaseException) -> str | None:
+        # SQLSTATE classes 22 (data exception: a NUL, an out-of-range value), 23 (integrity
+        # constraint) and 54 (program limit: an index row too large) are about the data; the
+        # rest (connection lost, server shutting down, out of resources) are about the store.
+        if isinstance(error, psycopg.errors.DataError | psycopg.errors.IntegrityError) or (
+            isinstance(error, psycopg.Error) and (error.sqlstate or "").startswith("54")
+        ):
+            return f"{type(error).__name__}: {str(error).strip()}"
+        return None
+
     async def close(self) -> None:
         await self._conn.close()

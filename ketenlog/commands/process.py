@@ -76,6 +76,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             send=send,
             seek=seek,
             earliest=earliest,
+            partitions=config.partitions,
         )
 
     run_worker(build_app(config, make_processor, say))

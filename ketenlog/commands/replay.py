@@ -267,6 +267,7 @@ async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition
         send=send,
         seek=seek,
         earliest=earliest,
+        partitions=settings.partitions,
     )
     caught = 0
     try:

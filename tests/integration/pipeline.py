@@ -39,6 +39,26 @@ def process(services: RunningServices, dsn: str, group: str, *extra: str) -> sub
     )
 
 
+def ketenlog(
+    services: RunningServices, dsn: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`ketenlog ARGS` against the test session's services and the database `dsn`."""
+    env = {
+        **os.environ,
+        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        "KETENLOG_DATABASE_URL": dsn,
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ketenlog.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
 def until_idle(services: RunningServices, dsn: str, group: str) -> str:
     proc = process(services, dsn, group, "--until-idle")
     try:

@@ -24,7 +24,7 @@ from producers.submission import Submission
 from schemas import chain
 from schemas.topics import RETAIN_FOREVER, TopicSpec
 from tests.conftest import RunningServices
-from tests.integration.test_replay import ketenlog
+from tests.integration.pipeline import ketenlog
 
 pytestmark = pytest.mark.integration
 

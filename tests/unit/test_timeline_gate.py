@@ -103,7 +103,7 @@ def test_ownership_of_an_open_producer_code_is_the_topic_s() -> None:
         raw("keten.ind.events", 0, key, lawyer),
         raw("keten.rvr.events", 1, stranger_key, stranger_value),
     ]
-    out = gate(default_codec(), records, NOW)
+    out = gate(default_codec(), records, NOW, partitions=None)
     # ...but RVR's topic takes RVR's records only, and RVR speaks on no other topic.
     assert [(r.topic, r.offset) for r, _ in out.accepted] == [("keten.rvr.events", 0)]
     details = [dict(d.headers) for d in out.deadletters]

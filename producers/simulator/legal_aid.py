@@ -4,7 +4,8 @@ assignment ends when the procedure has ended (a grant, or a rejection's final ou
 share of households has no lawyer at the decision, so the lifecycle's anomaly
 DECISION_WITHOUT_LEGAL_AID has a ground truth (docs/simulator.md).
 
-Its own random stream: adding or changing RVR leaves every other organisation's facts as they were.
+Its own random stream: adding or changing RVR leaves the other organisations' clean facts as
+they were (the feed noise, drawn over all facts, does move).
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ class LegalAid:
 
     def requested(self, members: Sequence[Person], cases: Sequence[str], lodged: int) -> None:
         """The application was lodged: RVR is asked for legal aid and (mostly) assigns a lawyer
-        within days, before the IND's procedure begins (at least six days after lodging)."""
+        within days, before any decision (the earliest comes a week after lodging)."""
         rng = self.rng
         pairs = list(zip(members, cases, strict=True))
         for person, case in pairs:

@@ -160,7 +160,7 @@ def build_app(
                 )
                 for e in events
             ]
-            await processor.handle(raws)
+            await processor.handle_surviving(raws, say)
 
     @app.timer(interval=config.report_every_s)
     async def report() -> None:

@@ -13,6 +13,7 @@ event once and the fold is a function of the stored history, so the state is the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -47,6 +48,8 @@ class Counters:
     cache_misses: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
     isolations: int = 0
+    faults: int = 0
+    """Times a batch failed for a fault of the store or the broker, and was tried again."""
     """Batches split because the store refused them or the fold failed on them."""
 
 
@@ -85,6 +88,8 @@ class BatchProcessor:
         self.positions: dict[TopicPartition, int] = {}
         self._log_start: dict[TopicPartition, int] = {}
         self.counters = Counters()
+        self.last_error: tuple[datetime, str] | None = None
+        self.last_commit: datetime | None = None
         self._cache = HistoryCache(cache_persons)
 
     async def load_positions(self) -> dict[TopicPartition, int]:
@@ -130,6 +135,35 @@ class BatchProcessor:
         if fresh:
             await self._isolating(fresh)
 
+    async def handle_surviving(
+        self,
+        records: list[Raw],
+        say: Callable[[str], None],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_delay_s: float = 30.0,
+    ) -> None:
+        """`handle`, riding out faults of the store or the broker: wait (doubling, up to
+        `max_delay_s`), reconnect, reload the positions from the store (a commit may have gone
+        through before the fault was seen) and try the same records again, until they are
+        applied. Nothing is skipped and nothing needs a hand."""
+        delay = 1.0
+        while True:
+            try:
+                await self.handle(records)
+            except Exception as exc:
+                self.counters.faults += 1
+                self.last_error = (self._clock(), f"{type(exc).__name__}: {exc}".strip())
+                say(f"process: {self.last_error[1]}; trying again in {delay:.0f} s")
+                await sleep(delay)
+                delay = min(delay * 2, max_delay_s)
+                with contextlib.suppress(Exception):
+                    await self._store.reconnect()
+                    await self.load_positions()
+                continue
+            if self.counters.faults and delay > 1.0:
+                say("process: recovered; carrying on where the store's positions end")
+            return
+
     async def _isolating(self, fresh: list[Raw]) -> None:
         """Apply the records; when the store refuses them or the fold fails on them, apply each
         half on its own, down to the one record responsible, which becomes a dead letter with
@@ -170,6 +204,7 @@ class BatchProcessor:
             if reason is None:
                 raise
             raise RecordFaultError(reason) from exc
+        self.last_commit = self._clock()
         # Only what committed may be remembered.
         for write, facts in folded:
             self._cache.put(write.row.person_key, facts, write.row)

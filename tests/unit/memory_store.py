@@ -104,6 +104,9 @@ class MemoryStore:
     def refusal(self, error: BaseException) -> str | None:
         return str(error) if isinstance(error, RefusedError) else None
 
+    async def reconnect(self) -> None:
+        return None
+
     async def close(self) -> None:
         return None
 

@@ -108,3 +108,36 @@ def _broken(store: MemoryStore, tx_type: type[MemoryTx]) -> Any:
             return None
 
     return _Ctx()
+
+
+def test_a_store_that_comes_back_is_waited_for_and_the_batch_applied_once() -> None:
+    store = MemoryStore()
+    failures = [ConnectionError("server closed the connection unexpectedly")] * 2
+    reconnects: list[int] = []
+    real_tx = store.transaction
+
+    def flaky() -> Any:
+        if failures:
+            raise failures.pop()
+        return real_tx()
+
+    async def reconnect() -> None:
+        reconnects.append(1)
+
+    store.transaction = flaky  # type: ignore[method-assign]
+    store.reconnect = reconnect  # type: ignore[method-assign]
+    proc = processor(store)
+    sent = _sending(proc)
+    slept: list[float] = []
+
+    async def sleep(s: float) -> None:
+        slept.append(s)
+
+    said: list[str] = []
+    records = history()
+    asyncio.run(proc.handle_surviving(records, said.append, sleep=sleep))
+    assert slept == [1.0, 2.0] and len(reconnects) == 2
+    assert len(sent["keten.timeline"]) == len(records), "applied once, after the store came back"
+    assert store.offsets == {(records[0].topic, 0): len(records)}
+    assert proc.counters.faults == 2 and proc.last_error is not None
+    assert "server closed the connection" in said[0] and "recovered" in said[-1]

@@ -153,7 +153,9 @@ def parse_headers(headers: Iterable[tuple[str, bytes | None]]) -> CloudEventAttr
     """Read the attributes back from Kafka headers; raises HeaderError when required ones lack."""
     values: dict[str, str] = {}
     for name, raw in headers:
-        if raw is None:
+        # Only the CloudEvents attributes are text; other headers (the hash-chain link
+        # `ketenlog-chain`, 32 raw bytes) are none of this function's business.
+        if raw is None or not name.startswith("ce_"):
             continue
         try:
             values[name] = raw.decode("utf-8")

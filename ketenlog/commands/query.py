@@ -17,11 +17,11 @@ from projections.db import ANALYST, connect, migrate
 from projections.disclosure import Disclosure
 from projections.queries import (
     CATALOGUE,
-    HOUSING_FIRST_COUNT,
     PERIODS,
     QueryError,
     housing,
     publishable,
+    publishable_housing,
     run,
 )
 
@@ -76,7 +76,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
                     views = as_known_at.prepare(conn, args.as_known_at)
                 if args.projection == "housing":
                     columns, rows = housing(conn, args.task_period, views=views)
-                    shown = disclose.rows(rows, HOUSING_FIRST_COUNT)
+                    shown = publishable_housing(rows, disclose)
                 else:
                     columns, rows = run(
                         conn,

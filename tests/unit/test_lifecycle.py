@@ -22,15 +22,17 @@ from domain.lifecycle.counts import (
 from domain.lifecycle.effective import effective
 from domain.lifecycle.serial import to_plain
 from domain.routes import PRECEDENCE
-from tests.unit.builders import PERSON, T0, arrival, decision, ev, lodged, track
-
-def lawyer(day: float, assignment: str = "TV-1", case_id: str = "ZK1") -> Fact:
-    return ev("LawyerAssigned", day, case_id, assignment_id=assignment, matter="ASYLUM_APPLICATION")
-
-
-def lawyer_gone(day: float, reason: str, assignment: str = "TV-1") -> Fact:
-    return ev("LegalAidAssignmentEnded", day, assignment_id=assignment, end_reason=reason)
-
+from tests.unit.builders import (
+    PERSON,
+    T0,
+    arrival,
+    decision,
+    ev,
+    lawyer,
+    lawyer_gone,
+    lodged,
+    track,
+)
 
 # A clean asylum case: reported, lodged, a lawyer assigned by RVR before the procedure starts.
 START = [arrival(), lodged(), lawyer(1.5)]

@@ -8,12 +8,14 @@ import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from domain.facts import Fact
 from infra.topics import end_offsets
 from ketenlog.settings import Settings
 from processors.app import WorkerConfig, build_app, run_worker
 from processors.batch import BatchProcessor, Earliest, Seek, Send
+from projections import health
 from projections.db import connect, migrate
 from projections.processing_store import PgProcessingStore
 from schemas.codec import default_codec
@@ -73,7 +75,10 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
             partitions=config.partitions,
         )
 
-    run_worker(build_app(config, make_processor, say))
+    async def on_fault(at: datetime, error: str) -> None:
+        await health.record_fault(settings.dsn, config.group, at, error)
+
+    run_worker(build_app(config, make_processor, say, on_fault))
 
 
 def process_until_idle_apart(settings: Settings, say: Say) -> None:

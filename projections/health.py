@@ -56,12 +56,19 @@ async def record_fault(dsn: str, consumer: str, at: datetime, error: str) -> Non
         )
 
 
-def groups(conn: psycopg.Connection[Any], ends: dict[tuple[str, int], int]) -> list[GroupHealth]:
-    """Every worker group that has stored positions, against the log's end offsets `ends`."""
-    rows = conn.execute(
-        f"SELECT consumer, topic, partition, next_offset, updated_at FROM {LIVE}.consumer_positions"
-    ).fetchall()
-    positions: dict[str, dict[tuple[str, int], int]] = {}
+def groups(
+    conn: psycopg.Connection[Any], ends: dict[tuple[str, int], int], watched: list[str]
+) -> list[GroupHealth]:
+    """Every worker group that has stored positions, and each `watched` one even if it never
+    committed (then all of the log is its lag), against the log's end offsets `ends`."""
+    present = conn.execute("SELECT to_regclass(%s)", (f"{LIVE}.consumer_positions",)).fetchone()
+    rows = []
+    if present is not None and present[0] is not None:
+        rows = conn.execute(
+            "SELECT consumer, topic, partition, next_offset, updated_at"
+            f" FROM {LIVE}.consumer_positions"
+        ).fetchall()
+    positions: dict[str, dict[tuple[str, int], int]] = {g: {} for g in watched}
     commits: dict[str, datetime] = {}
     for consumer, topic, partition, offset, updated in rows:
         positions.setdefault(consumer, {})[(topic, partition)] = offset

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from datetime import UTC, datetime
 
 from infra import services
+from ketenlog import health
 from ketenlog.commands.base import CommandError, Registry, say
+from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
 from schemas.topics import catalogue
 
@@ -19,10 +22,18 @@ def register(registry: Registry) -> None:
         "print the endpoints. Running it twice is harmless.",
     )
     registry.add("down", down, "Stop the services that `ketenlog up` started.")
-    registry.add(
+    parser = registry.add(
         "status",
         status,
-        "Show each service and every topic with its partitions; exit 1 when something is down.",
+        "Show each service, every topic with its partitions, and per worker group of the "
+        "processor its lag, last commit and last fault; exit 1 when something is down or a "
+        "watched group has stalled (work waiting, nothing committed for 60 s).",
+    )
+    parser.add_argument(
+        "--group",
+        action="append",
+        help=f"a worker group to watch (repeatable; default: {DEFAULT_GROUP}, what `process` "
+        "runs as)",
     )
     registry.add("topics", topics, "List the topic catalogue: every topic and what it carries.")
 
@@ -46,7 +57,8 @@ def down(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def status(args: argparse.Namespace, settings: Settings) -> int:
-    report = services.status(settings)
+    checked = health.check(settings, args.group or [DEFAULT_GROUP])
+    report = checked.services
     print(f"{'SERVICE':<12} {'STATE':<6} {'ENDPOINT':<45} DETAIL")
     for svc in report.services:
         state = "up" if svc.up else "DOWN"
@@ -56,9 +68,27 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{'TOPIC':<28} {'PARTITIONS':>10}  RETENTION")
         for topic in report.topics:
             print(f"{topic.name:<28} {topic.partitions:>10}  {topic.retention}")
-    for problem in report.problems:
+    if checked.groups:
+        print()
+        print(f"{'WORKER GROUP':<28} {'LAG':>10}  {'LAST COMMIT':<20} {'STATE':<8} LAST FAULT")
+        for g in checked.groups:
+            state = "STALLED" if g.stalled(checked.at) else ("idle" if g.lag == 0 else "working")
+            if g.consumer not in checked.watched and state == "STALLED":
+                state = "stopped"
+            fault = "-" if g.last_fault_at is None else f"{_when(g.last_fault_at)} {g.last_fault}"
+            print(f"{g.consumer:<28} {g.lag:>10,}  {_when(g.last_commit):<20} {state:<8} {fault}")
+    for problem in [*report.problems, *checked.problems]:
         print(f"problem: {problem}")
-    return 0 if report.ok else 1
+    for g in checked.stalled:
+        print(
+            f"problem: worker group {g.consumer} has stalled: {g.lag:,} records waiting, last "
+            f"commit {_when(g.last_commit)}; is `ketenlog process` running?"
+        )
+    return 0 if checked.ok else 1
+
+
+def _when(moment: datetime | None) -> str:
+    return "never" if moment is None else moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def topics(args: argparse.Namespace, settings: Settings) -> int:

@@ -18,7 +18,7 @@ from producers.prepare import Preparer
 from producers.publisher import Publisher
 from producers.submission import Submission
 from tests.conftest import RunningServices
-from tests.integration.pipeline import Output, process
+from tests.integration.pipeline import Output, ketenlog, process, until_idle
 
 pytestmark = pytest.mark.integration
 
@@ -64,7 +64,8 @@ def test_postgres_restarted_under_the_processor_needs_no_human(
     if not services.settings.starts_postgres:
         pytest.skip("restarting needs the project's own PostgreSQL, not KETENLOG_DATABASE_URL")
     preparer = Preparer(f"faults-{uuid.uuid4().hex}".encode(), services.settings.oin_prefix)
-    proc = process(services, fresh_db, f"faults-{uuid.uuid4().hex[:8]}")
+    group = f"faults-{uuid.uuid4().hex[:8]}"
+    proc = process(services, fresh_db, group)
     out = Output(proc)
     try:
         before = _publish(services, preparer, 0, 20)
@@ -88,6 +89,10 @@ def test_postgres_restarted_under_the_processor_needs_no_human(
                 (before + during + after,),
             ).fetchone()
         assert row == (60, 60)
+        # The fault the worker rode out is where an operator looks.
+        shown = ketenlog(services, fresh_db, "status", "--group", group)
+        (line,) = [x for x in shown.stdout.splitlines() if x.startswith(group)]
+        assert "never" not in line and line.split()[-1] != "-", shown.stdout
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
@@ -95,3 +100,19 @@ def test_postgres_restarted_under_the_processor_needs_no_human(
         except Exception:
             proc.kill()
         out.text()
+
+
+def test_status_exits_non_zero_while_a_worker_group_is_stalled(
+    services: RunningServices, fresh_db: str
+) -> None:
+    preparer = Preparer(f"status-{uuid.uuid4().hex}".encode(), services.settings.oin_prefix)
+    _publish(services, preparer, 100, 3)
+    group = f"status-{uuid.uuid4().hex[:8]}"
+    stalled = ketenlog(services, fresh_db, "status", "--group", group)
+    assert stalled.returncode == 1, stalled.stdout + stalled.stderr
+    assert f"worker group {group} has stalled" in stalled.stdout
+    until_idle(services, fresh_db, group)
+    healthy = ketenlog(services, fresh_db, "status", "--group", group)
+    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+    (line,) = [x for x in healthy.stdout.splitlines() if x.startswith(group)]
+    assert " idle " in line

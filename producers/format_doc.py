@@ -64,8 +64,9 @@ sponsor (`sponsor_person_key`) it names a person key. Both are derived as follow
   digits as ASCII text (dots, spaces and dashes removed first), keyed with the chain key's
   bytes. The chain key is the text of `KETENLOG_CHAIN_KEY` as given (UTF-8; a hex key is used as
   text, not decoded), or else the contents of `KETENLOG_CHAIN_KEY_FILE` with surrounding
-  whitespace stripped (on a local machine without either: `KETENLOG_HOME/chain.key`, created
-  with a random key on first use); it must be at least {min_key_bytes} bytes. In Python,
+  whitespace stripped; without either, every command that needs it stops and says how to set
+  it (only `ketenlog demo` makes a key of its own, for its simulated data, and says so); it must
+  be at least {min_key_bytes} bytes. In Python,
   `hmac.new(chain_key, b"1234567890", hashlib.sha256).hexdigest()`; with the chain key
   `{example_key}`, V-nummer `1234.567.890` has the person key
   `{example_person_key}`.

@@ -33,12 +33,17 @@ def person_key(v_nummer: str, chain_key: bytes) -> str:
     return hmac.new(chain_key, normalise_v_nummer(v_nummer).encode(), hashlib.sha256).hexdigest()
 
 
-def load_chain_key(value: str | None, key_file: Path | None, default_file: Path) -> bytes:
-    """The chain key from a setting (hex or text), else a key file, else the local default file.
+NO_KEY = (
+    "no chain key: set KETENLOG_CHAIN_KEY (at least {n} bytes) or KETENLOG_CHAIN_KEY_FILE (a "
+    "file holding it). Every organisation of one chain must use the same key, or one V-nummer "
+    "gets a different person key at each; ketenlog never makes one up (only `ketenlog demo` "
+    "does, for its own simulated data, and says so)."
+)
 
-    The local default file is created with a random key on first use so that a demo machine
-    works unattended; a real deployment sets KETENLOG_CHAIN_KEY_FILE to the chain's key.
-    """
+
+def load_chain_key(value: str | None, key_file: Path | None) -> bytes:
+    """The chain key from a setting (its text) or a key file (its contents, stripped); a
+    ChainKeyError saying how to set one when neither is given."""
     if value:
         key = value.encode()
     elif key_file is not None:
@@ -46,12 +51,20 @@ def load_chain_key(value: str | None, key_file: Path | None, default_file: Path)
             raise ChainKeyError(f"chain key file {key_file} (KETENLOG_CHAIN_KEY_FILE) not found")
         key = key_file.read_bytes().strip()
     else:
-        if not default_file.is_file():
-            default_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(default_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as out:
-                out.write(secrets.token_hex(32).encode())
-        key = default_file.read_bytes().strip()
+        raise ChainKeyError(NO_KEY.format(n=MIN_KEY_BYTES))
     if len(key) < MIN_KEY_BYTES:
         raise ChainKeyError(f"the chain key must be at least {MIN_KEY_BYTES} bytes")
     return key
+
+
+def demo_chain_key(path: Path) -> tuple[bytes, bool]:
+    """The demo's own key for simulated data: read from `path`, made there (random, mode 0600)
+    on first use. Returns the key and whether it was made now."""
+    made = False
+    if not path.is_file():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as out:
+            out.write(secrets.token_hex(32).encode())
+        made = True
+    return path.read_bytes().strip(), made

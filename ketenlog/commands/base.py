@@ -11,7 +11,7 @@ from typing import Any
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.progress import Progress, say
 from ketenlog.settings import Settings
-from producers.pseudonym import ChainKeyError, load_chain_key
+from producers.pseudonym import ChainKeyError, demo_chain_key, load_chain_key
 from projections import checksums
 from projections.as_known_at import parse_moment
 
@@ -23,6 +23,7 @@ __all__ = [
     "Registry",
     "add_replay_options",
     "chain_key",
+    "demo_key",
     "moment",
     "print_checksums",
     "say",
@@ -56,13 +57,26 @@ class Registry:
 
 
 def chain_key(settings: Settings) -> bytes:
-    """The chain key from the settings (producers.pseudonym.load_chain_key)."""
+    """The chain key from the settings (producers.pseudonym.load_chain_key); a CommandError
+    saying how to set it when there is none."""
     try:
-        return load_chain_key(
-            settings.chain_key, settings.chain_key_file, settings.home / "chain.key"
-        )
+        return load_chain_key(settings.chain_key, settings.chain_key_file)
     except ChainKeyError as exc:
         raise CommandError(str(exc)) from exc
+
+
+def demo_key(settings: Settings) -> bytes:
+    """The chain key if one is set; else the demo's own key for its simulated data, which it
+    names (the only place a key is ever made up)."""
+    if settings.chain_key or settings.chain_key_file:
+        return chain_key(settings)
+    path = settings.home / "demo-chain.key"
+    key, made = demo_chain_key(path)
+    say(
+        f"demo: no chain key set; {'made' if made else 'using'} a demo key for simulated data "
+        f"in {path} (real publishing needs KETENLOG_CHAIN_KEY or KETENLOG_CHAIN_KEY_FILE)"
+    )
+    return key
 
 
 def moment(text: str) -> datetime:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ketenlog.commands.base import CommandError, Registry, chain_key, say
+from ketenlog.commands.base import CommandError, Registry, demo_key, say
 from ketenlog.demo import ERRORS, DemoOptions, run_demo
 from ketenlog.settings import Settings
 
@@ -29,6 +29,6 @@ def register(registry: Registry) -> None:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     options = DemoOptions(args.scale, args.seed, args.port, serve=not args.no_serve)
     try:
-        return run_demo(settings, chain_key(settings), options, say)
+        return run_demo(settings, demo_key(settings), options, say)
     except ERRORS as exc:
         raise CommandError(str(exc)) from exc

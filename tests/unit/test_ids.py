@@ -132,3 +132,17 @@ def test_receipt_rows_follow_the_lines_and_duplicates_point_at_their_first() -> 
     ]
     assert rows[1]["event_id"] == ids_of(org="IND", ref="R2")["event_id"]
     assert rows[1]["ref"] == "R2"
+
+
+def test_without_a_chain_key_publish_and_ids_stop_and_say_how_to_set_one(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("KETENLOG_HOME", str(tmp_path))
+    monkeypatch.delenv("KETENLOG_CHAIN_KEY", raising=False)
+    monkeypatch.delenv("KETENLOG_CHAIN_KEY_FILE", raising=False)
+    events = tmp_path / "events.jsonl"
+    events.write_text("{}\n")
+    for argv in (["ids", "--v-nummer", "1234567890"], ["publish", "--org", "COA", str(events)]):
+        assert cli.main(argv) == 1
+        assert "no chain key: set KETENLOG_CHAIN_KEY" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.jsonl"], "no key was made"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from producers.file_publish import check_file
 from producers.format_doc import DOC_PATH, render
 from producers.identity import Sequence, event_id
 from producers.prepare import InvalidEventError, Preparer
-from producers.pseudonym import ChainKeyError, load_chain_key, person_key
+from producers.pseudonym import ChainKeyError, demo_chain_key, load_chain_key, person_key
 from producers.submission import Submission
 from schemas.cloudevents import build_headers, parse_headers
 from schemas.codec import decode
@@ -48,7 +49,20 @@ def test_person_key_is_keyed_and_ignores_formatting() -> None:
 
 def test_chain_key_must_be_long_enough(tmp_path: object) -> None:
     with pytest.raises(ChainKeyError, match="at least 32 bytes"):
-        load_chain_key("short", None, DOC_PATH)
+        load_chain_key("short", None)
+
+
+def test_without_a_chain_key_the_error_says_how_to_set_one_and_nothing_is_made_up(
+    tmp_path: Path,
+) -> None:
+    with pytest.raises(ChainKeyError) as missing:
+        load_chain_key(None, None)
+    assert "KETENLOG_CHAIN_KEY" in str(missing.value) and "KETENLOG_CHAIN_KEY_FILE" in str(
+        missing.value
+    )
+    assert list(tmp_path.iterdir()) == []
+    key, made = demo_chain_key(tmp_path / "demo.key")
+    assert made and len(key) >= 32 and demo_chain_key(tmp_path / "demo.key") == (key, False)
 
 
 def test_event_id_is_deterministic_with_a_reference_only() -> None:

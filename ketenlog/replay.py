@@ -15,7 +15,7 @@ import psycopg
 from psycopg import IsolationLevel
 
 from domain.facts import Fact
-from infra import chain_audit, kafka_log
+from infra import chain_audit, kafka_log, timeline_audit
 from infra.archive import open_archive
 from infra.kafka_log import KafkaLogError
 from infra.topics import end_offsets
@@ -31,7 +31,7 @@ from projections.db import LIVE, connect, migrate
 from projections.processing_store import PgProcessingStore
 from schemas.codec import default_codec
 from schemas.records import Raw
-from schemas.topics import event_topics
+from schemas.topics import TIMELINE, event_topics
 
 SCHEMA = "ketenlog_replay"
 VERIFY_SCHEMA = "ketenlog_verify"
@@ -69,6 +69,7 @@ class Verified:
     differences: list[checksums.Difference]
     # None when the chain walk was not asked for.
     chains: chain_audit.ChainAudit | None
+    timeline: timeline_audit.TimelineAudit | None = None
 
 
 class KafkaSource:
@@ -151,14 +152,17 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
         )
         try:
             replayed = checksums.checksums(conn, VERIFY_SCHEMA)
+            accepted = replay_store.accepted_facts(conn, VERIFY_SCHEMA)
         finally:
             replay_store.drop_schema(conn, VERIFY_SCHEMA)
+    say(f"verify: reading {TIMELINE} against the {len(accepted):,} accepted facts")
+    timeline = timeline_audit.audit_live(settings.bootstrap, accepted, at_rest=not behind)
     audit = None
     if chains:
         progress = Progress("verify: chains", None)
         audit = chain_audit.walk_all(settings.bootstrap, on_record=progress.tick)
         progress.finish()
-    return Verified(live, checksums.compare(live, replayed), audit)
+    return Verified(live, checksums.compare(live, replayed), audit, timeline)
 
 
 def open_database(settings: Settings) -> psycopg.Connection:

@@ -172,3 +172,13 @@ def _copy(cur: psycopg.Cursor[Any], target: str, rows: Iterable[Sequence[Any]]) 
     with cur.copy(f"COPY {target} FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def accepted_facts(conn: psycopg.Connection, schema: str) -> set[tuple[str, str]]:
+    """(event id, person key) of every fact `schema` holds: what the gate accepted."""
+    cur = conn.execute(
+        sql.SQL("SELECT event_id::text, person_key FROM {}").format(
+            sql.Identifier(schema, "timeline_events")
+        )
+    )
+    return {(str(e), str(k)) for e, k in cur}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from infra import chain_audit
+from infra import chain_audit, timeline_audit
 from ketenlog.commands.base import (
     CommandError,
     Registry,
@@ -19,6 +19,7 @@ from ketenlog.commands.base import (
 from ketenlog.replay import ReplayError, verify
 from ketenlog.settings import Settings
 from projections import checksums
+from schemas.topics import TIMELINE
 
 # Breaks listed one by one; beyond this only counted (an unchained old log has millions).
 MAX_LISTED = 50
@@ -59,7 +60,34 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         args.checksums.write_text(checksums.to_json(live), "utf-8")
         say(f"verify: live checksums written to {args.checksums}")
     broken = verified.chains is not None and _chains(verified.chains)
-    return 1 if differences or broken else 0
+    lost = verified.timeline is not None and _timeline(verified.timeline)
+    return 1 if differences or broken or lost else 0
+
+
+def _timeline(audit: timeline_audit.TimelineAudit) -> bool:
+    """Print what keten.timeline holds against the accepted facts; True when it does not hold
+    exactly them."""
+    say(
+        f"verify: {TIMELINE} holds {audit.records:,} records, {audit.distinct:,} event ids "
+        f"({audit.repeated:,} sent again after a lost commit: at least once)"
+    )
+    for event_id, person in audit.missing[:MAX_LISTED]:
+        say(f"  missing from {TIMELINE}: event {event_id} of person {person[:12]}…")
+    for partition, offset, event_id in audit.unaccounted[:MAX_LISTED]:
+        say(f"  on {TIMELINE}[{partition}] offset {offset} but no accepted fact: {event_id!r}")
+    if not audit.judged_unaccounted:
+        say(f"verify: the store is behind the log; {TIMELINE}'s later records were not judged")
+    if audit.ok:
+        say(
+            f"verify: {TIMELINE} holds every accepted fact"
+            + (" and nothing else" if audit.judged_unaccounted else "")
+        )
+        return False
+    say(
+        f"verify: {TIMELINE}: {len(audit.missing):,} accepted facts missing, "
+        f"{len(audit.unaccounted):,} records that are no accepted fact"
+    )
+    return True
 
 
 def _chains(audit: chain_audit.ChainAudit) -> bool:

@@ -39,9 +39,10 @@ DUTCH_PERIODS = {"dag": "day", "week": "week", "maand": "month", "jaar": "year"}
 FORMATS = ("json", "csv")
 TASK_PERIOD = re.compile(r"[0-9]{4}-(I|II)")
 DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# RFC 3339 (OpenAPI's `date-time`), or without a zone (then UTC): what the document says.
-LOCAL_TIME = r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
-DATE_TIME = re.compile(LOCAL_TIME + r"([Zz]|[+-][0-9]{2}:[0-9]{2})?")
+# RFC 3339 (OpenAPI's `date-time`, zone required), so the server takes what the document says.
+DATE_TIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
 MOMENT_REASON = (
     "an ISO date (2026-03-02, the end of that day) or an RFC 3339 date-time "
     "(2026-03-02T12:00:00Z): the figures as the chain knew them then"
@@ -50,7 +51,6 @@ MOMENT_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {"type": "string", "format": "date"},
         {"type": "string", "format": "date-time"},
-        {"type": "string", "pattern": f"^{LOCAL_TIME}$"},
     ]
 }
 
@@ -122,7 +122,8 @@ def parameters(projection: str, surface: Surface = API) -> list[Param]:
         "bekend-op",
         "--as-known-at",
         "the figures as the chain knew them at this system time: an ISO date (the end of that "
-        "day) or a date-time; events and corrections recorded later do not count",
+        "day) or an RFC 3339 date-time with its zone; events and corrections recorded later "
+        "do not count",
         MOMENT_SCHEMA,
     )
     fmt = Param(

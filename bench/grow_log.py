@@ -29,9 +29,9 @@ from aiokafka.partitioner import murmur2
 
 from infra import kafka_log
 from ketenlog import settings as settings_module
-from processors.timeline import Raw
 from schemas.chain import HEADER
 from schemas.codec import DecodeError, default_codec
+from schemas.records import Raw
 from schemas.topics import event_topics
 
 HEX_KEY = re.compile(r"[0-9a-f]{64}")

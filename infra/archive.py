@@ -21,8 +21,8 @@ from typing import Any
 
 import fastavro
 
-from processors.timeline import Raw
 from schemas import chain
+from schemas.records import Raw
 
 MANIFEST = "manifest.json"
 # The kinds of chain break a live log can have, which the manifest may list as known.

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from infra import kafka_log
-from processors.timeline import Raw
 from schemas import chain
+from schemas.records import Raw
 from schemas.topics import event_topics
 
 

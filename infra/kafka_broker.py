@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from infra import procs
+from infra.config import ServiceConfig
 from infra.errors import InfraError
-from ketenlog.settings import Settings
 
 Say = Callable[[str], None]
 
@@ -98,7 +98,7 @@ def log4j_version(kafka_version: str) -> str:
     return "2.24.3" if (major, minor) < (4, 2) else "2.25.3"
 
 
-def paths(settings: Settings) -> BrokerPaths:
+def paths(settings: ServiceConfig) -> BrokerPaths:
     root = settings.home / "kafka"
     version = settings.kafka_version
     libs = root / "cache" / f"kafka-{version}-log4j-{log4j_version(version)}" / "libs"
@@ -194,7 +194,7 @@ def death_reason(log_tail: str) -> str:
     return f" ({found[-1].strip()})" if found else ""
 
 
-def fetch(settings: Settings, say: Say) -> Path:
+def fetch(settings: ServiceConfig, say: Say) -> Path:
     """The folder of the broker's jars, resolved by Maven on first use."""
     p = paths(settings)
     marker = p.libs / ".complete"
@@ -272,7 +272,7 @@ def _scan(p: BrokerPaths) -> list[int]:
     return found
 
 
-def running_pid(settings: Settings) -> int | None:
+def running_pid(settings: ServiceConfig) -> int | None:
     """The pid of this instance's broker when it runs (started by any process), else None."""
     p = paths(settings)
     pid = procs.read_pid(p.pid_file)
@@ -282,7 +282,7 @@ def running_pid(settings: Settings) -> int | None:
     return found[0] if found else None
 
 
-def check_ports(settings: Settings) -> None:
+def check_ports(settings: ServiceConfig) -> None:
     """InfraError when a port the broker needs is taken by another process."""
     if settings.kafka_port == settings.kafka_controller_port:
         raise InfraError(
@@ -332,7 +332,7 @@ def _format_storage(java: str, p: BrokerPaths, say: Say) -> None:
         )
 
 
-def start(settings: Settings, say: Say, *, wait: bool = True) -> int:
+def start(settings: ServiceConfig, say: Say, *, wait: bool = True) -> int:
     """Start the broker unless it runs; returns its pid. With wait, also wait until ready."""
     p = paths(settings)
     pid = running_pid(settings)
@@ -389,7 +389,7 @@ def start(settings: Settings, say: Say, *, wait: bool = True) -> int:
     return child.pid
 
 
-def wait_ready(settings: Settings, say: Say, pid: int) -> None:
+def wait_ready(settings: ServiceConfig, say: Say, pid: int) -> None:
     """Wait until the broker port accepts TCP (it opens only once the broker can serve)."""
     p = paths(settings)
     started = time.monotonic()
@@ -414,7 +414,7 @@ def wait_ready(settings: Settings, say: Say, pid: int) -> None:
     say(f"kafka: ready on {HOST}:{settings.kafka_port} after {time.monotonic() - started:.0f}s")
 
 
-def stop(settings: Settings, say: Say, timeout_s: float = STOP_TIMEOUT_S) -> bool:
+def stop(settings: ServiceConfig, say: Say, timeout_s: float = STOP_TIMEOUT_S) -> bool:
     """Stop this instance's broker (SIGTERM, SIGKILL after timeout_s); False when none ran."""
     p = paths(settings)
     pids = {pid for pid in (running_pid(settings), *_scan(p)) if pid is not None}
@@ -435,7 +435,7 @@ def stop(settings: Settings, say: Say, timeout_s: float = STOP_TIMEOUT_S) -> boo
     return True
 
 
-def status(settings: Settings) -> BrokerStatus:
+def status(settings: ServiceConfig) -> BrokerStatus:
     pid = running_pid(settings)
     listening = pid is not None and procs.port_open(HOST, settings.kafka_port)
     return BrokerStatus(pid=pid, listening=listening, log_file=paths(settings).log_file)

@@ -17,7 +17,7 @@ from aiokafka.structs import TopicPartition as AioTopicPartition
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
-from processors.timeline import Raw
+from schemas.records import Raw
 
 # No record for this long while records are still expected: the broker is gone.
 POLL_TIMEOUT_S = 30.0

@@ -22,8 +22,8 @@ import psycopg
 from psycopg import sql
 
 from infra import procs
+from infra.config import ServiceConfig
 from infra.errors import InfraError
-from ketenlog.settings import Settings
 
 Say = Callable[[str], None]
 
@@ -54,7 +54,7 @@ class PgStatus:
     log_file: Path
 
 
-def paths(settings: Settings) -> PgPaths:
+def paths(settings: ServiceConfig) -> PgPaths:
     root = settings.home / "postgres"
     return PgPaths(
         root=root, data=root / "data", sockets=root / "run", log_file=root / "postgres.log"
@@ -188,7 +188,7 @@ host  all all ::1/128 trust
 """
 
 
-def _write_config(settings: Settings, p: PgPaths) -> None:
+def _write_config(settings: ServiceConfig, p: PgPaths) -> None:
     socket_path = p.sockets / f".s.PGSQL.{settings.postgres_port}"
     socket_dir = p.sockets if len(str(socket_path)) <= MAX_SOCKET_PATH else None
     (p.data / CONF_NAME).write_text(render_conf(port=settings.postgres_port, socket_dir=socket_dir))
@@ -227,7 +227,7 @@ def _initdb(bin_dir: Path, p: PgPaths, say: Say) -> None:
         )
 
 
-def running_pid(settings: Settings) -> int | None:
+def running_pid(settings: ServiceConfig) -> int | None:
     """The postmaster pid of this instance's cluster when it runs, else None."""
     p = paths(settings)
     pid = procs.read_pid(p.data / "postmaster.pid")
@@ -237,7 +237,7 @@ def running_pid(settings: Settings) -> int | None:
     return pid if "postgres" in line and str(p.data) in line else None
 
 
-def check_port(settings: Settings) -> None:
+def check_port(settings: ServiceConfig) -> None:
     if not procs.port_free(HOST, settings.postgres_port):
         raise InfraError(
             f"port {settings.postgres_port} on {HOST} is already in use by another process, so "
@@ -256,7 +256,7 @@ def connectable(conninfo: str, timeout_s: int = 3) -> str | None:
     return None
 
 
-def _bootstrap(settings: Settings) -> None:
+def _bootstrap(settings: ServiceConfig) -> None:
     """Role and database `ketenlog`, so settings.dsn works; harmless to repeat."""
     admin = f"host={HOST} port={settings.postgres_port} user={SUPERUSER} dbname=postgres"
     with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
@@ -273,7 +273,7 @@ def _bootstrap(settings: Settings) -> None:
             )
 
 
-def start(settings: Settings, say: Say) -> int:
+def start(settings: ServiceConfig, say: Say) -> int:
     """Start the cluster unless it runs (creating it first if needed); returns its pid."""
     pid = running_pid(settings)
     if pid is not None:
@@ -331,7 +331,7 @@ def start(settings: Settings, say: Say) -> int:
     return pid
 
 
-def stop(settings: Settings, say: Say) -> bool:
+def stop(settings: ServiceConfig, say: Say) -> bool:
     """Stop this instance's cluster (fast shutdown, then immediate, then SIGKILL)."""
     pid = running_pid(settings)
     if pid is None:
@@ -355,7 +355,7 @@ def stop(settings: Settings, say: Say) -> bool:
     return True
 
 
-def status(settings: Settings) -> PgStatus:
+def status(settings: ServiceConfig) -> PgStatus:
     pid = running_pid(settings)
     accepting = pid is not None and connectable(settings.dsn) is None
     return PgStatus(pid=pid, accepting=accepting, log_file=paths(settings).log_file)

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from infra import kafka_broker, postgres, topics
+from infra.config import ServiceConfig
 from infra.errors import InfraError
 from infra.topics import TopicRow
-from ketenlog.settings import Settings
 
 __all__ = ["Endpoint", "InfraError", "ServiceState", "Status", "TopicRow", "down", "status", "up"]
 
@@ -56,11 +56,11 @@ def redact(url: str) -> str:
     return re.sub(r"(://[^:/@]+):[^@/]*@", r"\1:***@", url)
 
 
-def endpoints(settings: Settings) -> list[Endpoint]:
+def endpoints(settings: ServiceConfig) -> list[Endpoint]:
     return [Endpoint("kafka", settings.bootstrap), Endpoint("postgres", redact(settings.dsn))]
 
 
-def _check_external(settings: Settings) -> None:
+def _check_external(settings: ServiceConfig) -> None:
     if not settings.starts_kafka and not kafka_broker.reachable(settings.bootstrap):
         raise InfraError(
             f"Kafka at {settings.bootstrap} (KETENLOG_KAFKA_BOOTSTRAP) does not accept "
@@ -76,7 +76,7 @@ def _check_external(settings: Settings) -> None:
             )
 
 
-def up(settings: Settings, say: Say) -> list[Endpoint]:
+def up(settings: ServiceConfig, say: Say) -> list[Endpoint]:
     """Start (or check) Kafka and PostgreSQL, wait until ready, create the topics.
 
     Harmless to repeat: services that already run are left as they are.
@@ -129,7 +129,7 @@ def up(settings: Settings, say: Say) -> list[Endpoint]:
     return endpoints(settings)
 
 
-def down(settings: Settings, say: Say) -> None:
+def down(settings: ServiceConfig, say: Say) -> None:
     """Stop what `up` starts (the local services); external services are never touched."""
     if settings.starts_kafka:
         kafka_broker.stop(settings, say)
@@ -141,7 +141,7 @@ def down(settings: Settings, say: Say) -> None:
         say(f"postgres: {redact(settings.dsn)} is external (KETENLOG_DATABASE_URL), left running")
 
 
-def _kafka_state(settings: Settings) -> ServiceState:
+def _kafka_state(settings: ServiceConfig) -> ServiceState:
     if not settings.starts_kafka:
         up_ = kafka_broker.reachable(settings.bootstrap)
         detail = "external (KETENLOG_KAFKA_BOOTSTRAP)" + ("" if up_ else ", not reachable")
@@ -156,7 +156,7 @@ def _kafka_state(settings: Settings) -> ServiceState:
     return ServiceState("kafka", settings.bootstrap, st.pid is not None and st.listening, detail)
 
 
-def _postgres_state(settings: Settings) -> ServiceState:
+def _postgres_state(settings: ServiceConfig) -> ServiceState:
     url = redact(settings.dsn)
     if not settings.starts_postgres:
         reason = postgres.connectable(settings.dsn)
@@ -172,7 +172,7 @@ def _postgres_state(settings: Settings) -> ServiceState:
     return ServiceState("postgres", url, st.pid is not None and st.accepting, detail)
 
 
-def status(settings: Settings) -> Status:
+def status(settings: ServiceConfig) -> Status:
     """Each service and every catalogue topic; Status.ok is False when anything is amiss."""
     kafka = _kafka_state(settings)
     services = [kafka, _postgres_state(settings)]

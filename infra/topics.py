@@ -14,8 +14,8 @@ from kafka import KafkaConsumer, TopicPartition
 from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient
 from kafka.errors import KafkaError
 
+from infra.config import ServiceConfig
 from infra.errors import InfraError
-from ketenlog.settings import Settings
 from schemas.topics import TopicSpec, catalogue
 
 Say = Callable[[str], None]
@@ -58,7 +58,7 @@ def retention_text(retention_ms: str | None) -> str:
 
 
 @contextlib.contextmanager
-def admin(settings: Settings) -> Iterator[Any]:
+def admin(settings: ServiceConfig) -> Iterator[Any]:
     """A KafkaAdminClient on settings.bootstrap, closed afterwards."""
     try:
         client = KafkaAdminClient(
@@ -99,7 +99,7 @@ def _configs(client: Any, names: list[str], keys: list[str]) -> dict[str, dict[s
     }
 
 
-def ensure(settings: Settings, say: Say, specs: list[TopicSpec] | None = None) -> list[str]:
+def ensure(settings: ServiceConfig, say: Say, specs: list[TopicSpec] | None = None) -> list[str]:
     """Create every missing catalogue topic; existing topics are left untouched.
 
     Returns the problems found (an existing topic whose partition count differs from
@@ -153,7 +153,7 @@ def ensure(settings: Settings, say: Say, specs: list[TopicSpec] | None = None) -
     return problems
 
 
-def describe(settings: Settings, specs: list[TopicSpec] | None = None) -> list[TopicRow]:
+def describe(settings: ServiceConfig, specs: list[TopicSpec] | None = None) -> list[TopicRow]:
     """Each catalogue topic with its partitions and retention, and what is wrong with it."""
     specs = catalogue() if specs is None else specs
     names = [spec.name for spec in specs]
@@ -179,7 +179,7 @@ def describe(settings: Settings, specs: list[TopicSpec] | None = None) -> list[T
     return rows
 
 
-def end_offsets(settings: Settings, names: list[str]) -> dict[tuple[str, int], int]:
+def end_offsets(settings: ServiceConfig, names: list[str]) -> dict[tuple[str, int], int]:
     """The end offset of every partition of `names` now (for --until-idle and lag)."""
     consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
     try:

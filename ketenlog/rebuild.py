@@ -24,13 +24,12 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ketenlog.folding import derive
 from processors.ports import TopicPartition
 from processors.replay import fold_records
-from processors.timeline import Raw
 from projections import replay_store
 from projections.db import connect
 from schemas.codec import default_codec
+from schemas.records import Raw
 
 
 class Source(Protocol):
@@ -77,6 +76,7 @@ class _Group:
     consumer: str
     source: Source
     upto: tuple[tuple[TopicPartition, int], ...]
+    partitions: int
 
 
 def rebuild(
@@ -95,6 +95,9 @@ def rebuild(
     Raises IncompleteSourceError rather than build a partial replay. `phase` hears when the
     records are all loaded and the keys and indexes are being built."""
     start = time.perf_counter()
+    # Every topic has the same partition count (schemas/topics.py); the gate checks each
+    # record is on its key's partition, as the live path does.
+    partitions = 1 + max((p for _, p in upto), default=0)
     with connect(dsn) as conn:
         replay_store.fresh_schema(conn, schema)
         keys = replay_store.take_keys_off(conn, schema)
@@ -105,6 +108,7 @@ def rebuild(
             consumer,
             source,
             tuple(sorted((tp, stop) for tp, stop in upto.items() if tp[1] == p and stop > 0)),
+            partitions,
         )
         for p in sorted({p for _, p in upto})
     ]
@@ -196,7 +200,9 @@ def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> R
     records = itertools.chain.from_iterable(
         group.source.records(t, p, 0, stop) for (t, p), stop in group.upto
     )
-    folded = fold_records(default_codec(), records, derive, set(), on_records=tick)
+    folded = fold_records(
+        default_codec(), records, set(), partitions=group.partitions, on_records=tick
+    )
     short = {tp: folded.positions.get(tp, 0) for tp in upto}
     short = {tp: at for tp, at in short.items() if at < upto[tp]}
     if short:

@@ -10,7 +10,6 @@ the PostgreSQL store, written in one transaction with the positions, is the syst
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import signal
@@ -19,11 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import faust
-from aiokafka.partitioner import murmur2
 from faust.types import TP
 
+from processors import checks
 from processors.batch import BatchProcessor, Earliest, Seek, Send
-from processors.timeline import Outgoing, Raw
+from processors.timeline import Outgoing
+from schemas.records import Raw
 from schemas.topics import event_topics
 
 log = logging.getLogger("ketenlog.process")
@@ -42,11 +42,6 @@ class WorkerConfig:
     targets: tuple[tuple[tuple[str, int], int], ...] = ()
     # faust's own working folder (it keeps nothing we rely on); under the project's state.
     datadir: str = ".ketenlog/faust/{conf.name}"
-
-
-@functools.lru_cache(maxsize=200_000)
-def _murmur2_partition(key: bytes, partitions: int) -> int:
-    return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
 def build_app(
@@ -77,7 +72,7 @@ def build_app(
         # The partitioner of every ketenlog topic (Java's and kafka-python's murmur2), so a
         # person's timeline lands on the partition number of their agency records. Keyless
         # records (only undecodable dead letters) go to partition 0.
-        return 0 if key is None else _murmur2_partition(key, config.partitions)
+        return 0 if key is None else checks.partition_of(key, config.partitions)
 
     sources = app.topic(*event_topics(), key_type=bytes, value_type=bytes)
     state: dict[str, Any] = {

@@ -15,16 +15,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from processors.facts import Fact
+from domain.derive import derive
+from domain.facts import Fact
 from processors.history_cache import HistoryCache, common_prefix
-from processors.ports import PersonRow, PersonWrite, ProcessingStore, ProcessingTx, TopicPartition
-from processors.timeline import Outgoing, Raw, gate, new_facts
+from processors.ports import PersonWrite, ProcessingStore, ProcessingTx, TopicPartition
+from processors.timeline import Outgoing, gate, new_facts
 from schemas.codec import Codec
+from schemas.records import Raw
 from schemas.topics import DEADLETTER, TIMELINE
 
 # Sends the records to the topic and returns once the broker acknowledged every one of them.
 Send = Callable[[str, list[Outgoing]], Awaitable[None]]
-Derive = Callable[[str, list[Fact]], PersonRow]
 Seek = Callable[[TopicPartition, int], Awaitable[None]]
 Earliest = Callable[[list[TopicPartition]], Awaitable[dict[TopicPartition, int]]]
 
@@ -54,9 +55,9 @@ class BatchProcessor:
         codec: Codec,
         store: ProcessingStore,
         send: Send,
-        derive: Derive,
         seek: Seek,
         earliest: Earliest,
+        partitions: int | None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_persons: int = 100_000,
     ) -> None:
@@ -64,9 +65,9 @@ class BatchProcessor:
         self._codec = codec
         self._store = store
         self._send = send
-        self._derive = derive
         self._seek = seek
         self._earliest = earliest
+        self._partitions = partitions
         self._clock = clock
         self.positions: dict[TopicPartition, int] = {}
         self._log_start: dict[TopicPartition, int] = {}
@@ -115,7 +116,7 @@ class BatchProcessor:
                 self.counters.seeks += 1
         if not fresh:
             return
-        result = gate(self._codec, fresh, self._clock())
+        result = gate(self._codec, fresh, self._clock(), partitions=self._partitions)
         async with self._store.transaction() as tx:
             seen = await tx.seen([fact.key for _, fact in result.accepted])
             new = new_facts(result.accepted, seen)
@@ -167,7 +168,7 @@ class BatchProcessor:
                 facts = entry.facts + arrived[key]
             else:
                 facts = loaded.get(key) or arrived[key]
-            row = self._derive(key, facts)
+            row = derive(key, facts)
             keep_changes = keep_anomalies = 0
             if entry is not None:
                 keep_changes = common_prefix(entry.row.changes, row.changes)

@@ -1,20 +1,30 @@
 """The timeline processor's gate: one raw record from an agency topic in, either a decoded,
 checked event or a rejection with its reason out. Pure: the faust app calls it per record.
 
-A record is accepted only when it decodes with a released schema, its envelope is complete,
-the organisation that sent it owns the topic (an organisation cannot speak for another), its
-key is the person key in its envelope, and its times are plausible.
+A record is accepted only when it has a key on the partition that key belongs to, decodes
+with a released schema, its envelope is complete, the organisation that sent it owns the topic
+(an organisation cannot speak for another), its key is the person key in its envelope and a
+chain pseudonym (or the subject key its schema names), every field keeps the contract's
+constraints and limits (so the store can hold it), its CloudEvents headers say what its body
+says, and its times are plausible. Anything else is a dead letter with its reason: a record can
+only go to the timeline or to the dead letter.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from aiokafka.partitioner import murmur2
+
+from schemas.cloudevents import HeaderError, format_time, parse_headers, source_system
 from schemas.codec import Codec, Decoded, DecodeError, UnknownFingerprintError
+from schemas.records import Raw
 from schemas.topics import owner_of
+from schemas.validation import decoded_problems
 
 # Agencies' clocks drift; a recorded time a little after the broker received it is tolerated.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -33,6 +43,13 @@ class Reason(StrEnum):
     WRONG_PRODUCER = "WRONG_PRODUCER"
     KEY_MISMATCH = "KEY_MISMATCH"
     IMPLAUSIBLE_TIME = "IMPLAUSIBLE_TIME"
+    NO_KEY = "NO_KEY"
+    WRONG_PARTITION = "WRONG_PARTITION"
+    CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
+    HEADERS_MISSING = "HEADERS_MISSING"
+    HEADERS_CONTRADICT_BODY = "HEADERS_CONTRADICT_BODY"
+    STORE_REFUSED = "STORE_REFUSED"
+    """Passed every check, but the store refused it (the database's error is the detail)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,18 +67,29 @@ class Accepted:
         return self.decoded.record
 
 
-def check(
-    codec: Codec,
-    topic: str,
-    key: bytes | None,
-    value: bytes | None,
-    broker_time: datetime,
-) -> Accepted | Rejected:
-    """Decode and check one record from an agency topic; `broker_time` is the record timestamp."""
-    if not value:
+@functools.lru_cache(maxsize=200_000)
+def partition_of(key: bytes, partitions: int) -> int:
+    """The partition every ketenlog topic puts `key` on: murmur2, as the Java client and
+    kafka-python (the publisher) compute it."""
+    return int(murmur2(key) & 0x7FFFFFFF) % partitions
+
+
+def check(codec: Codec, raw: Raw, partitions: int | None = None) -> Accepted | Rejected:
+    """Decode and check one record from an agency topic. `partitions`: the topic's partition
+    count, to check the record is where its key belongs (None: not checked)."""
+    if not raw.value:
         return Rejected(Reason.EMPTY, "the record has no value")
+    if raw.key is None:
+        return Rejected(Reason.NO_KEY, "the record has no key (it must be the person key)")
+    if partitions is not None and raw.partition != partition_of(raw.key, partitions):
+        return Rejected(
+            Reason.WRONG_PARTITION,
+            f"on partition {raw.partition}, but its key belongs on partition "
+            f"{partition_of(raw.key, partitions)} of {partitions}: all of a person's events "
+            "must share one partition",
+        )
     try:
-        decoded = codec.decode(value)
+        decoded = codec.decode(raw.value)
     except UnknownFingerprintError as exc:
         return Rejected(Reason.UNKNOWN_FINGERPRINT, exc.reason)
     except DecodeError as exc:
@@ -75,22 +103,33 @@ def check(
             Reason.ENVELOPE_INCOMPLETE,
             f"envelope.event_type {envelope['event_type']!r} is not {decoded.event_type!r}",
         )
-    owner = owner_of(topic)
+    owner = owner_of(raw.topic)
     if owner is None:
-        return Rejected(Reason.NOT_AN_EVENT_TOPIC, f"{topic} is no organisation's event topic")
+        return Rejected(Reason.NOT_AN_EVENT_TOPIC, f"{raw.topic} is no organisation's event topic")
     producer = str(envelope["producer"])
     if producer != owner.value:
         return Rejected(
-            Reason.WRONG_PRODUCER, f"producer {producer} published on {topic}, owned by {owner}"
+            Reason.WRONG_PRODUCER, f"producer {producer} published on {raw.topic}, owned by {owner}"
         )
     if not codec.registry.may_publish(owner, decoded.event_type):
         return Rejected(
             Reason.WRONG_PRODUCER, f"{decoded.event_type} is not an event type of {owner}"
         )
-    if key is not None and key.decode("utf-8", "replace") != envelope["person_key"]:
+    if raw.key.decode("utf-8", "replace") != envelope["person_key"]:
         return Rejected(Reason.KEY_MISMATCH, "the record key is not the envelope's person_key")
+    problems = decoded_problems(
+        codec.registry.get(decoded.event_type, decoded.reader_version), decoded.record
+    )
+    if problems:
+        return Rejected(
+            Reason.CONTRACT_VIOLATION, "; ".join(f"{p.path}: {p.message}" for p in problems)
+        )
+    headers = _header_problem(codec, raw, decoded, producer)
+    if headers is not None:
+        return headers
     occurred: datetime = envelope["occurred_at"]
     recorded: datetime = envelope["recorded_at"]
+    broker_time = raw.broker_time
     if recorded > broker_time + CLOCK_SKEW:
         return Rejected(
             Reason.IMPLAUSIBLE_TIME,
@@ -105,3 +144,33 @@ def check(
     if occurred < EARLIEST:
         return Rejected(Reason.IMPLAUSIBLE_TIME, f"occurred_at {occurred.isoformat()} is too old")
     return Accepted(decoded)
+
+
+def _header_problem(codec: Codec, raw: Raw, decoded: Decoded, producer: str) -> Rejected | None:
+    """The CloudEvents headers (binary mode) must be there and say what the body says: they
+    are copied onto the timeline, and consumers route by them without decoding the body."""
+    try:
+        attributes = parse_headers(raw.headers)
+    except HeaderError as exc:
+        return Rejected(Reason.HEADERS_MISSING, str(exc))
+    envelope = decoded.record["envelope"]
+    expected = {
+        "ce_id": str(envelope["event_id"]),
+        "ce_type": codec.registry.ce_type(decoded.event_type, decoded.version),
+        "ce_time": format_time(envelope["recorded_at"]),
+        "ce_source system": producer.lower(),
+    }
+    actual = {
+        "ce_id": attributes.id,
+        "ce_type": attributes.type,
+        "ce_time": format_time(attributes.time),
+        "ce_source system": source_system(attributes.source) or attributes.source,
+    }
+    wrong = [
+        f"{k} is {actual[k]!r}, the body says {expected[k]!r}"
+        for k in expected
+        if actual[k] != expected[k]
+    ]
+    if wrong:
+        return Rejected(Reason.HEADERS_CONTRADICT_BODY, "; ".join(wrong))
+    return None

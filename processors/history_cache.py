@@ -13,8 +13,8 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from processors.facts import Fact
-from processors.ports import PersonRow
+from domain.derive import PersonRow
+from domain.facts import Fact
 
 
 @dataclass

@@ -4,50 +4,17 @@ implementation and the composition root (ketenlog) wires them. Keeps processors 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Protocol
 
-from processors.facts import Fact
+from domain.derive import PersonRow
+from domain.facts import Fact
 
 TopicPartition = tuple[str, int]
 # A fact's identity: its event id within its person. An id is unique per producer reference;
 # one reused for another person (an agency's error) is that person's fact, not a duplicate.
 FactKey = tuple[str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class ChangeRow:
-    event_id: str
-    occurred_at: datetime
-    lifecycle: str
-    subject: str
-    from_state: str | None
-    to_state: str
-
-
-@dataclass(frozen=True, slots=True)
-class AnomalyRow:
-    kind: str
-    event_id: str | None
-    occurred_at: datetime | None
-    case_id: str | None
-    detail: str
-
-
-@dataclass(frozen=True, slots=True)
-class PersonRow:
-    """A person's derived state as stored: the fold's JSON and its changes and anomalies."""
-
-    person_key: str
-    state_json: str
-    events: int
-    changes: list[ChangeRow]
-    anomalies: list[AnomalyRow]
-    # What the person contributes to the projections, per projection table (replaced whole).
-    contributions: Mapping[str, list[tuple[object, ...]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from processors.facts import Fact
-from processors.ports import FactKey, PersonRow, TopicPartition
-from processors.timeline import Raw, gate
+from domain.derive import PersonRow, derive
+from domain.facts import Fact
+from processors.ports import FactKey, TopicPartition
+from processors.timeline import gate
 from schemas.codec import Codec
-
-Derive = Callable[[str, list[Fact]], PersonRow]
+from schemas.records import Raw
 
 # Gate in slices so the dead-letter list and decoded records of one slice stay small.
 GATE_SLICE = 5_000
@@ -42,9 +42,9 @@ class Folded:
 def fold_records(
     codec: Codec,
     records: Iterable[Raw],
-    derive: Derive,
     seen: set[FactKey],
     *,
+    partitions: int | None,
     now: datetime | None = None,
     on_records: Callable[[int], None] | None = None,
 ) -> Folded:
@@ -54,7 +54,7 @@ def fold_records(
     by_person: dict[str, list[Fact]] = {}
     clock = now or datetime.now(UTC)
     for chunk in _slices(records, GATE_SLICE):
-        result = gate(codec, chunk, clock)
+        result = gate(codec, chunk, clock, partitions=partitions)
         out.records += len(chunk)
         for tp, offset in result.positions.items():
             out.positions[tp] = max(out.positions.get(tp, 0), offset)

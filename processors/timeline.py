@@ -7,31 +7,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
+from domain.facts import Fact
 from processors.checks import Accepted, Reason, Rejected, check
-from processors.facts import Fact
 from processors.ports import FactKey, TopicPartition
 from schemas.codec import Codec
-
-Headers = list[tuple[str, bytes]]
-
-
-@dataclass(frozen=True, slots=True)
-class Raw:
-    """A record as it came off an agency topic."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes | None
-    headers: Headers
-    timestamp_ms: int
-
-    @property
-    def broker_time(self) -> datetime:
-        return datetime.fromtimestamp(self.timestamp_ms / 1000, tz=UTC)
+from schemas.records import Headers, Raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,13 +46,14 @@ def deadletter(raw: Raw, rejected: Rejected, now: datetime) -> Outgoing:
     return Outgoing(raw.key, raw.value, headers)
 
 
-def gate(codec: Codec, records: Iterable[Raw], now: datetime) -> Gate:
-    """Check every record; the last offset seen per partition sets the next position."""
+def gate(codec: Codec, records: Iterable[Raw], now: datetime, *, partitions: int | None) -> Gate:
+    """Check every record; the last offset seen per partition sets the next position.
+    `partitions`: the agency topics' partition count (None only where no partitioner applies)."""
     out = Gate()
     for raw in records:
         tp = (raw.topic, raw.partition)
         out.positions[tp] = max(out.positions.get(tp, 0), raw.offset + 1)
-        verdict = check(codec, raw.topic, raw.key, raw.value, raw.broker_time)
+        verdict = check(codec, raw, partitions)
         if isinstance(verdict, Rejected):
             out.deadletters.append(deadletter(raw, verdict, now))
             continue

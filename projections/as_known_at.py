@@ -23,13 +23,12 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from processors.facts import Fact
-from processors.ports import PersonRow
+from domain.derive import PersonRow, derive
+from domain.facts import Fact
 from projections.db import LIVE, create_views
-from projections.items import TABLES
-from projections.processing_store import ANOMALIES, CHANGES, anomaly_rows, change_rows
+from projections.processing_store import anomaly_rows, change_rows
+from projections.tables import ANOMALIES, CHANGES, TABLES
 
-Derive = Callable[[str, list[Fact]], PersonRow]
 Rows = Callable[[PersonRow], Iterable[tuple[Any, ...]]]
 
 
@@ -57,7 +56,7 @@ def parse_moment(text: str) -> datetime:
     return at if at.tzinfo else at.replace(tzinfo=UTC)
 
 
-def prepare(conn: psycopg.Connection[Any], moment: datetime, derive: Derive) -> str:
+def prepare(conn: psycopg.Connection[Any], moment: datetime) -> str:
     """Build the views as known at `moment` inside the caller's open transaction (roll it
     back afterwards); returns the schema of the views. Costs one fold per person with an
     event recorded after `moment`."""

@@ -1,5 +1,5 @@
 """What auditors read that analysts may not: one person's stored events (for the person
-timeline, processors.person_timeline), optionally as the chain knew them at a moment.
+timeline, domain.person_timeline), optionally as the chain knew them at a moment.
 Sits at the edge: SQL only.
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import psycopg
 
-from processors.facts import Fact
+from domain.facts import Fact
 
 
 def person_facts(

@@ -20,13 +20,12 @@ def answer(
     conn: psycopg.Connection[Any],
     request: Request,
     disclosure: Disclosure,
-    derive: as_known_at.Derive,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and the publishable rows."""
     with conn.transaction(force_rollback=True):
         views = ANALYST
         if request.known_at is not None:
-            views = as_known_at.prepare(conn, request.known_at, derive)
+            views = as_known_at.prepare(conn, request.known_at)
         if request.projection == HOUSING:
             columns, rows = housing(conn, request.task_period, views=views)
             return columns, disclosure.rows(rows, HOUSING_FIRST_COUNT)

@@ -21,8 +21,8 @@ import psycopg
 import pydantic
 from aiohttp import web
 
-from processors.facts import Fact
-from processors.person_timeline import person_timeline
+from domain.facts import Fact
+from domain.person_timeline import person_timeline
 from projections import as_known_at, charts
 from projections.api_models import TijdlijnVerzoek
 from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterError, Request
@@ -54,7 +54,6 @@ TITLES = {
     413: "Verzoek te groot",
     415: "Mediatype niet ondersteund",
     500: "Interne fout",
-    501: "Niet beschikbaar",
 }
 # Headers of an HTTP error worth keeping on its problem (Allow on a 405, Location on a
 # redirect); the body's own headers are the problem's.
@@ -73,7 +72,6 @@ PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Result = tuple[list[str], list[tuple[Any, ...]]]
-Derive = Callable[[str, list[Fact]], Any]
 
 
 class ProblemError(Exception):
@@ -109,15 +107,11 @@ class Api:
         disclosure: Disclosure,
         cors_origins: frozenset[str],
         *,
-        derive: Derive | None = None,
         auditor_token: str | None = None,
     ) -> None:
-        """`derive` (ketenlog.folding.derive) serves `bekend-op` and the person timeline;
-        without it those answer 501."""
         self.dsn = dsn
         self.disclosure = disclosure
         self.cors_origins = cors_origins
-        self.derive = derive
         self.auditor_token = auditor_token
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
@@ -162,16 +156,13 @@ class Api:
     def _as_known_at(self, moment: datetime, query: Callable[[Any, str], Result]) -> Result:
         """In a worker thread, on a connection of its own: the moment's views are built in a
         transaction that is rolled back (projections.as_known_at)."""
-        derive = self._require_derive()
         with (
             psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn,
             conn.transaction(force_rollback=True),
         ):
-            return query(conn, as_known_at.prepare(conn, moment, derive))
+            return query(conn, as_known_at.prepare(conn, moment))
 
     async def person_timeline(self, person_key: str, known_at: datetime | None) -> dict[str, Any]:
-        derive = self._require_derive()
-
         def load() -> list[Fact]:
             with psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn:
                 return person_facts(conn, person_key, known_at)
@@ -179,12 +170,7 @@ class Api:
         facts = await asyncio.to_thread(load)
         if not facts:
             raise ProblemError(404, "Niet gevonden", "no events recorded for this person")
-        return person_timeline(person_key, facts, derive)
-
-    def _require_derive(self) -> Derive:
-        if self.derive is None:
-            raise ProblemError(501, "Niet beschikbaar", "this server cannot fold histories")
-        return self.derive
+        return person_timeline(person_key, facts)
 
     async def _connection(self) -> psycopg.AsyncConnection[Any]:
         """One connection, opened on first use and again after it broke (callers hold the lock)."""

@@ -86,7 +86,6 @@ def _figures(resource: str, answer: Any) -> dict[str, Any]:
                     },
                 },
                 "400": _problem("one or more parameters are invalid, each named"),
-                "501": _problem("bekend-op asked of a server that cannot fold histories"),
             },
         }
     }
@@ -118,7 +117,6 @@ def _audit() -> dict[str, Any]:
                 "401": _problem("no or a wrong auditor's bearer token"),
                 "403": _problem("audit access is not configured on this server"),
                 "404": _problem("no events recorded for this person"),
-                "501": _problem("this server cannot fold histories"),
             },
         }
     }

@@ -13,7 +13,7 @@ from typing import Any
 import psycopg
 
 from projections.db import LIVE, SWAP_LOCK
-from projections.items import TABLES
+from projections.tables import ANOMALIES, CHANGES, TABLES
 
 
 async def _copy(cur: psycopg.AsyncCursor[Any], target: str, rows: Sequence[Sequence[Any]]) -> None:
@@ -28,15 +28,10 @@ FACT_COLUMNS = (
     "(event_id, person_key, event_type, producer, occurred_at, recorded_at, source_topic,"
     " source_partition, source_offset, fact)"
 )
-CHANGES = (
-    "state_changes (person_key, seq, event_id, occurred_at, lifecycle, subject, from_state,"
-    " to_state)"
-)
-ANOMALIES = "anomalies (person_key, seq, kind, event_id, occurred_at, case_id, detail)"
 
 
 def fact_row(f: Any) -> tuple[Any, ...]:
-    """A processors.facts.Fact as its timeline_events row (FACT_COLUMNS)."""
+    """A domain.facts.Fact as its timeline_events row (FACT_COLUMNS)."""
     return (
         f.event_id,
         f.person_key,
@@ -123,7 +118,7 @@ class PgProcessingTx:
         return {key: int(n) for key, n in await cur.fetchall()}
 
     async def add_facts(self, facts: Sequence[Any]) -> None:
-        """Facts as processors.facts.Fact (duck-typed: this package imports no processors)."""
+        """Facts as domain.facts.Fact (duck-typed: this package imports no processors)."""
         if not facts:
             return
         async with self._conn.cursor() as cur:

@@ -18,15 +18,13 @@ import psycopg
 from psycopg import sql
 
 from projections.db import ANALYST, LIVE, SWAP_LOCK, create_views, migrate
-from projections.items import TABLES
 from projections.processing_store import (
-    ANOMALIES,
-    CHANGES,
     FACT_COLUMNS,
     anomaly_rows,
     change_rows,
     fact_row,
 )
+from projections.tables import ANOMALIES, CHANGES, TABLES
 
 PERSONS = "person_state (person_key, state, events, facts)"
 POSITIONS = "consumer_positions (consumer, topic, partition, next_offset)"

@@ -55,6 +55,13 @@ class CloudEventAttributes:
         return None if self.sequence is None else int(self.sequence)
 
 
+def source_system(source: str) -> str | None:
+    """The system part of a `ce_source` (`urn:nld:oin:…:systeem:ind` -> `ind`); None when the
+    source names no system. The OIN prefix before it is each deployment's setting."""
+    prefix, sep, system = source.rpartition(":systeem:")
+    return system if sep and prefix else None
+
+
 def ce_source(org: Org | str, oin_prefix: str = DEFAULT_OIN_PREFIX) -> str:
     """`<oin prefix>:systeem:<org lowercase>`, e.g. urn:nld:oin:…:systeem:ind."""
     return f"{oin_prefix}:systeem:{Org(org).value.lower()}"

@@ -12,6 +12,7 @@ from typing import Any
 
 from schemas.canonical import PRIMITIVES, full_name, namespace_of
 from schemas.errors import ContractError, Problem
+from schemas.limits import MAX_STRING, string_problem, suspicious_strings
 from schemas.registry import SchemaVersion
 
 _INT_RANGE = (-(2**31), 2**31 - 1)
@@ -37,7 +38,107 @@ def find_problems(
     checker.check(sv.schema, record, "", "")
     if not checker.problems:
         checker.problems.extend(_semantic_problems(sv, record))
+        checker.problems.extend(limit_problems(sv, record))
     return checker.problems
+
+
+def decoded_problems(sv: SchemaVersion, record: Mapping[str, Any]) -> list[Problem]:
+    """The checks a decoded record still needs (decoding proved its types): the .avsc's field
+    constraints (the person key's pattern, minimums), the semantic rules (producer, subject
+    key, correct-or-retract) and the string limits. The timeline gate runs this on every record,
+    so it is the publisher's validation less what Avro decoding already guarantees."""
+    checker = _Checker(sv.named_types, exempt={_PERSON_KEY} if sv.subject_key else set())
+    for path, fld in _constrained_fields(sv):
+        value: Any = record
+        for name in path:
+            value = value.get(name) if isinstance(value, Mapping) else None
+        if value is not None:
+            checker.constraints(fld, value, ".".join(path))
+    return [*checker.problems, *_semantic_problems(sv, record), *limit_problems(sv, record)]
+
+
+_CONSTRAINED: dict[int, list[tuple[tuple[str, ...], Mapping[str, Any]]]] = {}
+
+
+def _constrained_fields(sv: SchemaVersion) -> list[tuple[tuple[str, ...], Mapping[str, Any]]]:
+    """(path, field) of every record field that declares a `pattern` or a `minimum`, outside
+    arrays and maps (none of the contract's constrained fields is inside one)."""
+    cached = _CONSTRAINED.get(sv.fingerprint)
+    if cached is not None:
+        return cached
+    found: list[tuple[tuple[str, ...], Mapping[str, Any]]] = []
+
+    def walk(node: Any, path: tuple[str, ...], ns: str, seen: frozenset[str]) -> None:
+        if isinstance(node, list):
+            for branch in node:
+                walk(branch, path, ns, seen)
+        elif isinstance(node, str):
+            name = full_name(node, ns) if node not in PRIMITIVES else ""
+            if name and name not in seen and name in sv.named_types:
+                walk(sv.named_types[name], path, namespace_of(name), seen | {name})
+        elif node.get("type") == "record":
+            inner = namespace_of(full_name(node["name"], node.get("namespace") or ns))
+            for fld in node["fields"]:
+                where = (*path, fld["name"])
+                if "pattern" in fld or "minimum" in fld:
+                    found.append((where, fld))
+                walk(fld["type"], where, inner, seen)
+        elif isinstance(node.get("type"), dict | list):
+            walk(node["type"], path, ns, seen)
+
+    walk(sv.schema, (), "", frozenset())
+    _CONSTRAINED[sv.fingerprint] = found
+    return found
+
+
+def limit_problems(sv: SchemaVersion, record: Any) -> list[Problem]:
+    """Every string of `record` that breaks the contract's limits (schemas/limits.py), with its
+    path; what the timeline gate checks on each decoded record."""
+    problems = []
+    for path, value in suspicious_strings(record):
+        declared = _declared_max_lengths(sv).get(re.sub(r"\[\d+\]", "[]", path), MAX_STRING)
+        problem = string_problem(value, declared)
+        if problem is not None:
+            problems.append(Problem(path, problem))
+    return problems
+
+
+_MAX_LENGTHS: dict[int, dict[str, int]] = {}
+
+
+def _declared_max_lengths(sv: SchemaVersion) -> dict[str, int]:
+    """Field path (array items as `[]`) -> the `maxLength` its .avsc field declares."""
+    cached = _MAX_LENGTHS.get(sv.fingerprint)
+    if cached is not None:
+        return cached
+    found: dict[str, int] = {}
+
+    def walk(node: Any, path: str, ns: str, seen: frozenset[str]) -> None:
+        if isinstance(node, list):
+            for branch in node:
+                walk(branch, path, ns, seen)
+        elif isinstance(node, str):
+            if node not in PRIMITIVES:
+                name = full_name(node, ns)
+                if name not in seen and name in sv.named_types:
+                    walk(sv.named_types[name], path, namespace_of(name), seen | {name})
+        elif node.get("type") == "record":
+            inner = namespace_of(full_name(node["name"], node.get("namespace") or ns))
+            for fld in node["fields"]:
+                where = f"{path}.{fld['name']}" if path else fld["name"]
+                if isinstance(fld.get("maxLength"), int):
+                    found[where] = fld["maxLength"]
+                walk(fld["type"], where, inner, seen)
+        elif node.get("type") == "array":
+            walk(node["items"], f"{path}[]", ns, seen)
+        elif node.get("type") == "map":
+            walk(node["values"], f"{path}.*", ns, seen)
+        elif isinstance(node.get("type"), dict | list):
+            walk(node["type"], path, ns, seen)
+
+    walk(sv.schema, "", "", frozenset())
+    _MAX_LENGTHS[sv.fingerprint] = found
+    return found
 
 
 def expected_subject_key(sv: SchemaVersion, record: Mapping[str, Any]) -> str | None:

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
+from domain.lifecycle.person import PersonState
+from domain.lifecycle.truth_check import Tally
 from infra import services as infra_services
 from ketenlog.commands import serve
 from ketenlog.commands.base import CommandError, Registry, say
@@ -19,8 +21,6 @@ from ketenlog.commands.demo_tables import differences as table_differences
 from ketenlog.commands.demo_tables import shared_tasks, table_figures
 from ketenlog.commands.simulate import chain_key, publish
 from ketenlog.settings import Settings
-from processors.lifecycle.person import PersonState
-from processors.lifecycle.truth_check import Tally
 from producers.pseudonym import person_key
 from producers.simulator import SimParams, simulate
 from projections.db import connect

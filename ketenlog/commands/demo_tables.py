@@ -1,5 +1,5 @@
 """The ground truth's figures that `ketenlog demo` recounts from the stored projection rows
-(the folded persons give the others, processors.lifecycle.truth_check): inflow by person
+(the folded persons give the others, domain.lifecycle.truth_check): inflow by person
 attributes, Eurostat's applicants, housing, residents by location type and status, capacity,
 occupancy per location at month ends, relocations per year. Only the demo's own persons and
 subjects count, for the log may hold other simulations. Reads in chunks; the recounting is

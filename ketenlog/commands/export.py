@@ -12,7 +12,7 @@ from pathlib import Path
 from infra import archive, kafka_log
 from ketenlog.commands.base import CommandError, Progress, Registry, say
 from ketenlog.settings import Settings
-from processors.timeline import Raw
+from schemas.records import Raw
 from schemas.topics import event_topics
 
 

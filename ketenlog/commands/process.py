@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 
+from domain.facts import Fact
 from infra.topics import end_offsets
 from ketenlog.commands.base import CommandError, Registry, say
-from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from processors.app import WorkerConfig, build_app, run_worker
 from processors.batch import BatchProcessor, Earliest, Seek, Send
-from processors.facts import Fact
 from projections.db import connect, migrate
 from projections.processing_store import PgProcessingStore
 from schemas.codec import default_codec
@@ -75,9 +74,9 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             codec=default_codec(),
             store=store,
             send=send,
-            derive=derive,
             seek=seek,
             earliest=earliest,
+            partitions=config.partitions,
         )
 
     run_worker(build_app(config, make_processor, say))

@@ -12,7 +12,6 @@ from datetime import date
 from typing import Any
 
 from ketenlog.commands.base import CommandError, Registry
-from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from projections import figures
 from projections.api_spec import CLI, HOUSING, ParameterError, Request, validate
@@ -103,7 +102,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     disclosure = Disclosure(settings.disclosure_min, settings.disclosure_round)
     with connect(settings.dsn) as conn:
         migrate(conn)
-        columns, rows = figures.answer(conn, asked, disclosure, derive)
+        columns, rows = figures.answer(conn, asked, disclosure)
     write(sys.stdout, args.format, columns, rows)
     return 0
 

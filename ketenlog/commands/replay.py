@@ -12,13 +12,13 @@ from pathlib import Path
 
 import psycopg
 
+from domain.facts import Fact
 from infra import kafka_log
 from infra.archive import open_archive
 from infra.kafka_log import KafkaLogError
 from infra.topics import end_offsets
 from ketenlog.commands.base import CommandError, Progress, Registry, say
 from ketenlog.commands.process import DEFAULT_GROUP
-from ketenlog.folding import derive
 from ketenlog.rebuild import (
     IncompleteSourceError,
     Rebuilt,
@@ -27,13 +27,13 @@ from ketenlog.rebuild import (
 )
 from ketenlog.settings import Settings
 from processors.batch import BatchProcessor
-from processors.facts import Fact
 from processors.ports import TopicPartition
-from processors.timeline import Outgoing, Raw
+from processors.timeline import Outgoing
 from projections import checksums, replay_store
 from projections.db import LIVE, connect, migrate
 from projections.processing_store import PgProcessingStore
 from schemas.codec import default_codec
+from schemas.records import Raw
 from schemas.topics import event_topics
 
 SCHEMA = "ketenlog_replay"
@@ -265,9 +265,9 @@ async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition
         codec=default_codec(),
         store=store,
         send=send,
-        derive=derive,
         seek=seek,
         earliest=earliest,
+        partitions=settings.partitions,
     )
     caught = 0
     try:

@@ -7,7 +7,6 @@ import argparse
 from aiohttp import web
 
 from ketenlog.commands.base import CommandError, Registry, say
-from ketenlog.folding import derive
 from ketenlog.settings import Settings
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
@@ -38,7 +37,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         settings.dsn,
         Disclosure(settings.disclosure_min, settings.disclosure_round),
         settings.cors_origins,
-        derive=derive,
         auditor_token=settings.auditor_token,
     )
     say(f"serve: dashboard at http://{args.host}:{args.port}/dashboard")

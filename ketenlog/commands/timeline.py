@@ -1,6 +1,6 @@
 """`ketenlog timeline KEY`: one person's timeline for auditors — every event from every
 organisation in valid-time order, as recorded and as corrected, the lifecycle states passed
-through and the anomalies (processors.person_timeline). Person-level data: not for analysts.
+through and the anomalies (domain.person_timeline). Person-level data: not for analysts.
 """
 
 from __future__ import annotations
@@ -10,10 +10,9 @@ import json
 import sys
 from typing import Any
 
+from domain.person_timeline import person_timeline
 from ketenlog.commands.base import CommandError, Registry, moment
-from ketenlog.folding import derive
 from ketenlog.settings import Settings
-from processors.person_timeline import person_timeline
 from projections.audit import person_facts
 from projections.db import connect, migrate
 
@@ -39,7 +38,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         facts = person_facts(conn, args.person_key, args.as_known_at)
     if not facts:
         raise CommandError(f"no events recorded for person {args.person_key}", exit_code=1)
-    timeline = person_timeline(args.person_key, facts, derive)
+    timeline = person_timeline(args.person_key, facts)
     if args.format == "json":
         json.dump(timeline, sys.stdout, indent=1, ensure_ascii=False)
         print()

@@ -1,4 +1,4 @@
--- What each person contributes to the analysts' figures (projections/items.py), replaced in
+-- What each person contributes to the analysts' figures (domain/contributions.py), replaced in
 -- the processor's transaction whenever the person is folded again. The analysts' views over
 -- them are in projections/views.sql.
 

@@ -25,8 +25,8 @@ import psycopg
 import pytest
 from kafka import KafkaProducer
 
-from processors.lifecycle import PersonState
-from processors.lifecycle import counts as c
+from domain.lifecycle import PersonState
+from domain.lifecycle import counts as c
 from producers.prepare import Preparer
 from producers.publisher import Publisher
 from producers.submission import Submission

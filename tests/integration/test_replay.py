@@ -20,7 +20,6 @@ from typing import Any
 import psycopg
 import pytest
 
-from ketenlog.folding import derive
 from producers.prepare import Preparer
 from producers.pseudonym import person_key
 from producers.publisher import Publisher
@@ -253,7 +252,7 @@ def _publish_as_known_at_example(services: RunningServices) -> tuple[bytes, str]
 
 def occupancy(dsn: str, known_at: datetime | None) -> dict[str, int]:
     with psycopg.connect(dsn) as conn, conn.transaction(force_rollback=True):
-        views = ANALYST if known_at is None else as_known_at.prepare(conn, known_at, derive)
+        views = ANALYST if known_at is None else as_known_at.prepare(conn, known_at)
         _, rows = queries.run(
             conn, "occupancy", period="day", by=["location_type"], start=DAY, end=DAY, views=views
         )

@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-from processors.batch import BatchProcessor, Derive
-from processors.derive import derive_person
-from processors.facts import Fact
-from processors.ports import AnomalyRow, ChangeRow, PersonWrite, TopicPartition
+from domain.derive import AnomalyRow, ChangeRow
+from domain.facts import Fact
+from processors.batch import BatchProcessor
+from processors.ports import PersonWrite, TopicPartition
 from processors.timeline import Outgoing
 from schemas.codec import default_codec
 
@@ -82,7 +82,7 @@ class MemoryStore:
         return None
 
 
-def processor(store: MemoryStore, derive: Derive = derive_person) -> BatchProcessor:
+def processor(store: MemoryStore, partitions: int | None = None) -> BatchProcessor:
     async def send(topic: str, outs: list[Outgoing]) -> None:
         return None
 
@@ -97,8 +97,8 @@ def processor(store: MemoryStore, derive: Derive = derive_person) -> BatchProces
         codec=default_codec(),
         store=store,
         send=send,
-        derive=derive,
         seek=seek,
         earliest=earliest,
+        partitions=partitions,
         clock=lambda: NOW,
     )

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import UTC, datetime
 
-from processors.facts import Fact
-from processors.lifecycle import PersonState, fold
+from domain.facts import Fact
+from domain.lifecycle import PersonState, fold
 from producers.prepare import Preparer
 from producers.simulator import Simulation
 from schemas.codec import default_codec

@@ -14,8 +14,8 @@ import avro.io
 import pytest
 
 from infra.archive import MANIFEST, Problem, open_archive, write_manifest, write_topic
-from processors.timeline import Raw
 from schemas import chain
+from schemas.records import Raw
 
 TOPIC = "keten.coa.events"
 FILE = f"{TOPIC}.avro"

@@ -9,9 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ketenlog.folding import derive
-from processors.facts import Fact
-from processors.person_timeline import person_timeline
+from domain.facts import Fact
+from domain.person_timeline import person_timeline
 from projections.as_known_at import parse_moment
 from projections.checksums import Checksum, compare, per_table
 from tests.unit.memory_store import T0
@@ -63,7 +62,7 @@ def test_the_timeline_marks_corrections_and_retractions_and_lists_states() -> No
             retracts=fact(4, "", 0, {}).event_id,
         ),
     ]
-    timeline = person_timeline(PERSON, facts, derive)
+    timeline = person_timeline(PERSON, facts)
     status = {e["event_id"][-1]: e["status"] for e in timeline["events"]}
     assert status["1"] == "as recorded"
     assert status["2"] == f"corrected by {facts[2].event_id}"

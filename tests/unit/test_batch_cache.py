@@ -13,9 +13,9 @@ from datetime import timedelta
 from typing import Any
 
 from processors.batch import BatchProcessor
-from processors.timeline import Raw
 from producers.prepare import Preparer
 from producers.submission import Submission
+from schemas.records import Raw
 from tests.unit.memory_store import NOW, T0, MemoryStore, processor
 
 TOPIC = "keten.coa.events"

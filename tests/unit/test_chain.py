@@ -3,8 +3,8 @@ names each kind of tampering once, at its offset, and goes on without a cascade.
 
 from __future__ import annotations
 
-from processors.timeline import Raw
 from schemas import chain
+from schemas.records import Raw
 
 TOPIC = "keten.coa.events"
 ALTERED = (

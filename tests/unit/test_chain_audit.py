@@ -4,8 +4,8 @@ whose start was deleted, and the per-topic summary `verify-chains` prints."""
 from __future__ import annotations
 
 from infra.chain_audit import ChainAudit, audit_records
-from processors.timeline import Raw
 from schemas import chain
+from schemas.records import Raw
 
 TOPIC = "keten.ind.events"
 

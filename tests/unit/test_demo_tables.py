@@ -7,10 +7,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
+from domain.contributions import items_of
+from domain.lifecycle import fold
 from ketenlog.commands import demo_tables as t
-from processors.lifecycle import fold
 from producers.simulator import SimParams, simulate
-from projections.items import items_of
 from tests.unit.simulated import CHAIN_KEY, fold_simulation
 
 

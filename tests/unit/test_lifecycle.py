@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from processors.facts import Fact
-from processors.lifecycle import AnomalyKind, CaseStatus, PersonState, fold, state_at
-from processors.lifecycle.counts import (
+from domain.facts import Fact
+from domain.lifecycle import AnomalyKind, CaseStatus, PersonState, fold, state_at
+from domain.lifecycle.counts import (
     case_state_counts,
     coa_occupancy,
     decisions,
@@ -20,8 +20,9 @@ from processors.lifecycle.counts import (
     goo_occupancy,
     inflow,
 )
-from processors.lifecycle.effective import PRECEDENCE, effective
-from processors.lifecycle.serial import to_plain
+from domain.lifecycle.effective import effective
+from domain.lifecycle.serial import to_plain
+from domain.routes import PRECEDENCE
 
 T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 PERSON = "ab" * 32

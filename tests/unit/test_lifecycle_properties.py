@@ -11,8 +11,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from processors.facts import Fact
-from processors.lifecycle import fold, state_at
+from domain.facts import Fact
+from domain.lifecycle import fold, state_at
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 PERSON = "ef" * 32

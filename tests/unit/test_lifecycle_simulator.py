@@ -8,10 +8,10 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from processors.facts import Fact
-from processors.lifecycle import PersonState
-from processors.lifecycle import counts as c
-from processors.lifecycle.truth_check import Tally
+from domain.facts import Fact
+from domain.lifecycle import PersonState
+from domain.lifecycle import counts as c
+from domain.lifecycle.truth_check import Tally
 from producers.simulator import SimParams, Simulation, simulate
 from tests.unit.simulated import CHAIN_KEY, fold_simulation
 

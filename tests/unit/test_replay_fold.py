@@ -13,12 +13,11 @@ from datetime import UTC, date, datetime
 
 from kafka.partitioner.default import murmur2
 
-from ketenlog.folding import derive
 from processors.replay import fold_records
-from processors.timeline import Raw
 from producers.prepare import Preparer
 from producers.simulator import SimParams, simulate
 from schemas.codec import default_codec
+from schemas.records import Raw
 from schemas.topics import event_topic
 from tests.unit.memory_store import MemoryStore, processor
 
@@ -52,7 +51,7 @@ def test_the_batch_path_stores_what_the_live_path_stores() -> None:
     assert len(records) > 2000
 
     store = MemoryStore()
-    live = processor(store, derive)
+    live = processor(store, PARTITIONS)
     rng = random.Random(3)
 
     async def feed() -> None:
@@ -79,7 +78,7 @@ def test_the_batch_path_stores_what_the_live_path_stores() -> None:
         group = sorted(
             (r for r in records if r.partition == partition), key=lambda r: (r.topic, r.offset)
         )
-        folded = fold_records(codec, group, derive, seen, now=LATER)
+        folded = fold_records(codec, group, seen, partitions=PARTITIONS, now=LATER)
         persons.update({row.person_key: (row, n) for row, n in folded.persons})
         facts |= {f.key for f in folded.facts}
         positions.update(folded.positions)

@@ -12,9 +12,11 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from processors.facts import Fact
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
-from processors.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.facts import Fact
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.routes import NEEDS_CASE, Collect, collecting
+from schemas.event_types import EventType
 
 
 class CaseStatus(StrEnum):
@@ -59,48 +61,46 @@ IN_PROCEDURE = frozenset({S.DUBLIN, S.BORDER, S.ACCELERATED, S.IN_GENERAL, S.IN_
 GRANTED_PATH = frozenset({S.GRANTED_A, S.GRANTED_B, S.AWAITING_HOUSING, S.HOUSED, S.NATURALISED})
 DEPARTED = frozenset({S.DEPARTED_INDEPENDENT, S.DEPARTED_FORCED, S.DEPARTED_DUBLIN})
 GONE = DEPARTED | {S.UNSUPERVISED}
-DEPARTURE_TYPES = frozenset(
-    {"DepartedIndependently", "ForcedReturnExecuted", "DepartedWithoutSupervision"}
-)
-HOUSING_TYPES = frozenset({"LinkedToMunicipality", "HousingAllocated"})
+DEPARTURE_TYPES = collecting(Collect.DEPARTURE)
+HOUSING_TYPES = collecting(Collect.HOUSING_STEP)
 
 
 def next_status(event_type: str, data: Mapping[str, Any]) -> CaseStatus | None:
     """The state after an event (the ground-truth table); None: the event changes nothing."""
     match event_type:
-        case "ArrivalReported":
+        case EventType.ArrivalReported:
             return S.REPORTED
-        case "ScreeningStarted":
+        case EventType.ScreeningStarted:
             return S.IN_SCREENING
-        case "AsylumApplicationLodged":
+        case EventType.AsylumApplicationLodged:
             return S.REGISTERED
-        case "TrackAssigned":
+        case EventType.TrackAssigned:
             return TRACK_STATUS.get(str(data.get("track")))
-        case "DecisionIssued":
+        case EventType.DecisionIssued:
             if data.get("outcome") == "GRANTED":
                 return S.GRANTED_A if data.get("status") == "A" else S.GRANTED_B
             return S.REJECTED
-        case "AppealLodged" | "FurtherAppealLodged":
+        case EventType.AppealLodged | EventType.FurtherAppealLodged:
             return S.IN_APPEAL
-        case "JudgmentIssued":
+        case EventType.JudgmentIssued:
             return S.IN_EXTENDED if data.get("outcome") == "UPHELD" else None
-        case "FinalJudgmentIssued":
+        case EventType.FinalJudgmentIssued:
             return S.IN_EXTENDED if data.get("outcome") == "UPHELD" else S.RETURN_PHASE
-        case "ReturnCaseOpened" | "DetentionEnded" | "PermitWithdrawn":
+        case EventType.ReturnCaseOpened | EventType.DetentionEnded | EventType.PermitWithdrawn:
             return S.RETURN_PHASE
-        case "DetentionOrdered":
+        case EventType.DetentionOrdered:
             return S.DETAINED
-        case "DepartedIndependently":
+        case EventType.DepartedIndependently:
             return S.DEPARTED_INDEPENDENT
-        case "ForcedReturnExecuted":
+        case EventType.ForcedReturnExecuted:
             return S.DEPARTED_DUBLIN if data.get("destination") == "DUBLIN" else S.DEPARTED_FORCED
-        case "DepartedWithoutSupervision":
+        case EventType.DepartedWithoutSupervision:
             return S.UNSUPERVISED
-        case "LinkedToMunicipality":
+        case EventType.LinkedToMunicipality:
             return S.AWAITING_HOUSING
-        case "HousingAllocated":
+        case EventType.HousingAllocated:
             return S.HOUSED
-        case "NaturalisationDecided":
+        case EventType.NaturalisationDecided:
             return S.NATURALISED if data.get("outcome") == "GRANTED" else None
     return None
 
@@ -109,37 +109,32 @@ _RETURNABLE = frozenset({S.REJECTED, S.IN_APPEAL, S.RETURN_PHASE, S.DETAINED})
 # The states an event is expected in (reference/events.md, with the simulator's deviations);
 # anything else is an UNEXPECTED_TRANSITION. None = the case has no state yet.
 EXPECTED_FROM: dict[str, frozenset[CaseStatus | None]] = {
-    "ArrivalReported": frozenset({None}),
-    "ScreeningStarted": frozenset({S.REPORTED}),
-    "AsylumApplicationLodged": frozenset({S.REPORTED, S.IN_SCREENING}),
-    "TrackAssigned": frozenset({S.REGISTERED}) | IN_PROCEDURE,
-    "DecisionIssued": IN_PROCEDURE,
-    "AppealLodged": frozenset({S.REJECTED}),
-    "FurtherAppealLodged": frozenset({S.IN_APPEAL}),
-    "JudgmentIssued": frozenset({S.IN_APPEAL}),
-    "FinalJudgmentIssued": frozenset({S.IN_APPEAL}),
-    "ReturnCaseOpened": _RETURNABLE,
-    "DetentionOrdered": _RETURNABLE,
-    "DetentionEnded": frozenset({S.DETAINED}),
-    "PermitWithdrawn": GRANTED_PATH - {S.NATURALISED},
-    "DepartedIndependently": _RETURNABLE,
-    "ForcedReturnExecuted": _RETURNABLE | {S.DUBLIN},
+    EventType.ArrivalReported: frozenset({None}),
+    EventType.ScreeningStarted: frozenset({S.REPORTED}),
+    EventType.AsylumApplicationLodged: frozenset({S.REPORTED, S.IN_SCREENING}),
+    EventType.TrackAssigned: frozenset({S.REGISTERED}) | IN_PROCEDURE,
+    EventType.DecisionIssued: IN_PROCEDURE,
+    EventType.AppealLodged: frozenset({S.REJECTED}),
+    EventType.FurtherAppealLodged: frozenset({S.IN_APPEAL}),
+    EventType.JudgmentIssued: frozenset({S.IN_APPEAL}),
+    EventType.FinalJudgmentIssued: frozenset({S.IN_APPEAL}),
+    EventType.ReturnCaseOpened: _RETURNABLE,
+    EventType.DetentionOrdered: _RETURNABLE,
+    EventType.DetentionEnded: frozenset({S.DETAINED}),
+    EventType.PermitWithdrawn: GRANTED_PATH - {S.NATURALISED},
+    EventType.DepartedIndependently: _RETURNABLE,
+    EventType.ForcedReturnExecuted: _RETURNABLE | {S.DUBLIN},
     # Absconding can happen at any stage of the procedure.
-    "DepartedWithoutSupervision": frozenset(
+    EventType.DepartedWithoutSupervision: frozenset(
         {None, S.REPORTED, S.IN_SCREENING, S.REGISTERED} | IN_PROCEDURE | _RETURNABLE
     ),
-    "LinkedToMunicipality": frozenset({S.GRANTED_A, S.GRANTED_B}),
-    "HousingAllocated": frozenset({S.GRANTED_A, S.GRANTED_B, S.AWAITING_HOUSING}),
-    "NaturalisationDecided": frozenset({S.HOUSED}),
+    EventType.LinkedToMunicipality: frozenset({S.GRANTED_A, S.GRANTED_B}),
+    EventType.HousingAllocated: frozenset({S.GRANTED_A, S.GRANTED_B, S.AWAITING_HOUSING}),
+    EventType.NaturalisationDecided: frozenset({S.HOUSED}),
 }
 
 # Events the case lifecycle or the case counts need; without a case they are an anomaly.
-CASE_EVENTS = frozenset(EXPECTED_FROM) | {
-    "DublinClaimAccepted",
-    "FamilyReunificationRequested",
-    "FamilyReunificationDecided",
-    "ResidencePermitIssued",
-}
+CASE_EVENTS = NEEDS_CASE
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +238,7 @@ class CaseBuilder:
         data = fact.data
         etype = fact.event_type
         self._classify(etype, data)
-        if etype == "AsylumApplicationLodged":
+        if etype == EventType.AsylumApplicationLodged:
             self.application_lodged = True
         new = next_status(etype, data)
         if new is None:
@@ -265,17 +260,17 @@ class CaseBuilder:
         self.history.append(change)
         log.changes.append(change)
         self.status = new
-        if etype == "TrackAssigned":
+        if etype == EventType.TrackAssigned:
             self.track = str(data.get("track"))
         self.gone_by = fact if new in GONE else None
 
     def _classify(self, etype: str, data: Mapping[str, Any]) -> None:
         if self.kind is not CaseKind.UNKNOWN:
             return
-        if etype == "ArrivalReported":
+        if etype == EventType.ArrivalReported:
             nareis = data.get("applicant_group") == "MVV_HOLDER"
             self.kind = CaseKind.NAREIS if nareis else CaseKind.ASYLUM
-        elif etype == "AsylumApplicationLodged":
+        elif etype == EventType.AsylumApplicationLodged:
             nareis = data.get("application_type") == "NAREIS"
             self.kind = CaseKind.NAREIS if nareis else CaseKind.ASYLUM
         elif etype.startswith("FamilyReunification"):
@@ -283,7 +278,7 @@ class CaseBuilder:
 
     def _misfit(self, etype: str) -> tuple[AnomalyKind, str] | None:
         status = self.status
-        if etype == "DecisionIssued" and not self.application_lodged:
+        if etype == EventType.DecisionIssued and not self.application_lodged:
             return AnomalyKind.DECISION_WITHOUT_APPLICATION, "no AsylumApplicationLodged before"
         if etype in DEPARTURE_TYPES and status in GRANTED_PATH:
             return AnomalyKind.DEPARTURE_AFTER_GRANT, f"{etype} in {status}"
@@ -336,9 +331,9 @@ def decision(fact: Fact, case: CaseBuilder | None) -> Decision:
 def departure(fact: Fact, case_id: str | None) -> Departure:
     data = fact.data
     match fact.event_type:
-        case "DepartedIndependently":
+        case EventType.DepartedIndependently:
             kind, dest = "INDEPENDENT", data.get("destination_country")
-        case "ForcedReturnExecuted":
+        case EventType.ForcedReturnExecuted:
             kind = "DUBLIN_TRANSFER" if data.get("destination") == "DUBLIN" else "FORCED"
             dest = data.get("country")
         case _:
@@ -353,7 +348,7 @@ def housing_step(fact: Fact, case_id: str | None) -> HousingStep:
         fact.occurred_at,
         fact.event_id,
         case_id,
-        "LINKED" if fact.event_type == "LinkedToMunicipality" else "HOUSED",
+        "LINKED" if fact.event_type == EventType.LinkedToMunicipality else "HOUSED",
         str(fact.data.get("municipality_code")),
         str(fact.data.get("task_period")),
     )

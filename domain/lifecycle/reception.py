@@ -10,13 +10,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from processors.facts import Fact
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
-from processors.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.facts import Fact
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.routes import Handler, handled_by
+from schemas.event_types import EventType
 
-RECEPTION_EVENTS = frozenset(
-    {"ReceptionStarted", "PlacedAtLocation", "Relocated", "ReceptionEnded"}
-)
+RECEPTION_EVENTS = handled_by(Handler.RECEPTION)
 SUBJECT = "reception"
 
 
@@ -99,7 +99,7 @@ class ReceptionBuilder:
     def apply(self, fact: Fact, log: Log) -> None:
         data = fact.data
         match fact.event_type:
-            case "ReceptionStarted":
+            case EventType.ReceptionStarted:
                 group = str(data.get("reception_group"))
                 if self.is_open:
                     # Already received: the earlier start stands (one reception at a time).
@@ -109,9 +109,9 @@ class ReceptionBuilder:
                     ReceptionSpan(fact.occurred_at, fact.event_id, group, fact.case_id)
                 )
                 self._change(log, fact, ReceptionStatus.ENTITLED, group)
-            case "PlacedAtLocation" | "Relocated":
+            case EventType.PlacedAtLocation | EventType.Relocated:
                 self._place(fact, log)
-            case "ReceptionEnded":
+            case EventType.ReceptionEnded:
                 reason = str(data.get("reason"))
                 if not self.is_open:
                     self._anomaly(log, fact, AnomalyKind.RECEPTION_END_WITHOUT_START, reason)
@@ -126,7 +126,7 @@ class ReceptionBuilder:
 
     def _place(self, fact: Fact, log: Log) -> None:
         data = fact.data
-        relocation = fact.event_type == "Relocated"
+        relocation = fact.event_type == EventType.Relocated
         location_id = str(data.get("to_location_id" if relocation else "location_id"))
         location_type = str(data.get("to_location_type" if relocation else "location_type"))
         if not self.is_open:

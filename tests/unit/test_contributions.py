@@ -1,4 +1,4 @@
-"""Each person's projection rows (projections/items.py), summed the way the analyst views sum
+"""Each person's projection rows (domain/contributions.py), summed the way the analyst views sum
 them, reproduce the simulator's ground truth — and replacing one person's rows after a late
 event moves only the periods that event touches."""
 
@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from processors.lifecycle.counts import DECISION_OUTCOMES, DEPARTURE_KINDS, INFLOW_KINDS, TRACKS
+from domain.contributions import Items, items_of
+from domain.lifecycle.counts import DECISION_OUTCOMES, DEPARTURE_KINDS, INFLOW_KINDS, TRACKS
 from producers.simulator import SimParams, simulate
-from projections.items import Items, items_of
 from tests.unit.simulated import CHAIN_KEY, fold_simulation
 
 
@@ -63,8 +63,8 @@ def test_stays_give_the_daily_occupancy_of_the_ground_truth(
 
 
 def test_a_stay_of_less_than_a_day_counts_on_no_day() -> None:
-    from processors.lifecycle.reception import Placement, ReceptionSpan  # noqa: PLC0415
-    from projections.items import _coa_stays  # noqa: PLC0415
+    from domain.contributions import _coa_stays  # noqa: PLC0415
+    from domain.lifecycle.reception import Placement, ReceptionSpan  # noqa: PLC0415
 
     t = datetime(2026, 3, 1, 8, tzinfo=UTC)
     same_day = ReceptionSpan(t, "e1", "ASYLUM_SEEKER", "Z", (), t + timedelta(hours=5))
@@ -96,7 +96,7 @@ def test_a_stay_of_less_than_a_day_counts_on_no_day() -> None:
 
 
 def test_a_case_is_pending_from_its_first_application_to_its_first_decision() -> None:
-    from processors.lifecycle import fold  # noqa: PLC0415
+    from domain.lifecycle import fold  # noqa: PLC0415
     from tests.unit.test_lifecycle import T0, arrival, ev  # noqa: PLC0415
 
     facts = [
@@ -122,8 +122,8 @@ def test_a_case_is_pending_from_its_first_application_to_its_first_decision() ->
 def test_housing_rows_and_tasks_give_the_ground_truth() -> None:
     from collections import defaultdict  # noqa: PLC0415
 
-    from processors.lifecycle import fold  # noqa: PLC0415
-    from processors.lifecycle.counts import task_periods  # noqa: PLC0415
+    from domain.lifecycle import fold  # noqa: PLC0415
+    from domain.lifecycle.counts import task_periods  # noqa: PLC0415
 
     sim = simulate(SimParams(seed=5, scale=0.008), chain_key=CHAIN_KEY)
     persons, subjects = fold_simulation(sim)
@@ -198,7 +198,7 @@ def test_eurostat_person_based_applicants_equal_the_ground_truth(
 
 
 def test_age_band_from_the_birth_year_on_the_day_counted() -> None:
-    from processors.lifecycle.counts import age_band  # noqa: PLC0415
+    from domain.lifecycle.counts import age_band  # noqa: PLC0415
 
     on = date(2026, 3, 1)
     assert [age_band(2026 - age, on) for age in (0, 13, 14, 17, 18, 34, 35, 64, 65, 90)] == [
@@ -218,7 +218,7 @@ def test_age_band_from_the_birth_year_on_the_day_counted() -> None:
 
 
 def test_inflow_rows_carry_the_latest_effective_registration() -> None:
-    from processors.lifecycle import fold  # noqa: PLC0415
+    from domain.lifecycle import fold  # noqa: PLC0415
     from tests.unit.test_lifecycle import arrival, ev, lodged  # noqa: PLC0415
 
     registered = ev(
@@ -264,7 +264,7 @@ def test_inflow_rows_carry_the_latest_effective_registration() -> None:
 
 
 def state_round_trips(state: Any) -> bool:
-    from processors.lifecycle import PersonState  # noqa: PLC0415
+    from domain.lifecycle import PersonState  # noqa: PLC0415
 
     return bool(PersonState.from_json(state.to_json()) == state)
 
@@ -274,7 +274,7 @@ def sim_all_items() -> tuple[dict[str, Any], list[Items], list[Items]]:
     """The truth, every person's items, and every non-person subject's items (from its facts)."""
     from collections import defaultdict  # noqa: PLC0415
 
-    from processors.lifecycle import fold  # noqa: PLC0415
+    from domain.lifecycle import fold  # noqa: PLC0415
 
     sim = simulate(SimParams(seed=5, scale=0.008), chain_key=CHAIN_KEY)
     persons, subjects = fold_simulation(sim)
@@ -341,7 +341,7 @@ def test_capacity_and_occupancy_per_location_equal_the_ground_truth(
 def test_capacity_spans_follow_the_effective_versions_at_the_end_of_each_day() -> None:
     from dataclasses import replace  # noqa: PLC0415
 
-    from processors.lifecycle import fold  # noqa: PLC0415
+    from domain.lifecycle import fold  # noqa: PLC0415
     from tests.unit.test_lifecycle import T0, ev  # noqa: PLC0415
 
     where = "location:NOOD-1"

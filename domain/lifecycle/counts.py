@@ -10,10 +10,11 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime, timedelta
 
-from processors.facts import Fact
-from processors.lifecycle.case import GRANTED_PATH, IN_PROCEDURE, CaseStatus
-from processors.lifecycle.effective import effective
-from processors.lifecycle.person import PersonState
+from domain.facts import Fact
+from domain.lifecycle.case import GRANTED_PATH, IN_PROCEDURE, CaseStatus
+from domain.lifecycle.effective import effective
+from domain.lifecycle.person import PersonState
+from schemas.event_types import EventType
 
 # COA occupancy excludes nareizigers and repeat applicants (domain reference §5).
 COA_EXCLUDED_GROUPS = frozenset({"NAREIZIGER", "REPEAT_APPLICANT"})
@@ -174,7 +175,7 @@ def departures(persons: Iterable[PersonState], month: str) -> dict[str, int]:
 def housing_tasks(facts: Iterable[Fact]) -> dict[tuple[str, str], int]:
     """(municipality, task period) -> task, from the effective HousingTaskPublished facts."""
     tasks: dict[tuple[str, str], int] = {}
-    for f in effective(f for f in facts if f.event_type == "HousingTaskPublished").events:
+    for f in effective(f for f in facts if f.event_type == EventType.HousingTaskPublished).events:
         tasks[(str(f.data["municipality_code"]), str(f.data["task_period"]))] = int(f.data["task"])
     return tasks
 

@@ -9,19 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from processors.facts import Fact
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
-from processors.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.facts import Fact
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.routes import Handler, handled_by
+from schemas.event_types import EventType
 
-GUARDIANSHIP_EVENTS = frozenset(
-    {
-        "GuardianshipAssigned",
-        "MinorReportedMissing",
-        "TurnedEighteen",
-        "AgeAssessed",
-        "FosterPlacementMade",
-    }
-)
+GUARDIANSHIP_EVENTS = handled_by(Handler.GUARDIANSHIP)
 SUBJECT = "guardianship"
 
 
@@ -53,16 +47,16 @@ class GuardianshipBuilder:
 
     def apply(self, fact: Fact, log: Log) -> None:
         match fact.event_type:
-            case "GuardianshipAssigned":
+            case EventType.GuardianshipAssigned:
                 if self.assigned_at is None:
                     self.assigned_at = fact.occurred_at
                 self._change(log, fact, GS.UNDER_GUARDIANSHIP)
-            case "MinorReportedMissing":
+            case EventType.MinorReportedMissing:
                 self._change(log, fact, GS.MISSING)
-            case "FosterPlacementMade":
+            case EventType.FosterPlacementMade:
                 self.foster = True
-            case "TurnedEighteen" | "AgeAssessed":
-                if fact.event_type == "AgeAssessed" and fact.data.get("outcome") != "ADULT":
+            case EventType.TurnedEighteen | EventType.AgeAssessed:
+                if fact.event_type == EventType.AgeAssessed and fact.data.get("outcome") != "ADULT":
                     return
                 if self.status not in (GS.UNDER_GUARDIANSHIP, GS.MISSING):
                     log.anomalies.append(

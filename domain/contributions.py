@@ -4,7 +4,7 @@ them in the same transaction as the state and the consumer positions, replacing 
 previous rows, so a late event or a correction moves the figures by exactly the difference —
 the old contribution out, the new one in — and past periods are revised, not left wrong.
 
-Definitions are those of processors.lifecycle.counts (docs/simulator.md, domain reference §5);
+Definitions are those of domain.lifecycle.counts (docs/simulator.md, domain reference §5);
 days are UTC; a change at moment m shows from the end of day date(m) on.
 """
 
@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from typing import NamedTuple
 
-from processors.facts import Fact
-from processors.lifecycle.case import CaseState
-from processors.lifecycle.counts import (
+from domain.facts import Fact
+from domain.lifecycle.case import CaseState
+from domain.lifecycle.counts import (
     COA_EXCLUDED_GROUPS,
     UNPLACED,
     end_of,
@@ -24,25 +25,121 @@ from processors.lifecycle.counts import (
     person_attributes,
     resident_status,
 )
-from processors.lifecycle.effective import RETRACTION, effective
-from processors.lifecycle.person import PersonState
-from processors.lifecycle.reception import ReceptionSpan
+from domain.lifecycle.effective import RETRACTION, effective
+from domain.lifecycle.person import PersonState
+from domain.lifecycle.reception import ReceptionSpan
+from schemas.event_types import EventType
 
-# Each tuple follows the column order of its table (projections/migrations/003_*.sql; 008
-# added nationality, age band and sex to inflow_items; 009 location id, resident status and
-# minor to coa_stays, and the capacity and relocation tables).
-InflowRow = tuple[str, str, date, str, bool, str, str, str]
-DecisionRow = tuple[str, str, date, str, str, datetime | None, datetime]
-DepartureRow = tuple[str, str, date, str, str | None]
-StayRow = tuple[str, int, date, date | None, str, str, str, bool]
-GooRow = tuple[str, int, date, date | None, str]
-CaseRow = tuple[str, str, date, date | None]
-HousingRow = tuple[str, str, date, str, str, str]
-TaskRow = tuple[str, str, str, int]
-CapacityRow = tuple[str, int, date, date | None, str, str, int]
-RelocationRow = tuple[str, str, date, bool, str]
+# One named row per projection table; the stores derive their column lists from the field
+# names (projections/tables.py), and a test compares them with the migrated tables.
 
-LOCATION_EVENTS = frozenset({"LocationOpened", "LocationCapacityChanged", "LocationClosed"})
+
+class InflowRow(NamedTuple):
+    person_key: str
+    event_id: str
+    day: date
+    kind: str
+    unaccompanied_minor: bool
+    nationality: str
+    age_band: str
+    sex: str
+
+
+class DecisionRow(NamedTuple):
+    person_key: str
+    event_id: str
+    day: date
+    track: str
+    outcome: str
+    lodged_at: datetime | None
+    decided_at: datetime
+
+
+class DepartureRow(NamedTuple):
+    person_key: str
+    event_id: str
+    day: date
+    kind: str
+    destination: str | None
+
+
+class StayRow(NamedTuple):
+    person_key: str
+    seq: int
+    from_day: date
+    to_day: date | None
+    location_type: str
+    location_id: str
+    resident_status: str
+    minor: bool
+
+
+class GooRow(NamedTuple):
+    person_key: str
+    seq: int
+    from_day: date
+    to_day: date | None
+    location_type: str
+
+
+class CaseRow(NamedTuple):
+    person_key: str
+    case_id: str
+    lodged_day: date
+    decided_day: date | None
+
+
+class HousingRow(NamedTuple):
+    person_key: str
+    event_id: str
+    day: date
+    municipality_code: str
+    task_period: str
+    step: str
+
+
+class TaskRow(NamedTuple):
+    person_key: str
+    municipality_code: str
+    task_period: str
+    task: int
+
+
+class CapacityRow(NamedTuple):
+    person_key: str
+    seq: int
+    from_day: date
+    to_day: date | None
+    location_id: str
+    location_type: str
+    places: int
+
+
+class RelocationRow(NamedTuple):
+    person_key: str
+    event_id: str
+    day: date
+    minor: bool
+    location_type: str
+
+
+# Each contribution by name (the keys of Items.tables()) and the shape of its rows.
+ROWS: dict[str, type[tuple[object, ...]]] = {
+    "inflow": InflowRow,
+    "decisions": DecisionRow,
+    "departures": DepartureRow,
+    "coa_stays": StayRow,
+    "goo_stays": GooRow,
+    "cases": CaseRow,
+    "housing": HousingRow,
+    "tasks": TaskRow,
+    "capacity": CapacityRow,
+    "relocations": RelocationRow,
+}
+
+LOCATION_EVENTS = frozenset(
+    {EventType.LocationOpened, EventType.LocationCapacityChanged, EventType.LocationClosed}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,43 +156,19 @@ class Items:
     relocations: list[RelocationRow]
 
     def tables(self) -> dict[str, list[tuple[object, ...]]]:
-        """Rows per key of TABLES, for the store."""
-        return {
-            "inflow": list(self.inflow),
-            "decisions": list(self.decisions),
-            "departures": list(self.departures),
-            "coa_stays": list(self.coa_stays),
-            "goo_stays": list(self.goo_stays),
-            "cases": list(self.cases),
-            "housing": list(self.housing),
-            "tasks": list(self.tasks),
-            "capacity": list(self.capacity),
-            "relocations": list(self.relocations),
-        }
+        """Rows per key of ROWS, for the store."""
+        return {name: list(getattr(self, name)) for name in ROWS}
+
+
+def columns(name: str) -> tuple[str, ...]:
+    """The field names of a contribution's rows, in order (a named tuple's annotations)."""
+    return tuple(ROWS[name].__annotations__)
 
 
 def contributions(
     state: PersonState, facts: Sequence[Fact] = ()
 ) -> dict[str, list[tuple[object, ...]]]:
     return items_of(state, facts).tables()
-
-
-TABLES = {
-    "inflow": "inflow_items (person_key, event_id, day, kind, unaccompanied_minor, nationality,"
-    " age_band, sex)",
-    "decisions": "decision_items (person_key, event_id, day, track, outcome, lodged_at,"
-    " decided_at)",
-    "departures": "departure_items (person_key, event_id, day, kind, destination)",
-    "coa_stays": "coa_stays (person_key, seq, from_day, to_day, location_type, location_id,"
-    " resident_status, minor)",
-    "goo_stays": "goo_stays (person_key, seq, from_day, to_day, location_type)",
-    "cases": "case_items (person_key, case_id, lodged_day, decided_day)",
-    "housing": "housing_items (person_key, event_id, day, municipality_code, task_period, step)",
-    "tasks": "housing_tasks (person_key, municipality_code, task_period, task)",
-    "capacity": "location_capacity (person_key, seq, from_day, to_day, location_id,"
-    " location_type, places)",
-    "relocations": "relocation_items (person_key, event_id, day, minor, location_type)",
-}
 
 
 def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
@@ -105,7 +178,7 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
     key = state.person_key
     # The person's attributes as last registered; the age band on the day counted.
     inflow: list[InflowRow] = [
-        (
+        InflowRow(
             key,
             a.event_id,
             a.at.date(),
@@ -118,7 +191,9 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
     ]
     # CBS counts nareizigers on arrival.
     inflow += [
-        (key, a.event_id, a.at.date(), "NAREIS", False, *person_attributes(state, a.at.date()))
+        InflowRow(
+            key, a.event_id, a.at.date(), "NAREIS", False, *person_attributes(state, a.at.date())
+        )
         for a in state.arrivals
         if a.applicant_group == "MVV_HOLDER"
     ]
@@ -127,7 +202,7 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         if a.case_id is not None and (a.case_id not in lodged or a.at < lodged[a.case_id]):
             lodged[a.case_id] = a.at
     decisions: list[DecisionRow] = [
-        (
+        DecisionRow(
             key,
             d.event_id,
             d.at.date(),
@@ -139,7 +214,7 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         for d in state.decisions
     ]
     departures: list[DepartureRow] = [
-        (key, d.event_id, d.at.date(), d.kind, d.destination) for d in state.departures
+        DepartureRow(key, d.event_id, d.at.date(), d.kind, d.destination) for d in state.departures
     ]
     birth_year = state.identity.birth_year if state.identity is not None else None
     counted = [s for s in state.reception.spans if s.group not in COA_EXCLUDED_GROUPS]
@@ -149,7 +224,9 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         for stay in _coa_stays(span, state.case(span.case_id) if span.case_id else None, birth_year)
     ]
     relocations: list[RelocationRow] = [
-        (key, p.event_id, p.at.date(), is_minor(birth_year, p.at.date()), p.location_type)
+        RelocationRow(
+            key, p.event_id, p.at.date(), is_minor(birth_year, p.at.date()), p.location_type
+        )
         for span in counted
         for p in span.placements
         if p.relocation
@@ -164,22 +241,25 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         if d.case_id is not None and (d.case_id not in decided or d.at.date() < decided[d.case_id]):
             decided[d.case_id] = d.at.date()
     cases: list[CaseRow] = [
-        (key, case_id, at.date(), decided.get(case_id)) for case_id, at in sorted(lodged.items())
+        CaseRow(key, case_id, at.date(), decided.get(case_id))
+        for case_id, at in sorted(lodged.items())
     ]
     housing: list[HousingRow] = [
-        (key, h.event_id, h.at.date(), h.municipality_code, h.task_period, h.step)
+        HousingRow(key, h.event_id, h.at.date(), h.municipality_code, h.task_period, h.step)
         for h in state.housing
     ]
     tasks: list[TaskRow] = [
-        (key, str(f.data["municipality_code"]), str(f.data["task_period"]), int(f.data["task"]))
-        for f in _subject_events(facts, frozenset({"HousingTaskPublished"}))
+        TaskRow(
+            key, str(f.data["municipality_code"]), str(f.data["task_period"]), int(f.data["task"])
+        )
+        for f in _subject_events(facts, frozenset({EventType.HousingTaskPublished}))
     ]
     return Items(
         inflow,
         decisions,
         departures,
-        [(key, i, *stay) for i, stay in enumerate(coa)],
-        [(key, i, *g) for i, g in enumerate(x for x in goo if x[1] is None or x[0] < x[1])],
+        [StayRow(key, i, *stay) for i, stay in enumerate(coa)],
+        [GooRow(key, i, *g) for i, g in enumerate(x for x in goo if x[1] is None or x[0] < x[1])],
         cases,
         housing,
         tasks,
@@ -211,23 +291,23 @@ def _capacity(key: str, events: Iterable[Fact]) -> list[CapacityRow]:
         state = current
         for f in facts:
             data = f.data
-            if f.event_type == "LocationOpened":
+            if f.event_type == EventType.LocationOpened:
                 state = (
                     str(data["location_id"]),
                     str(data["location_type"]),
                     int(data["capacity"]),
                 )
-            elif f.event_type == "LocationCapacityChanged" and state is not None:
+            elif f.event_type == EventType.LocationCapacityChanged and state is not None:
                 state = (state[0], state[1], int(data["capacity"]))
-            elif f.event_type == "LocationClosed":
+            elif f.event_type == EventType.LocationClosed:
                 state = None
         if state == current:
             continue
         if current is not None:
-            rows.append((key, len(rows), since, day, *current))
+            rows.append(CapacityRow(key, len(rows), since, day, *current))
         current, since = state, day
     if current is not None:
-        rows.append((key, len(rows), since, None, *current))
+        rows.append(CapacityRow(key, len(rows), since, None, *current))
     return rows
 
 

@@ -9,78 +9,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from processors.facts import Fact
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.facts import Fact
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.routes import PRECEDENCE
+from schemas.event_types import EventType
 
-RETRACTION = "EventRetracted"
+RETRACTION: str = EventType.EventRetracted
 
-# Rank of event types that share an instant: the order in which things happen in the chain.
-# Unknown types go last. The simulator never puts two state-changing events of one case at the
-# same instant, so this tie-break agrees with its ground truth (which ties by event id); it only
-# orders a case event against a reception event (e.g. a departure before ReceptionEnded).
-PRECEDENCE: tuple[str, ...] = (
-    "FamilyReunificationRequested",
-    "FamilyReunificationDecided",
-    "EntryRefused",
-    "ArrivalReported",
-    "ScreeningStarted",
-    "ScreeningCompleted",
-    "BorderDetentionImposed",
-    "BiometricsCaptured",
-    "IdentityRegistered",
-    "EurodacHitReceived",
-    "AsylumApplicationLodged",
-    "GuardianshipAssigned",
-    "AgeAssessed",
-    "ReceptionStarted",
-    "PlacedAtLocation",
-    "Relocated",
-    "IncidentRecorded",
-    "MeasureImposed",
-    "TrackAssigned",
-    "InterviewHeld",
-    "DublinClaimSent",
-    "DublinClaimAccepted",
-    "IntendedRejectionIssued",
-    "DecisionDeadlineExceeded",
-    "DecisionIssued",
-    "ResidencePermitIssued",
-    "AppealLodged",
-    "JudgmentIssued",
-    "FurtherAppealLodged",
-    "FinalJudgmentIssued",
-    "LinkedToMunicipality",
-    "HousingAllocated",
-    "RegisteredInBRP",
-    "IntegrationStarted",
-    "EmploymentStarted",
-    "NaturalisationDecided",
-    "PermitWithdrawn",
-    "UndesirabilityDeclared",
-    "IrregularStayDetected",
-    "CaseTransferredToReturn",
-    "ReturnCaseOpened",
-    "DepartureInterviewHeld",
-    "TravelDocumentObtained",
-    "ReturnSupportGranted",
-    "AssistedReturnRequested",
-    "DetentionOrdered",
-    "DetentionExtended",
-    "DetentionEnded",
-    "AssistedReturnDeparted",
-    "DepartureObservedAtBorder",
-    "DepartedIndependently",
-    "ForcedReturnExecuted",
-    "DepartedWithoutSupervision",
-    "FosterPlacementMade",
-    "MinorReportedMissing",
-    "TurnedEighteen",
-    "ReceptionEnded",
-    "ReturnCaseClosed",
-    "ReintegrationSupportGranted",
-    "ShelterPlacementStarted",
-    "ShelterPlacementEnded",
-)
 _RANK = {name: i for i, name in enumerate(PRECEDENCE)}
 
 

@@ -9,11 +9,13 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 
-from processors.facts import Fact
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
-from processors.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.facts import Fact
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.routes import Handler, handled_by
+from schemas.event_types import EventType
 
-PROTECTION_EVENTS = frozenset({"ShelterPlacementStarted", "ShelterPlacementEnded"})
+PROTECTION_EVENTS = handled_by(Handler.PROTECTION)
 SUBJECT = "protection"
 
 
@@ -51,7 +53,7 @@ class ProtectionBuilder:
     def apply(self, fact: Fact, log: Log) -> None:
         municipality = str(fact.data.get("municipality_code"))
         in_goo = self.status is ProtectionStatus.IN_GOO
-        if fact.event_type == "ShelterPlacementStarted":
+        if fact.event_type == EventType.ShelterPlacementStarted:
             if in_goo:
                 kind = AnomalyKind.DUPLICATE_SHELTER_START
                 log.anomalies.append(Anomaly(kind, fact.event_id, fact.occurred_at, None, ""))

@@ -3,11 +3,12 @@ reception, nareis, protection and guardianship states, state changes and anomali
 counts the projections and the end-to-end test compare with the simulator's ground truth.
 """
 
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
-from processors.lifecycle.case import CaseKind, CaseState, CaseStatus
-from processors.lifecycle.changes import Lifecycle, StateChange
-from processors.lifecycle.effective import PRECEDENCE, Effective, effective, valid_time_key
-from processors.lifecycle.person import Identity, PersonState, fold, state_at
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.lifecycle.case import CaseKind, CaseState, CaseStatus
+from domain.lifecycle.changes import Lifecycle, StateChange
+from domain.lifecycle.effective import Effective, effective, valid_time_key
+from domain.lifecycle.person import Identity, PersonState, fold, state_at
+from domain.routes import PRECEDENCE
 
 __all__ = [
     "PRECEDENCE",

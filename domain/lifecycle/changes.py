@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from processors.lifecycle.anomalies import Anomaly
+from domain.lifecycle.anomalies import Anomaly
 
 
 class Lifecycle(StrEnum):

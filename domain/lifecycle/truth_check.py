@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from processors.lifecycle import counts as c
-from processors.lifecycle.person import PersonState
+from domain.lifecycle import counts as c
+from domain.lifecycle.person import PersonState
 
 FIGURES = ("lifecycle", "inflow", "decisions", "departures", "coa_occupancy", "goo_occupancy")
 

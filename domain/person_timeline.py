@@ -6,17 +6,14 @@ person's facts and render what this returns.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from processors.facts import Fact
-from processors.lifecycle.effective import RETRACTION, valid_time_key
-from processors.ports import PersonRow
-
-Derive = Callable[[str, list[Fact]], PersonRow]
+from domain.derive import derive
+from domain.facts import Fact
+from domain.lifecycle.effective import RETRACTION, valid_time_key
 
 
-def person_timeline(person_key: str, facts: list[Fact], derive: Derive) -> dict[str, Any]:
+def person_timeline(person_key: str, facts: list[Fact]) -> dict[str, Any]:
     """JSON-able: `events` (each with its status), `states` (the changes the fold made, each
     naming the event that caused it) and `anomalies`."""
     row = derive(person_key, facts)

@@ -7,9 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from processors.facts import Fact
-from processors.lifecycle.anomalies import Anomaly, AnomalyKind
-from processors.lifecycle.changes import Lifecycle, Log, StateChange
+from domain.facts import Fact
+from domain.lifecycle.anomalies import Anomaly, AnomalyKind
+from domain.lifecycle.changes import Lifecycle, Log, StateChange
+from schemas.event_types import EventType
 
 
 class NareisStatus(StrEnum):
@@ -34,13 +35,13 @@ def nareis_step(fact: Fact) -> NareisStatus | None:
     """The nareis state an event leads to; None when it is no nareis step."""
     data = fact.data
     match fact.event_type:
-        case "FamilyReunificationRequested":
+        case EventType.FamilyReunificationRequested:
             return N.REQUESTED
-        case "FamilyReunificationDecided":
+        case EventType.FamilyReunificationDecided:
             return N.MVV_GRANTED if data.get("outcome") == "GRANTED" else N.MVV_REFUSED
-        case "ArrivalReported" if data.get("applicant_group") == "MVV_HOLDER":
+        case EventType.ArrivalReported if data.get("applicant_group") == "MVV_HOLDER":
             return N.ARRIVED
-        case "ResidencePermitIssued" if data.get("permit_kind") == "DERIVED":
+        case EventType.ResidencePermitIssued if data.get("permit_kind") == "DERIVED":
             return N.GRANTED_DERIVED
     return None
 

@@ -2,7 +2,9 @@
 the NLGov REST API Design Rules (Dutch resource names, `API-Version` on every response,
 `openapi.json`, `application/problem+json` errors listing every invalid parameter, security
 headers, a CORS allowlist; no person keys anywhere), and the dashboard page with its charts.
-Every count passes disclosure control. Reads only the stable `analyst` views.
+Parameters are validated by projections.api_spec and bodies by projections.api_models, the
+declarations projections.openapi documents. Every count passes disclosure control. Reads only
+the stable `analyst` views.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from projections.queries import (
     run_async,
 )
 
-PERSON_REASONS = {
+BODY_REASONS = {
     "persoon": "the pseudonymous person key (32 to 128 lowercase hexadecimal digits)",
     "bekendOp": MOMENT_REASON,
 }
@@ -299,7 +301,7 @@ def _body_problems(exc: pydantic.ValidationError) -> list[dict[str, str]]:
     problems = []
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"]) or "body"
-        reason = PERSON_REASONS.get(name, error["msg"])
+        reason = BODY_REASONS.get(name, error["msg"])
         if error["type"] == "extra_forbidden":
             reason = "not a field of this request; it takes persoon and bekendOp"
         problems.append({"name": name, "reason": reason})

@@ -59,13 +59,26 @@ class ChainAudit:
 def audit_records(
     topic: str, partition: int, start: int, stop: int, records: Iterable[Raw]
 ) -> PartitionAudit:
-    """Walk one partition's records (offset order). Pure. When the log no longer starts at
-    offset 0 the first chained record's predecessor is gone, so its link is taken as given.
-    Offsets without a record are not breaks here: on a live log (kept forever, never
-    compacted) they are transaction markers some client's commits left, and a record removed
-    from the middle shows as the link of the record after it."""
+    """Walk one partition's records (offset order). Pure. Every organisation topic is kept
+    forever (schemas/topics.py) and ketenlog deletes nothing, so a log that no longer starts at
+    offset 0 lost its first records to someone with the broker's delete rights: that is a break
+    (kind "truncated"), and the first chained record after it is taken as given, since its
+    predecessor is gone. Offsets without a record are not breaks here: on a live log they are
+    transaction markers some client's commits left, and a record removed from the middle shows
+    as the link of the record after it."""
     walk = chain.ChainWalk()
     breaks: list[chain.Break] = []
+    if start > 0:
+        breaks.append(
+            chain.Break(
+                topic,
+                partition,
+                start,
+                f"the log starts at offset {start}: offsets 0..{start - 1} were deleted, and "
+                "this log is kept forever (no retention or erasure removes records)",
+                "truncated",
+            )
+        )
     trust_next_link = start > 0
     for r in records:
         found = [b for b in walk.step(r) if b.kind != "missing"]

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import signal
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -22,6 +23,7 @@ from faust.types import TP
 
 from processors import checks
 from processors.batch import BatchProcessor, Earliest, Seek, Send
+from processors.log_noise import quiet_expected_noise
 from processors.timeline import Outgoing
 from schemas.records import Raw
 from schemas.topics import event_topics
@@ -160,7 +162,7 @@ def build_app(
                 )
                 for e in events
             ]
-            await processor.handle(raws)
+            await processor.handle_surviving(raws, say)
 
     @app.timer(interval=config.report_every_s)
     async def report() -> None:
@@ -195,11 +197,31 @@ def _share(part: int, rest: int) -> str:
     return f"{part / (part + rest):.0%}" if part + rest else "-"
 
 
+def _is_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+def make_worker(app: faust.App, stdout: Any = None) -> faust.Worker:
+    """The worker, quiet; `stdout` (default sys.stdout) is where faust writes."""
+    worker = faust.Worker(
+        app, loglevel="WARNING", quiet=True, redirect_stdouts=False, stdout=stdout or sys.stdout
+    )
+    # faust's progress spinner redraws with terminal escape codes (cursor hide/show, \r):
+    # only on a terminal, never into a file or a pipe.
+    if not _is_terminal(worker.stdout):
+        worker.spinner = None
+    return worker
+
+
 def run_worker(app: faust.App) -> None:
     """Run the worker until SIGTERM/SIGINT (or idle); returns when it has stopped."""
-    worker = faust.Worker(app, loglevel="WARNING", quiet=True, redirect_stdouts=False)
+    worker = make_worker(app)
     # aiokafka logs every send at DEBUG; with the root at WARNING that still builds records.
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    quiet_expected_noise()
     try:
         worker.execute_from_commandline()
     except SystemExit as exit_:

@@ -1,6 +1,8 @@
-"""The work of one batch, end to end: gate the records, drop duplicates, send the timeline and
-the dead letters (and wait for the broker), then refold every touched person and store facts,
-states and positions in one transaction. No faust here: the app hands batches to `handle`.
+"""The work of one batch, end to end: gate the records, drop duplicates, refold every touched
+person and store facts, states and positions in one transaction, and send the timeline and the
+dead letters (waiting for the broker) before it commits. No faust here: the app hands batches to
+`handle`. A batch the store refuses, or the fold fails on, is split until the one record
+responsible is found; that record becomes a dead letter and the rest go on.
 
 Order matters for crash safety: the Kafka sends are acknowledged before the transaction
 commits, so a crash can repeat a batch (the store's positions did not move) but never lose one.
@@ -11,15 +13,17 @@ event once and the fold is a function of the stored history, so the state is the
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from domain.derive import derive
 from domain.facts import Fact
+from processors.checks import Reason, Rejected
 from processors.history_cache import HistoryCache, common_prefix
 from processors.ports import PersonWrite, ProcessingStore, ProcessingTx, TopicPartition
-from processors.timeline import Outgoing, gate, new_facts
+from processors.timeline import Outgoing, deadletter, gate, new_facts
 from schemas.codec import Codec
 from schemas.records import Raw
 from schemas.topics import DEADLETTER, TIMELINE
@@ -43,6 +47,18 @@ class Counters:
     cache_hits: int = 0
     cache_misses: int = 0
     by_reason: dict[str, int] = field(default_factory=dict)
+    isolations: int = 0
+    faults: int = 0
+    """Times a batch failed for a fault of the store or the broker, and was tried again."""
+    """Batches split because the store refused them or the fold failed on them."""
+
+
+class RecordFaultError(Exception):
+    """Some record of the batch cannot be stored or folded; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class BatchProcessor:
@@ -72,6 +88,8 @@ class BatchProcessor:
         self.positions: dict[TopicPartition, int] = {}
         self._log_start: dict[TopicPartition, int] = {}
         self.counters = Counters()
+        self.last_error: tuple[datetime, str] | None = None
+        self.last_commit: datetime | None = None
         self._cache = HistoryCache(cache_persons)
 
     async def load_positions(self) -> dict[TopicPartition, int]:
@@ -114,38 +132,112 @@ class BatchProcessor:
                 self._log_start[tp] = earliest.get(tp, 0)
                 await self._seek(tp, max(offset, self._log_start[tp]))
                 self.counters.seeks += 1
-        if not fresh:
+        if fresh:
+            await self._isolating(fresh)
+
+    async def handle_surviving(
+        self,
+        records: list[Raw],
+        say: Callable[[str], None],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_delay_s: float = 30.0,
+    ) -> None:
+        """`handle`, riding out faults of the store or the broker: wait (doubling, up to
+        `max_delay_s`), reconnect, reload the positions from the store (a commit may have gone
+        through before the fault was seen) and try the same records again, until they are
+        applied. Nothing is skipped and nothing needs a hand."""
+        delay = 1.0
+        while True:
+            try:
+                await self.handle(records)
+            except Exception as exc:
+                self.counters.faults += 1
+                self.last_error = (self._clock(), f"{type(exc).__name__}: {exc}".strip())
+                say(f"process: {self.last_error[1]}; trying again in {delay:.0f} s")
+                await sleep(delay)
+                delay = min(delay * 2, max_delay_s)
+                with contextlib.suppress(Exception):
+                    await self._store.reconnect()
+                    await self.load_positions()
+                continue
+            if self.counters.faults and delay > 1.0:
+                say("process: recovered; carrying on where the store's positions end")
             return
+
+    async def _isolating(self, fresh: list[Raw]) -> None:
+        """Apply the records; when the store refuses them or the fold fails on them, apply each
+        half on its own, down to the one record responsible, which becomes a dead letter with
+        the error as its reason. Nothing is sent before the store has taken the batch, so a
+        refused batch sends nothing and its halves send each record once."""
+        try:
+            await self._apply(fresh)
+        except RecordFaultError as fault:
+            self.counters.isolations += 1
+            if len(fresh) == 1:
+                await self._refuse(fresh[0], fault.reason)
+                return
+            middle = len(fresh) // 2
+            await self._isolating(fresh[:middle])
+            await self._isolating(fresh[middle:])
+
+    async def _apply(self, fresh: list[Raw]) -> None:
         result = gate(self._codec, fresh, self._clock(), partitions=self._partitions)
-        async with self._store.transaction() as tx:
-            seen = await tx.seen([fact.key for _, fact in result.accepted])
-            new = new_facts(result.accepted, seen)
-            await asyncio.gather(
-                self._send(TIMELINE, [Outgoing(r.key, r.value, r.headers) for r, _ in new]),
-                self._send(DEADLETTER, result.deadletters),
-            )
-            persons = sorted({fact.person_key for _, fact in new})
-            await tx.lock_persons(persons)
-            await tx.add_facts([fact for _, fact in new])
-            folded = await self._refold(tx, [fact for _, fact in new], persons)
-            await tx.put_persons([write for write, _ in folded])
-            await tx.advance(self.consumer, result.positions)
+        try:
+            async with self._store.transaction() as tx:
+                seen = await tx.seen([fact.key for _, fact in result.accepted])
+                new = new_facts(result.accepted, seen)
+                persons = sorted({fact.person_key for _, fact in new})
+                await tx.lock_persons(persons)
+                await tx.add_facts([fact for _, fact in new])
+                folded = await self._refold(tx, [fact for _, fact in new], persons)
+                await tx.put_persons([write for write, _ in folded])
+                await tx.advance(self.consumer, result.positions)
+                # Acknowledged before the commit: a crash repeats the batch, never loses it.
+                await asyncio.gather(
+                    self._send(TIMELINE, [Outgoing(r.key, r.value, r.headers) for r, _ in new]),
+                    self._send(DEADLETTER, result.deadletters),
+                )
+        except RecordFaultError:
+            raise
+        except Exception as exc:
+            reason = self._store.refusal(exc)
+            if reason is None:
+                raise
+            raise RecordFaultError(reason) from exc
+        self.last_commit = self._clock()
         # Only what committed may be remembered.
         for write, facts in folded:
             self._cache.put(write.row.person_key, facts, write.row)
-        for tp, offset in result.positions.items():
-            self.positions[tp] = max(self.positions.get(tp, 0), offset)
+        self._advanced(result.positions)
         c = self.counters
         c.batches += 1
         c.records += len(fresh)
         c.accepted += len(new)
         c.duplicates += len(result.accepted) - len(new)
-        c.deadletters += len(result.deadletters)
         c.persons += len(persons)
         c.cache_hits, c.cache_misses = self._cache.hits, self._cache.misses
-        for dead in result.deadletters:
+        self._count_deadletters(result.deadletters)
+
+    async def _refuse(self, raw: Raw, reason: str) -> None:
+        """The one record the store or the fold cannot take: a dead letter, and move on."""
+        dead = deadletter(raw, Rejected(Reason.STORE_REFUSED, reason[:2000]), self._clock())
+        positions = {(raw.topic, raw.partition): raw.offset + 1}
+        async with self._store.transaction() as tx:
+            await tx.advance(self.consumer, positions)
+            await self._send(DEADLETTER, [dead])
+        self._advanced(positions)
+        self.counters.records += 1
+        self._count_deadletters([dead])
+
+    def _advanced(self, positions: dict[TopicPartition, int]) -> None:
+        for tp, offset in positions.items():
+            self.positions[tp] = max(self.positions.get(tp, 0), offset)
+
+    def _count_deadletters(self, deadletters: list[Outgoing]) -> None:
+        self.counters.deadletters += len(deadletters)
+        for dead in deadletters:
             reason = dict(dead.headers).get("dl_reason", b"?").decode()
-            c.by_reason[reason] = c.by_reason.get(reason, 0) + 1
+            self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1
 
     async def _refold(
         self, tx: ProcessingTx, new: list[Fact], persons: list[str]
@@ -168,7 +260,11 @@ class BatchProcessor:
                 facts = entry.facts + arrived[key]
             else:
                 facts = loaded.get(key) or arrived[key]
-            row = derive(key, facts)
+            try:
+                row = derive(key, facts)
+            except Exception as exc:
+                # A history the fold cannot take is the data's fault, not the worker's.
+                raise RecordFaultError(f"the lifecycle fold failed: {exc!r}") from exc
             keep_changes = keep_anomalies = 0
             if entry is not None:
                 keep_changes = common_prefix(entry.row.changes, row.changes)

@@ -17,6 +17,8 @@ from projections.queries import CATALOGUE
 
 # Dimensions that are not text.
 DIMENSION_TYPES: dict[str, type] = {"unaccompanied_minor": bool, "demonstrable": bool}
+# The last day the log holds data for, beside the results (and in a header, projections.openapi).
+DATA_UNTIL_FIELD = "gegevensTotEnMet"
 PERSON_KEY_PATTERN = r"^[0-9a-f]{32,128}$"
 CLOSED = ConfigDict(extra="forbid")
 
@@ -71,7 +73,17 @@ def row_model(resource: str) -> type[BaseModel]:
 @cache
 def answer_model(resource: str) -> type[BaseModel]:
     rows: Any = list[row_model(resource)]  # type: ignore[misc]
-    return create_model(f"{_title(resource)}Antwoord", __config__=CLOSED, resultaten=(rows, ...))
+    until = Field(
+        alias=DATA_UNTIL_FIELD,
+        description="the last day the log holds data for (null while it is empty); no row is "
+        "about a later day",
+    )
+    return create_model(
+        f"{_title(resource)}Antwoord",
+        __config__=CLOSED,
+        data_until=(date | None, until),
+        resultaten=(rows, ...),
+    )
 
 
 def _moment_schema(schema: dict[str, Any]) -> None:

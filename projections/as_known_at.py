@@ -107,5 +107,13 @@ def prepare(conn: psycopg.Connection[Any], moment: datetime) -> str:
                 refolded=refolded,
             )
         )
+    # The log as it stood: its last valid time bounds the moment's views (analyst.data_until).
+    conn.execute(
+        sql.SQL("CREATE VIEW {} AS SELECT occurred_at FROM {} WHERE recorded_at <= {}").format(
+            sql.Identifier(scratch, "timeline_events"),
+            sql.Identifier(LIVE, "timeline_events"),
+            sql.Literal(moment),
+        )
+    )
     create_views(conn, views, scratch)
     return views

@@ -12,6 +12,7 @@ PALETTE = ("#01689b", "#e17000", "#39870c", "#a90061", "#8fcae7", "#ffb612", "#4
 WIDTH, HEIGHT, PAD_L, PAD_B, PAD_T = 720, 260, 56, 28, 12
 
 Series = Mapping[str, Sequence[tuple[date, float]]]
+NOTHING = '<text x="50%" y="50%" text-anchor="middle">nog geen gegevens</text>'
 
 
 def _scale(values: Sequence[float]) -> float:
@@ -59,7 +60,9 @@ def _lines(
     against_chart) is dashed."""
     points = [p for *_, s in lines for p in s]
     if not points:
-        return _frame(title, '<text x="50%" y="50%" text-anchor="middle">no data yet</text>', 0)
+        return _frame(
+            title, '<text x="50%" y="50%" text-anchor="middle">nog geen gegevens</text>', 0
+        )
     days = sorted({d for d, _ in points})
     first, last = days[0].toordinal(), max(days[-1].toordinal(), days[0].toordinal() + 1)
     top = _scale([v for _, v in points])
@@ -88,7 +91,9 @@ def bar_chart(title: str, series: Series, *, unit: str = "") -> str:
     """Stacked bars per period (e.g. departures per month by kind)."""
     periods = sorted({d for s in series.values() for d, _ in s})
     if not periods:
-        return _frame(title, '<text x="50%" y="50%" text-anchor="middle">no data yet</text>', 0)
+        return _frame(
+            title, '<text x="50%" y="50%" text-anchor="middle">nog geen gegevens</text>', 0
+        )
     totals = {p: sum(dict(s).get(p, 0) for s in series.values()) for p in periods}
     top = _scale(list(totals.values()))
     plot_w, plot_h = WIDTH - PAD_L - 10, HEIGHT - PAD_T - PAD_B
@@ -149,7 +154,9 @@ def category_bars(
 ) -> str:
     """Stacked bars per category (e.g. housed and still to house per municipality)."""
     if not categories:
-        return _frame(title, '<text x="50%" y="50%" text-anchor="middle">no data yet</text>', 0)
+        return _frame(
+            title, '<text x="50%" y="50%" text-anchor="middle">nog geen gegevens</text>', 0
+        )
     names = list(series)
     totals = [sum(series[n][j] for n in names) for j in range(len(categories))]
     top = _scale(totals)

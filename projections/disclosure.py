@@ -44,3 +44,12 @@ class Disclosure:
         if value is None or abs(count) < self.minimum:
             return None
         return round(float(value), 1)
+
+    def left_of(self, total: int, done: int | None) -> int | None:
+        """What is left of a public `total` (a housing task) after a count `done`, derived from
+        the published `done` so that the two add up to the total and never exceed it (the
+        count's own rounding would let the remainder exceed the total); None where `done` is
+        suppressed, for the total less the remainder would give it away."""
+        if done is None:
+            return None
+        return max(total - done, 0)

@@ -13,7 +13,7 @@ from projections import as_known_at
 from projections.api_spec import HOUSING, Request
 from projections.db import ANALYST
 from projections.disclosure import Disclosure
-from projections.queries import HOUSING_FIRST_COUNT, housing, publishable, run
+from projections.queries import housing, publishable, publishable_housing, run
 
 
 def answer(
@@ -28,7 +28,7 @@ def answer(
             views = as_known_at.prepare(conn, request.known_at)
         if request.projection == HOUSING:
             columns, rows = housing(conn, request.task_period, views=views)
-            return columns, disclosure.rows(rows, HOUSING_FIRST_COUNT)
+            return columns, publishable_housing(rows, disclosure)
         columns, rows = run(
             conn,
             request.projection,

@@ -1,7 +1,8 @@
 """The analysts' HTTP interface (aiohttp): the projections as JSON or CSV under `/v1`, following
 the NLGov REST API Design Rules (Dutch resource names, `API-Version` on every response,
 `openapi.json`, `application/problem+json` errors listing every invalid parameter, security
-headers, a CORS allowlist; no person keys anywhere), and the dashboard page with its charts.
+headers, a CORS allowlist; no person keys anywhere), and the dashboard page
+(projections.dashboard). Every response with figures says up to which day the log holds data.
 Parameters are validated by projections.api_spec and bodies by projections.api_models, the
 declarations projections.openapi documents. Every count passes disclosure control. Reads only
 the stable `analyst` views.
@@ -16,8 +17,8 @@ import io
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 import psycopg
 import pydantic
@@ -25,18 +26,21 @@ from aiohttp import web
 
 from domain.facts import Fact
 from domain.person_timeline import person_timeline
-from projections import as_known_at, charts
-from projections.api_models import TijdlijnVerzoek
+from projections import as_known_at
+from projections.api_models import DATA_UNTIL_FIELD, TijdlijnVerzoek
 from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterError, Request
 from projections.api_spec import validate as validate_request
 from projections.audit import person_facts
+from projections.dashboard import Simulated, dashboard_page
 from projections.disclosure import Disclosure
-from projections.openapi import API_VERSION, document
+from projections.openapi import API_VERSION, DATA_UNTIL_HEADER, document
 from projections.queries import (
-    HOUSING_FIRST_COUNT,
+    data_until,
+    data_until_async,
     housing,
     housing_async,
     publishable,
+    publishable_housing,
     run,
     run_async,
 )
@@ -73,7 +77,13 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Result = tuple[list[str], list[tuple[Any, ...]]]
+
+
+class Figures(NamedTuple):
+    columns: list[str]
+    rows: list[tuple[Any, ...]]
+    until: date | None
+    """The last day the log (as known at the moment asked) holds data for; None if empty."""
 
 
 class ProblemError(Exception):
@@ -110,43 +120,68 @@ class Api:
         cors_origins: frozenset[str],
         *,
         auditor_token: str | None = None,
+        simulated: Simulated | None = None,
     ) -> None:
+        """`simulated`: the period of the simulation the log holds, if it holds one (the
+        dashboard says so and shows that period)."""
         self.dsn = dsn
         self.disclosure = disclosure
         self.cors_origins = cors_origins
         self.auditor_token = auditor_token
+        self.simulated = simulated
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
 
     async def query(
         self, projection: str, known_at: datetime | None = None, **kwargs: Any
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        columns, rows, _ = await self.figures(projection, known_at, **kwargs)
+        return columns, rows
+
+    async def figures(
+        self, projection: str, known_at: datetime | None = None, **kwargs: Any
+    ) -> Figures:
+        """The publishable rows, and up to which day the log holds data."""
         if known_at is not None:
-            columns, rows = await asyncio.to_thread(
-                self._as_known_at, known_at, lambda c, v: run(c, projection, views=v, **kwargs)
+            (columns, rows), until = await asyncio.to_thread(
+                self._as_known_at,
+                known_at,
+                lambda c, v: (run(c, projection, views=v, **kwargs), data_until(c, v)),
             )
         else:
             async with self._lock:
-                columns, rows = await run_async(await self._connection(), projection, **kwargs)
-        return columns, publishable(projection, columns, rows, self.disclosure)
+                conn = await self._connection()
+                columns, rows = await run_async(conn, projection, **kwargs)
+                until = await data_until_async(conn)
+        return Figures(columns, publishable(projection, columns, rows, self.disclosure), until)
 
     async def housing(
         self, task_period: str | None, known_at: datetime | None = None
     ) -> tuple[list[str], list[tuple[Any, ...]]]:
+        columns, rows, _ = await self.housing_figures(task_period, known_at)
+        return columns, rows
+
+    async def housing_figures(
+        self, task_period: str | None, known_at: datetime | None = None
+    ) -> Figures:
         if known_at is not None:
-            columns, rows = await asyncio.to_thread(
-                self._as_known_at, known_at, lambda c, v: housing(c, task_period, views=v)
+            (columns, rows), until = await asyncio.to_thread(
+                self._as_known_at,
+                known_at,
+                lambda c, v: (housing(c, task_period, views=v), data_until(c, v)),
             )
         else:
             async with self._lock:
-                columns, rows = await housing_async(await self._connection(), task_period)
-        return columns, self.disclosure.rows(rows, HOUSING_FIRST_COUNT)
+                conn = await self._connection()
+                columns, rows = await housing_async(conn, task_period)
+                until = await data_until_async(conn)
+        return Figures(columns, publishable_housing(rows, self.disclosure), until)
 
-    async def answer(self, request: Request) -> Result:
+    async def answer(self, request: Request) -> Figures:
         """A validated request's figures, disclosure-controlled."""
         if request.projection == HOUSING:
-            return await self.housing(request.task_period, request.known_at)
-        return await self.query(
+            return await self.housing_figures(request.task_period, request.known_at)
+        return await self.figures(
             request.projection,
             request.known_at,
             period=request.period,
@@ -155,7 +190,11 @@ class Api:
             end=request.end,
         )
 
-    def _as_known_at(self, moment: datetime, query: Callable[[Any, str], Result]) -> Result:
+    async def data_until(self) -> date | None:
+        async with self._lock:
+            return await data_until_async(await self._connection())
+
+    def _as_known_at(self, moment: datetime, query: Callable[[Any, str], Any]) -> Any:
         """In a worker thread, on a connection of its own: the moment's views are built in a
         transaction that is rolled back (projections.as_known_at)."""
         with (
@@ -191,8 +230,23 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-def render(request: web.Request, columns: list[str], rows: list[tuple[Any, ...]]) -> web.Response:
-    """JSON, or CSV when `formaat=csv` (or, without `formaat`, `Accept: text/csv`)."""
+def render(
+    request: web.Request,
+    columns: list[str],
+    rows: list[tuple[Any, ...]],
+    until: date | None = None,
+) -> web.Response:
+    """The rows as CSV or JSON; `until` (the log's last day with data) in a header and, in
+    JSON, a field beside the results."""
+    response = _body(request, columns, rows, until)
+    if until is not None:
+        response.headers[DATA_UNTIL_HEADER] = until.isoformat()
+    return response
+
+
+def _body(
+    request: web.Request, columns: list[str], rows: list[tuple[Any, ...]], until: date | None
+) -> web.Response:
     wants_csv = request.query.get("formaat") == "csv" or (
         "text/csv" in request.headers.get("Accept", "") and "formaat" not in request.query
     )
@@ -202,7 +256,10 @@ def render(request: web.Request, columns: list[str], rows: list[tuple[Any, ...]]
         writer.writerow(columns)
         writer.writerows([["" if v is None else _plain(v) for v in r] for r in rows])
         return web.Response(text=buf.getvalue(), content_type="text/csv")
-    body = {"resultaten": [dict(zip(columns, map(_plain, r), strict=True)) for r in rows]}
+    body = {
+        DATA_UNTIL_FIELD: _plain(until),
+        "resultaten": [dict(zip(columns, map(_plain, r), strict=True)) for r in rows],
+    }
     return web.json_response(body)
 
 
@@ -231,7 +288,7 @@ def make_app(api: Api) -> web.Application:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
             response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
-            response.headers["Access-Control-Expose-Headers"] = "API-Version"
+            response.headers["Access-Control-Expose-Headers"] = f"API-Version, {DATA_UNTIL_HEADER}"
         return response
 
     async def resource(request: web.Request) -> web.Response:
@@ -239,8 +296,7 @@ def make_app(api: Api) -> web.Application:
         projection = RESOURCES.get(name)
         if projection is None:
             raise ProblemError(404, TITLES[404], f"no resource {name!r}; see /v1/openapi.json")
-        columns, rows = await api.answer(_validated(projection, request))
-        return render(request, columns, rows)
+        return render(request, *await api.answer(_validated(projection, request)))
 
     async def audit_timeline(request: web.Request) -> web.Response:
         # The person key travels in the body, never in the URI (logs, proxies, history).
@@ -263,7 +319,8 @@ def make_app(api: Api) -> web.Application:
         return web.json_response(document())
 
     async def dashboard(_: web.Request) -> web.Response:
-        response = web.Response(text=await dashboard_page(api), content_type="text/html")
+        page = await dashboard_page(api, api.simulated)
+        response = web.Response(text=page, content_type="text/html")
         response.headers["Content-Security-Policy"] = PAGE_CSP
         return response
 
@@ -318,106 +375,3 @@ def _from_http(exc: web.HTTPException, instance: str) -> web.StreamResponse:
     response = ProblemError(exc.status, title, exc.reason).response(instance)
     response.headers.update(kept)
     return response
-
-
-def _series(
-    rows: list[tuple[Any, ...]], key: Callable[[tuple[Any, ...]], str], *, flow: bool
-) -> dict[str, list[tuple[date, float]]]:
-    """Points per series. A suppressed count is left out, not drawn as zero; for a flow, a
-    period without any row had none of it and is drawn as zero."""
-    out: dict[str, dict[date, float]] = {}
-    suppressed: set[tuple[str, date]] = set()
-    for r in rows:
-        if r[-1] is None:
-            suppressed.add((key(r), r[0]))
-        else:
-            out.setdefault(key(r), {})[r[0]] = float(r[-1])
-    if flow:
-        periods = {r[0] for r in rows}
-        for name, points in out.items():
-            for p in periods - points.keys():
-                if (name, p) not in suppressed:
-                    points[p] = 0.0
-    return {name: sorted(points.items()) for name, points in out.items()}
-
-
-async def _housing_chart(api: Api) -> str:
-    """The latest task period's fifteen largest tasks: housed, and what is left to house."""
-    _, rows = await api.housing(None)
-    periods = sorted({r[1] for r in rows}, key=lambda p: (p[:4], len(p)))
-    latest = [r for r in rows if periods and r[1] == periods[-1]]
-    latest.sort(key=lambda r: -r[2])
-    top = latest[:15]
-    return charts.category_bars(
-        f"Huisvesting statushouders per gemeente, taakperiode {periods[-1] if periods else '-'}",
-        [r[0] for r in top],
-        {"gehuisvest": [r[4] or 0 for r in top], "nog te huisvesten": [r[5] or 0 for r in top]},
-        unit="personen",
-    )
-
-
-def _capacity_chart(rows: list[tuple[Any, ...]]) -> str:
-    """Per location type with places: persons (solid) against places (dashed), per week.
-    Rows: period, location type, persons, places, occupancy rate."""
-    persons = _series([r[:3] for r in rows], lambda r: r[1], flow=False)
-    places = _series([(r[0], r[1], r[3]) for r in rows], lambda r: r[1], flow=False)
-    return charts.against_chart(
-        "Bezetting tegen capaciteit COA per locatietype (eind van de week)",
-        {kind: (persons.get(kind, []), points) for kind, points in places.items()},
-        unit="personen / plaatsen",
-        solid="bezetting",
-        dashed="capaciteit",
-    )
-
-
-async def dashboard_page(api: Api) -> str:
-    year_ago = date.today() - timedelta(days=365 * 2)
-    _, inflow = await api.query("inflow", period="week", by=["kind"], start=year_ago)
-    _, occupancy = await api.query("occupancy", period="week", by=["location_type"], start=year_ago)
-    _, capacity = await api.query("capacity", period="week", by=["location_type"], start=year_ago)
-    _, departures = await api.query("departures", period="month", by=["kind"], start=year_ago)
-    _, decisions = await api.query("decisions", period="month", by=["outcome"], start=year_ago)
-    _, pending = await api.query("backlog", period="week", start=year_ago)
-    _, late = await api.query("backlog_late", period="week", start=year_ago)
-    backlog = {
-        "in behandeling": _series(pending, lambda r: "", flow=False).get("", []),
-        "langer dan 6 maanden": _series(late, lambda r: "", flow=False).get("", []),
-    }
-    figures = [
-        charts.line_chart(
-            "Instroom per week naar soort",
-            _series(inflow, lambda r: r[1], flow=True),
-            unit="aanvragen",
-        ),
-        charts.line_chart(
-            "Bezetting COA per locatietype (eind van de week)",
-            _series(occupancy, lambda r: r[1], flow=False),
-            unit="personen",
-        ),
-        _capacity_chart(capacity),
-        charts.bar_chart(
-            "Vertrek per maand naar soort",
-            _series(departures, lambda r: r[1], flow=True),
-            unit="personen",
-        ),
-        charts.bar_chart(
-            "Beslissingen per maand naar uitkomst",
-            _series(decisions, lambda r: r[1], flow=True),
-            unit="beslissingen",
-        ),
-        charts.line_chart("Achterstand IND (eind van de week)", backlog, unit="zaken"),
-        await _housing_chart(api),
-    ]
-    d = api.disclosure
-    return (
-        "<!doctype html><html lang=nl><head><meta charset=utf-8><title>ketenlog — dashboard"
-        "</title><style>body{font-family:sans-serif;margin:1.5em;color:#222}"
-        "figure{display:inline-block;margin:0 1.5em 1.5em 0;vertical-align:top}"
-        "figcaption{font-weight:bold;margin-bottom:.3em}.legend{font-size:12px}"
-        ".key{margin-right:1em}.key i{display:inline-block;width:10px;height:10px;"
-        "margin-right:4px}</style></head><body><h1>De migratieketen in cijfers</h1>"
-        f"<p>Afgeleid uit de gedeelde tijdlijn; aantallen onder {d.minimum} zijn weggelaten, "
-        f"de rest is afgerond op {d.rounding}. Data: <a href=/v1/openapi.json>/v1</a>.</p>"
-        + "".join(figures)
-        + "</body></html>"
-    )

@@ -23,6 +23,15 @@ VERSION_HEADER = {
         "schema": {"type": "string", "example": API_VERSION},
     }
 }
+DATA_UNTIL_HEADER = "Gegevens-Tot-En-Met"
+FIGURES_HEADERS = {
+    **VERSION_HEADER,
+    DATA_UNTIL_HEADER: {
+        "description": "the last day the log holds data for; absent while it is empty",
+        "required": False,
+        "schema": {"type": "string", "format": "date"},
+    },
+}
 PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": REF.format(model="Probleem")}}}
 
 
@@ -79,7 +88,7 @@ def _figures(resource: str, answer: Any) -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "the figures, as JSON or as CSV (the same columns)",
-                    "headers": VERSION_HEADER,
+                    "headers": FIGURES_HEADERS,
                     "content": {
                         "application/json": {"schema": answer},
                         "text/csv": {"schema": {"type": "string"}},

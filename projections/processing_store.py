@@ -6,6 +6,7 @@ Implements processors.ports.ProcessingStore (structurally; no import of processo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -209,11 +210,18 @@ class PgProcessingStore:
     """One async connection per worker; each batch is one transaction."""
 
     def __init__(
-        self, conn: psycopg.AsyncConnection[Any], fact_type: Any, *, swap_lock: bool = True
+        self,
+        conn: psycopg.AsyncConnection[Any],
+        fact_type: Any,
+        *,
+        swap_lock: bool = True,
+        dsn: str = "",
+        schema: str = LIVE,
     ) -> None:
         self._conn = conn
         self._fact_type = fact_type
         self._swap_lock = swap_lock
+        self._dsn, self._schema = dsn, schema
         # One connection, used by the agent and the worker's timers: one user at a time.
         self._lock = asyncio.Lock()
 
@@ -223,21 +231,15 @@ class PgProcessingStore:
     ) -> PgProcessingStore:
         """`schema`: where the tables are (a replay catches up its own schema with the live
         code path, without the swap lock, which it holds itself)."""
-        conn = await psycopg.AsyncConnection.connect(
-            dsn, application_name="ketenlog-process", options=f"-c search_path={schema}"
+        return cls(
+            await _connect(dsn, schema), fact_type, swap_lock=swap_lock, dsn=dsn, schema=schema
         )
-        async with conn.transaction():
-            # Staging for COPY: timeline_events and person_state need ON CONFLICT, COPY has none.
-            await conn.execute(
-                "CREATE TEMP TABLE facts_in (LIKE timeline_events INCLUDING DEFAULTS)"
-                " ON COMMIT DELETE ROWS"
-            )
-            await conn.execute("ALTER TABLE facts_in DROP COLUMN ingested_at")
-            await conn.execute(
-                "CREATE TEMP TABLE persons_in (person_key text, state jsonb, events int,"
-                " facts int) ON COMMIT DELETE ROWS"
-            )
-        return cls(conn, fact_type, swap_lock=swap_lock)
+
+    async def reconnect(self) -> None:
+        async with self._lock:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = await _connect(self._dsn, self._schema)
 
     async def positions(self, consumer: str) -> dict[tuple[str, int], int]:
         async with self._lock, self._conn.transaction():
@@ -261,5 +263,33 @@ class PgProcessingStore:
                 await self._conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (SWAP_LOCK,))
             yield PgProcessingTx(self._conn, self._fact_type)
 
+    def refusal(self, error: BaseException) -> str | None:
+        # SQLSTATE classes 22 (data exception: a NUL, an out-of-range value), 23 (integrity
+        # constraint) and 54 (program limit: an index row too large) are about the data; the
+        # rest (connection lost, server shutting down, out of resources) are about the store.
+        if isinstance(error, psycopg.errors.DataError | psycopg.errors.IntegrityError) or (
+            isinstance(error, psycopg.Error) and (error.sqlstate or "").startswith("54")
+        ):
+            return f"{type(error).__name__}: {str(error).strip()}"
+        return None
+
     async def close(self) -> None:
         await self._conn.close()
+
+
+async def _connect(dsn: str, schema: str) -> psycopg.AsyncConnection[Any]:
+    conn = await psycopg.AsyncConnection.connect(
+        dsn, application_name="ketenlog-process", options=f"-c search_path={schema}"
+    )
+    async with conn.transaction():
+        # Staging for COPY: timeline_events and person_state need ON CONFLICT, COPY has none.
+        await conn.execute(
+            "CREATE TEMP TABLE facts_in (LIKE timeline_events INCLUDING DEFAULTS)"
+            " ON COMMIT DELETE ROWS"
+        )
+        await conn.execute("ALTER TABLE facts_in DROP COLUMN ingested_at")
+        await conn.execute(
+            "CREATE TEMP TABLE persons_in (person_key text, state jsonb, events int,"
+            " facts int) ON COMMIT DELETE ROWS"
+        )
+    return conn

@@ -71,6 +71,15 @@ class Projection:
     as they are, like a housing task."""
     ratios: tuple[Ratio, ...] = ()
     """Computed last, from the summed columns."""
+    always_by: tuple[str, ...] = ()
+    """Dimensions every query splits by (put first when not asked for): figures of different
+    values do not add up into anything (a case's states and a reception's)."""
+    default_by: tuple[str, ...] = ()
+    """The split when none is asked for."""
+
+    def split(self, by: list[str]) -> list[str]:
+        asked = by or list(self.default_by)
+        return [*(d for d in self.always_by if d not in asked), *asked]
 
     @property
     def sums(self) -> tuple[str, ...]:
@@ -131,7 +140,7 @@ CATALOGUE = {
             "departures",
             ("kind", "demonstrable"),
             False,
-            "departures by kind; demonstrable = INDEPENDENT + FORCED",
+            "departures by kind; demonstrable (DT&V) = INDEPENDENT + FORCED + DUBLIN_TRANSFER",
         ),
         Projection(
             "occupancy",
@@ -216,7 +225,10 @@ CATALOGUE = {
             ("lifecycle", "state"),
             True,
             "cases, receptions, family reunifications, protection and guardianships per state "
-            "at the end of the period (all cases, MVV holders included)",
+            "at the end of the period (all cases, MVV holders included); always split by "
+            "lifecycle (default: lifecycle and state)",
+            always_by=("lifecycle",),
+            default_by=("lifecycle", "state"),
         ),
         Projection(
             "anomalies",
@@ -266,6 +278,7 @@ def plan(
         )
     if period not in p.periods:
         raise QueryError(f"{projection} is per {', '.join(p.periods)}, not per {period}")
+    by = p.split(by)
     params = {"period": period, "start": start or date(1900, 1, 1), "end": end or date(9999, 1, 1)}
     dims = [sql.Identifier(d) for d in by]
     view = sql.Identifier(views, p.view)
@@ -389,8 +402,28 @@ async def run_async(
 
 
 HOUSING_COLUMNS = ["municipality_code", "task_period", "task", "linked", "housed", "backlog"]
-# Columns from here on count persons; the task before them is a public target.
-HOUSING_FIRST_COUNT = 3
+
+
+def publishable_housing(
+    rows: list[tuple[Any, ...]], disclosure: Disclosure
+) -> list[tuple[Any, ...]]:
+    """Housing rows with disclosure control: linked and housed published as counts, the
+    backlog derived from the published task and housed (so task = housed + backlog, and the
+    backlog never exceeds the task)."""
+    shown = []
+    for municipality, period, task, linked, housed, _ in rows:
+        published = disclosure(int(housed))
+        shown.append(
+            (
+                municipality,
+                period,
+                task,
+                disclosure(int(linked)),
+                published,
+                disclosure.left_of(int(task), published),
+            )
+        )
+    return shown
 
 
 def _housing_sql(views: str) -> sql.Composed:
@@ -414,3 +447,19 @@ async def housing_async(
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     cur = await conn.execute(_housing_sql(views), {"period": task_period})
     return HOUSING_COLUMNS, [tuple(r) for r in await cur.fetchall()]
+
+
+def _data_until_sql(views: str) -> sql.Composed:
+    return sql.SQL("SELECT day FROM {}").format(sql.Identifier(views, "data_until"))
+
+
+def data_until(conn: psycopg.Connection, views: str = ANALYST) -> date | None:
+    """The last day the log holds data for (no view has a later day); None when it is empty."""
+    row = conn.execute(_data_until_sql(views)).fetchone()
+    return row[0] if row else None
+
+
+async def data_until_async(conn: psycopg.AsyncConnection[Any], views: str = ANALYST) -> date | None:
+    cur = await conn.execute(_data_until_sql(views))
+    row = await cur.fetchone()
+    return row[0] if row else None

@@ -4,10 +4,20 @@
 -- replay's swap, and over a moment's tables for --as-known-at. Internal tables may change; the
 -- views keep their names and columns.
 
+-- Up to which day the log holds data: the (UTC) day of the latest valid time among the accepted
+-- events, never after today. No view has a day after it: a stock (occupancy, backlog, states)
+-- is known up to that day and not carried forward to today, which would look like data; a
+-- stay that ends on an 18th birthday still to come counts up to this day only. NULL on an
+-- empty log (then every view is empty).
+CREATE VIEW {views}.data_until AS
+SELECT least((max(occurred_at) AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE 'UTC')::date) AS day
+FROM {tables}.timeline_events;
+
 -- New columns go after the existing ones: the contract's columns keep their places.
 CREATE VIEW {views}.inflow AS
 SELECT day, kind, unaccompanied_minor, count(*)::int AS applications, nationality, age_band, sex
-FROM {tables}.inflow_items GROUP BY day, kind, unaccompanied_minor, nationality, age_band, sex;
+FROM {tables}.inflow_items WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, kind, unaccompanied_minor, nationality, age_band, sex;
 
 -- Eurostat's person-based count of asylum applicants (FIRST and REPEAT applications; not
 -- nareizigers): each person once per month and once per year, FIRST_TIME when the person's
@@ -18,7 +28,8 @@ CREATE VIEW {views}.inflow_eurostat AS
 WITH apps AS (
     SELECT person_key, day, nationality, age_band, sex,
            min(day) OVER (PARTITION BY person_key) AS first_day
-    FROM {tables}.inflow_items WHERE kind IN ('FIRST', 'REPEAT')
+    FROM {tables}.inflow_items
+    WHERE kind IN ('FIRST', 'REPEAT') AND day <= (SELECT day FROM {views}.data_until)
 ), per_person AS (
     SELECT DISTINCT ON (t.period_type, a.person_key, 3) t.period_type, a.person_key,
            date_trunc(t.period_type, a.day::timestamp)::date AS period,
@@ -36,7 +47,8 @@ CREATE VIEW {views}.decisions AS
 SELECT day, track, outcome, count(*)::int AS decisions,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - lodged_at) / 86400)
            AS median_lead_days
-FROM {tables}.decision_items GROUP BY day, track, outcome;
+FROM {tables}.decision_items WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, track, outcome;
 
 -- Lead time from a case's first application to its decision, per period: percentiles do not
 -- add up across days or dimensions, so every period type and every combination of the
@@ -47,7 +59,7 @@ WITH d AS (
            i.track, i.outcome, extract(epoch FROM i.decided_at - i.lodged_at) / 86400 AS lead_days
     FROM {tables}.decision_items i
     CROSS JOIN (VALUES ('day'), ('week'), ('month'), ('year')) AS t (period_type)
-    WHERE i.lodged_at IS NOT NULL
+    WHERE i.lodged_at IS NOT NULL AND i.day <= (SELECT day FROM {views}.data_until)
 )
 SELECT period_type, period, track, outcome, count(*)::int AS decisions,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days) AS p50_lead_days,
@@ -57,9 +69,14 @@ GROUP BY GROUPING SETS (
     (period_type, period, track, outcome), (period_type, period, track),
     (period_type, period, outcome), (period_type, period));
 
+-- Demonstrable departure (DT&V; domain reference §5) = independent + forced, and DT&V counts a
+-- Dublin transfer as a forced departure (2024: forced 2,750, of which 1,740 Dublin transfers),
+-- so: INDEPENDENT, FORCED and DUBLIN_TRANSFER; without supervision (UNSUPERVISED) is not.
 CREATE VIEW {views}.departures AS
-SELECT day, kind, kind IN ('INDEPENDENT', 'FORCED') AS demonstrable, count(*)::int AS departures
-FROM {tables}.departure_items GROUP BY day, kind;
+SELECT day, kind, kind IN ('INDEPENDENT', 'FORCED', 'DUBLIN_TRANSFER') AS demonstrable,
+       count(*)::int AS departures
+FROM {tables}.departure_items WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, kind;
 
 -- Persons in reception at the end of each day, by location type: a running sum of arrivals
 -- (+1 on from_day) and leavings (-1 on to_day).
@@ -71,7 +88,8 @@ WITH deltas AS (
 ), per_day AS (
     SELECT day, location_type, sum(d) AS d FROM deltas GROUP BY day, location_type
 ), days AS (
-    SELECT generate_series(min(day), greatest(max(day), current_date), interval '1 day')::date AS day
+    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
+        AS day
     FROM per_day
 ), types AS (
     SELECT DISTINCT location_type FROM per_day
@@ -103,24 +121,24 @@ WITH deltas AS (
     FROM per_day
     WINDOW w AS (PARTITION BY location_type, location_id, resident_status ORDER BY day)
 ), last AS (
-    SELECT greatest(max(day), current_date) AS day FROM per_day
+    SELECT day FROM {views}.data_until
 )
 SELECT g.day::date AS day, l.location_type, l.location_id, l.resident_status,
        l.persons::int AS persons
 FROM levels l CROSS JOIN last
 CROSS JOIN LATERAL generate_series(
-    l.day::timestamp, coalesce(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+    l.day::timestamp, least(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
 WHERE l.persons <> 0;
 
 -- Places at each open location at the end of each day.
 CREATE VIEW {views}.coa_capacity AS
 WITH last AS (
-    SELECT greatest(max(from_day), current_date) AS day FROM {tables}.location_capacity
+    SELECT day FROM {views}.data_until
 )
 SELECT g.day::date AS day, c.location_type, c.location_id, sum(c.places)::int AS places
 FROM {tables}.location_capacity c CROSS JOIN last
 CROSS JOIN LATERAL generate_series(
-    c.from_day::timestamp, coalesce(c.to_day - 1, last.day)::timestamp, interval '1 day')
+    c.from_day::timestamp, least(c.to_day - 1, last.day)::timestamp, interval '1 day')
     AS g (day)
 GROUP BY 1, 2, 3;
 
@@ -150,34 +168,36 @@ WITH deltas AS (
     FROM per_day
     WINDOW w AS (PARTITION BY location_type, location_id ORDER BY day)
 ), last AS (
-    SELECT greatest(max(day), current_date) AS day FROM per_day
+    SELECT day FROM {views}.data_until
 )
 SELECT g.day::date AS day, l.location_type, l.location_id, l.persons::int AS persons,
        l.places::int AS places,
        round(100.0 * l.persons / nullif(l.places, 0), 1) AS occupancy_rate
 FROM levels l CROSS JOIN last
 CROSS JOIN LATERAL generate_series(
-    l.day::timestamp, coalesce(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+    l.day::timestamp, least(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
 WHERE l.persons <> 0 OR l.places <> 0;
 
 -- COA's relocations per resident per year: the year's relocations divided by its average
 -- number of residents, i.e. by its resident days over the days in the year — a rate per
 -- resident-year, so a year the log holds in part (or the current one) is annualised. The same
--- for children (under 18 by the age reached in the year). Open stays count up to today.
+-- for children (under 18 by the age reached in the year). Stays count up to the log's last day
+-- (data_until), open ones and those ending on an 18th birthday still to come alike.
 CREATE VIEW {views}.coa_relocations AS
-WITH days AS (
+WITH until AS (
+    SELECT day FROM {views}.data_until
+), days AS (
     SELECT g.year::date AS period, s.minor,
-           sum(greatest(0, least(coalesce(s.to_day, current_date + 1),
-                                 (g.year + interval '1 year')::date)
+           sum(greatest(0, least(s.to_day, until.day + 1, (g.year + interval '1 year')::date)
                            - greatest(s.from_day, g.year::date))) AS resident_days
-    FROM {tables}.coa_stays s
+    FROM {tables}.coa_stays s CROSS JOIN until
     CROSS JOIN LATERAL generate_series(
         date_trunc('year', s.from_day::timestamp),
-        coalesce(s.to_day - 1, current_date)::timestamp, interval '1 year') AS g (year)
+        least(s.to_day - 1, until.day)::timestamp, interval '1 year') AS g (year)
     GROUP BY 1, 2
 ), moves AS (
     SELECT date_trunc('year', day::timestamp)::date AS period, minor, count(*) AS relocations
-    FROM {tables}.relocation_items GROUP BY 1, 2
+    FROM {tables}.relocation_items WHERE day <= (SELECT day FROM until) GROUP BY 1, 2
 ), per_year AS (
     SELECT period,
            coalesce(sum(m.relocations), 0)::int AS relocations,
@@ -204,7 +224,8 @@ WITH deltas AS (
 ), per_day AS (
     SELECT day, sum(d) AS d FROM deltas GROUP BY day
 ), days AS (
-    SELECT generate_series(min(day), greatest(max(day), current_date), interval '1 day')::date AS day
+    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
+        AS day
     FROM per_day
 )
 SELECT days.day, (sum(coalesce(per_day.d, 0)) OVER (ORDER BY days.day))::int AS persons
@@ -227,7 +248,8 @@ WITH spans AS (
     SELECT day, sum(d) FILTER (WHERE NOT beyond) AS pending, sum(d) FILTER (WHERE beyond) AS late
     FROM deltas GROUP BY day
 ), days AS (
-    SELECT generate_series(min(day), greatest(max(day), current_date), interval '1 day')::date AS day
+    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
+        AS day
     FROM per_day
 )
 SELECT days.day,
@@ -267,7 +289,8 @@ WITH deltas AS (
 ), per_day AS (
     SELECT day, lifecycle, state, sum(d) AS d FROM deltas GROUP BY day, lifecycle, state
 ), days AS (
-    SELECT generate_series(min(day), greatest(max(day), current_date), interval '1 day')::date AS day
+    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
+        AS day
     FROM per_day
 ), keys AS (
     SELECT DISTINCT lifecycle, state FROM per_day
@@ -283,5 +306,6 @@ SELECT day, lifecycle, state, subjects::int AS subjects FROM running WHERE subje
 
 CREATE VIEW {views}.anomalies AS
 SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, kind, count(*)::int AS anomalies
-FROM {tables}.anomalies WHERE occurred_at IS NOT NULL
+FROM {tables}.anomalies
+WHERE (occurred_at AT TIME ZONE 'UTC')::date <= (SELECT day FROM {views}.data_until)
 GROUP BY 1, 2;

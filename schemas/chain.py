@@ -61,8 +61,9 @@ class Break:
     partition: int
     offset: int
     reason: str
-    # "unchained" (no link), "mismatch", "missing" (offsets), "order": a live log can only
-    # show the first two (a client other than the publisher wrote to the topic).
+    # "unchained" (no link), "mismatch", "missing" (offsets), "order", "truncated" (the log's
+    # first records deleted): a live log shows "unchained" and "mismatch" when a client other
+    # than the publisher wrote to the topic, "truncated" when someone deleted records.
     kind: str = "mismatch"
 
     def __str__(self) -> str:

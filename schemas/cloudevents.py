@@ -153,7 +153,8 @@ def parse_headers(headers: Iterable[tuple[str, bytes | None]]) -> CloudEventAttr
     """Read the attributes back from Kafka headers; raises HeaderError when required ones lack."""
     values: dict[str, str] = {}
     for name, raw in headers:
-        if raw is None:
+        # Other headers (the hash chain's binary link, the dead letter's) are not ours to read.
+        if raw is None or not (name.startswith("ce_") or name == "content-type"):
             continue
         try:
             values[name] = raw.decode("utf-8")

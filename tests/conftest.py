@@ -7,6 +7,12 @@ integration tests (marked `pytest.mark.integration`) run against.
 3. Otherwise the project's own local services (`infra.services.up`, no Docker needed); at the
    end of the session only what this session started is stopped.
 A test that needs the services and cannot get them fails; it never skips.
+
+Markers are given by place and name, not by hand: everything under tests/integration is
+`integration`; tests marked `calibration` (the national-year check, ~9 minutes) run when no
+marker expression is given (`./ketenlog.sh test`, CI) or when the expression names
+`calibration` (`-m calibration`), and are left out of any other selection, so
+`pytest -m "not integration"` is the fast unit suite.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import importlib
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +48,22 @@ class RunningServices:
     @property
     def dsn(self) -> str:
         return self.settings.dsn
+
+
+INTEGRATION = Path(__file__).resolve().parent / "integration"
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if INTEGRATION in item.path.resolve().parents:
+            item.add_marker(pytest.mark.integration)
+    expression = config.getoption("markexpr") or ""
+    if not expression or "calibration" in expression:
+        return
+    left_out = [item for item in items if item.get_closest_marker("calibration")]
+    if left_out:
+        config.hook.pytest_deselected(items=left_out)
+        items[:] = [item for item in items if not item.get_closest_marker("calibration")]
 
 
 def _say(line: str) -> None:

@@ -23,6 +23,7 @@ from ketenlog.commands.simulate import chain_key, publish
 from ketenlog.settings import Settings
 from producers.pseudonym import person_key
 from producers.simulator import SimParams, simulate
+from projections.dashboard import Simulated
 from projections.db import connect
 
 CHUNK = 5000
@@ -96,7 +97,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     print("Figures for analysts: ketenlog query inflow --by month,kind (see --help)")
     sys.stdout.flush()
     if not args.no_serve:
-        serve.run(argparse.Namespace(host="127.0.0.1", port=args.port), settings)
+        simulated = Simulated(params.start, params.end)
+        serve.run(
+            argparse.Namespace(host="127.0.0.1", port=args.port, simulated=simulated), settings
+        )
     return 1 if differences else 0
 
 
@@ -114,8 +118,8 @@ def _states(settings: Settings, keys: list[str]) -> Iterator[list[PersonState]]:
 def _summary(tally: Tally, tables: dict[str, Any], truth: dict[str, Any]) -> str:
     lines = [
         "",
-        "month     inflow  decisions  departures  in COA (month end)  status holders  places"
-        "  matches truth",
+        "month     inflow  decisions  departures  demonstrable  in COA (month end)  status holders"
+        "  places  matches truth",
     ]
     ends = {d[:7]: d for d in tally.periods("coa_occupancy")}
     for month in tally.periods("inflow"):
@@ -140,6 +144,7 @@ def _summary(tally: Tally, tables: dict[str, Any], truth: dict[str, Any]) -> str
             for f, p in (
                 ("inflow_attributes", month),
                 ("eurostat_applicants", "month"),
+                ("demonstrable_departures", month),
                 ("coa_residents", end),
                 ("coa_capacity", end),
             )
@@ -148,7 +153,8 @@ def _summary(tally: Tally, tables: dict[str, Any], truth: dict[str, Any]) -> str
         lines.append(
             f"{month}  {sum(tally.got('inflow', month).values()):>6,}  "
             f"{sum(tally.got('decisions', month).values()):>9,}  "
-            f"{sum(tally.got('departures', month).values()):>10,}  {coa:>18,}  "
+            f"{sum(tally.got('departures', month).values()):>10,}  "
+            f"{tables['demonstrable_departures'].get(month, 0):>12,}  {coa:>18,}  "
             f"{holders:>14,}  {places:>6,}  {'yes' if all(checks) else 'NO'}"
         )
     return "\n".join(lines)

@@ -1,7 +1,9 @@
 """The ground truth's figures that `ketenlog demo` recounts from the stored projection rows
 (the folded persons give the others, domain.lifecycle.truth_check): inflow by person
-attributes, Eurostat's applicants, housing, residents by location type and status, capacity,
-occupancy per location at month ends, relocations per year. Only the demo's own persons and
+attributes, Eurostat's applicants, demonstrable departures (the departure rows counted by the
+analyst view's own `demonstrable` flag, so the view's definition meets the truth's), housing,
+residents by location type and status, capacity, occupancy per location at month ends,
+relocations per year. Only the demo's own persons and
 subjects count, for the log may hold other simulations. Reads in chunks; the recounting is
 plain Python over the rows, so it does not share the views' SQL it checks.
 """
@@ -15,9 +17,12 @@ from typing import Any
 
 import psycopg
 
+from projections.db import ANALYST
+
 FIGURES = (
     "inflow_attributes",
     "eurostat_applicants",
+    "demonstrable_departures",
     "housing",
     "coa_residents",
     "coa_capacity",
@@ -65,6 +70,16 @@ def table_figures(
             subjects,
         )
     )
+    # Each kind's flag as the analyst view defines it (every kind of these rows is in the view).
+    departures = list(
+        _rows(
+            conn,
+            "SELECT i.day, v.demonstrable FROM departure_items i"
+            f" JOIN (SELECT DISTINCT kind, demonstrable FROM {ANALYST}.departures) v USING (kind)"
+            " WHERE i.person_key = ANY(%s)",
+            persons,
+        )
+    )
     moves = list(
         _rows(conn, "SELECT day, minor FROM relocation_items WHERE person_key = ANY(%s)", persons)
     )
@@ -88,6 +103,7 @@ def table_figures(
     return {
         "inflow_attributes": _inflow_attributes(inflow, truth["inflow_attributes"]),
         "eurostat_applicants": _eurostat(inflow, truth["eurostat_applicants"]),
+        "demonstrable_departures": _demonstrable(departures, truth["demonstrable_departures"]),
         "housing": _housing(steps, tasks, _periods(truth["housing"]), last),
         "coa_residents": _per_day(stays, days, lambda s: ((s[2], s[4]), 1), nested=True),
         "coa_capacity": _per_day(spans, days, lambda s: (s[2], s[4])),
@@ -112,6 +128,16 @@ def _inflow_attributes(
             cell = out[month].setdefault(kind, {}).setdefault(nationality, {})
             cell.setdefault(band, {}).setdefault(sex, 0)
             cell[band][sex] += 1
+    return out
+
+
+def _demonstrable(departures: list[tuple[Any, ...]], months: dict[str, int]) -> dict[str, int]:
+    """Per month of the truth, the departures (day, demonstrable) flagged demonstrable."""
+    out = dict.fromkeys(months, 0)
+    for day, demonstrable in departures:
+        month = f"{day:%Y-%m}"
+        if demonstrable and month in out:
+            out[month] += 1
     return out
 
 

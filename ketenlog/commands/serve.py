@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from datetime import date
 
 from aiohttp import web
 
 from ketenlog.commands.base import CommandError, Registry, say
 from ketenlog.settings import Settings
+from projections.dashboard import Simulated
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
 from projections.http_api import Api, make_app
@@ -23,6 +25,25 @@ def register(registry: Registry) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (8080)")
+    parser.add_argument(
+        "--simulated",
+        type=simulated_period,
+        metavar="FROM..TO",
+        help="the log holds a simulation of this period (e.g. 2025-09-01..2026-08-31): the "
+        "dashboard says the data is simulated and shows that period, not the warm-up before it",
+    )
+
+
+def simulated_period(text: str) -> Simulated:
+    try:
+        start, end = (date.fromisoformat(part) for part in text.split("..", 1))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a period FROM..TO of ISO dates (2025-09-01..2026-08-31)"
+        ) from None
+    if end < start:
+        raise argparse.ArgumentTypeError(f"{text!r}: TO is before FROM")
+    return Simulated(start, end)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -38,6 +59,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         Disclosure(settings.disclosure_min, settings.disclosure_round),
         settings.cors_origins,
         auditor_token=settings.auditor_token,
+        simulated=args.simulated,
     )
     say(f"serve: dashboard at http://{args.host}:{args.port}/dashboard")
     say(f"serve: API at http://{args.host}:{args.port}/v1 (openapi.json); Ctrl-C stops")

@@ -42,6 +42,8 @@ STATES = (
 OUTCOMES = ("A", "B", "REJECTED", "INADMISSIBLE", "MANIFESTLY_UNFOUNDED")
 TRACKS = ("DUBLIN", "SAFE_COUNTRY", "GENERAL", "EXTENDED", "BORDER", "NONE")
 DEPARTURES = ("INDEPENDENT", "FORCED", "DUBLIN_TRANSFER", "UNSUPERVISED")
+# DT&V's demonstrable departure: independent + forced, a Dublin transfer counted as forced.
+DEMONSTRABLE = ("INDEPENDENT", "FORCED", "DUBLIN_TRANSFER")
 INFLOW = ("FIRST", "REPEAT", "NAREIS")
 LOCATION_TYPES = (
     "COL",
@@ -328,6 +330,9 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
         "eurostat_applicants": _eurostat(applications, months, start, end),
         "decisions": decisions,
         "departures": departures,
+        "demonstrable_departures": {
+            m: sum(kinds[k] for k in DEMONSTRABLE) for m, kinds in departures.items()
+        },
         "coa_occupancy": coa,
         "goo_occupancy": dict(zip(days, goo_levels, strict=True)),
         "coa_residents": coa_residents,

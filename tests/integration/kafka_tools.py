@@ -1,7 +1,10 @@
-"""Small helpers for integration tests: read what is on a topic with a plain consumer."""
+"""Small helpers for integration tests: read what is on a topic with a plain consumer, and free
+loopback ports for a private broker."""
 
 from __future__ import annotations
 
+import socket
+from contextlib import ExitStack
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,3 +57,15 @@ def read_from(bootstrap: str, topic: str, start: dict[int, int] | None = None) -
     finally:
         consumer.close()
     return records
+
+
+def free_ports(n: int) -> list[int]:
+    """`n` distinct loopback ports nobody listens on now (held open together, so the system
+    hands out different ones; a tiny race with other processes remains)."""
+    with ExitStack() as stack:
+        ports = []
+        for _ in range(n):
+            sock = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_STREAM))
+            sock.bind(("127.0.0.1", 0))
+            ports.append(sock.getsockname()[1])
+        return ports

@@ -4,8 +4,11 @@ started as `ketenlog process` against the test session's services, and what it s
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import threading
+import time
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
@@ -39,6 +42,26 @@ def process(services: RunningServices, dsn: str, group: str, *extra: str) -> sub
     )
 
 
+def ketenlog(
+    services: RunningServices, dsn: str, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`ketenlog ARGS` against the test session's services and the database `dsn`."""
+    env = {
+        **os.environ,
+        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        "KETENLOG_DATABASE_URL": dsn,
+        **(env or {}),
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "ketenlog.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+
+
 def until_idle(services: RunningServices, dsn: str, group: str) -> str:
     proc = process(services, dsn, group, "--until-idle")
     try:
@@ -65,3 +88,27 @@ def half_up(numerator: int, denominator: int, digits: int) -> float:
     """numerator / denominator rounded as PostgreSQL's round() does (half away from zero)."""
     exact = Decimal(numerator) / Decimal(denominator)
     return float(exact.quantize(Decimal(1).scaleb(-digits), rounding=ROUND_HALF_UP))
+
+
+class Output:
+    """A worker's output lines, read on a thread so the worker never blocks on a full pipe."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert proc.stdout is not None
+        stream = proc.stdout
+        self._thread = threading.Thread(target=lambda: self.lines.extend(stream), daemon=True)
+        self._thread.start()
+
+    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for line in list(self.lines):
+                if found := re.search(pattern, line):
+                    return found
+            time.sleep(0.2)
+        raise AssertionError(f"no {pattern!r} within {timeout} s:\n{''.join(self.lines[-30:])}")
+
+    def text(self) -> str:
+        self._thread.join(timeout=10)
+        return "".join(self.lines)

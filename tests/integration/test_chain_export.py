@@ -15,10 +15,9 @@ from infra.archive import MANIFEST, open_archive, write_topic
 from schemas import chain
 from schemas.topics import event_topic
 from tests.conftest import RunningServices
-from tests.integration.pipeline import until_idle
+from tests.integration.chain_topics import publish
+from tests.integration.pipeline import ketenlog, until_idle
 from tests.integration.scratch_db import scratch_database
-from tests.integration.test_replay import ketenlog
-from tests.integration.test_verify_chains import publish
 
 pytestmark = pytest.mark.integration
 TOPIC = event_topic("COA")

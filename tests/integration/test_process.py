@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections import Counter
@@ -35,7 +33,14 @@ from schemas.codec import MAGIC, decode
 from schemas.topics import DEADLETTER, event_topic, event_topics
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets, read_from
-from tests.integration.pipeline import Published, half_up, process, states, until_idle
+from tests.integration.pipeline import (
+    Output,
+    Published,
+    half_up,
+    process,
+    states,
+    until_idle,
+)
 from tests.integration.scratch_db import scratch_database
 
 pytestmark = pytest.mark.integration
@@ -528,30 +533,6 @@ def test_poison_records_are_dead_lettered_with_their_reason(
         }
     assert ids == {g.event_id for g in good}, "every good record around the poison got through"
     assert str(decode(good[1].value).record["envelope"]["event_id"]) in ids
-
-
-class Output:
-    """A worker's output lines, read on a thread so the worker never blocks on a full pipe."""
-
-    def __init__(self, proc: subprocess.Popen[str]) -> None:
-        self.lines: list[str] = []
-        assert proc.stdout is not None
-        stream = proc.stdout
-        self._thread = threading.Thread(target=lambda: self.lines.extend(stream), daemon=True)
-        self._thread.start()
-
-    def wait_for(self, pattern: str, timeout: float) -> re.Match[str]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for line in list(self.lines):
-                if found := re.search(pattern, line):
-                    return found
-            time.sleep(0.2)
-        raise AssertionError(f"no {pattern!r} within {timeout} s:\n{''.join(self.lines[-30:])}")
-
-    def text(self) -> str:
-        self._thread.join(timeout=10)
-        return "".join(self.lines)
 
 
 def test_two_workers_share_partitions_and_a_stopped_one_hands_over(

@@ -23,7 +23,7 @@ from producers.submission import Submission
 from schemas.codec import decode
 from schemas.topics import catalogue, event_topic
 from tests.conftest import RunningServices
-from tests.integration.kafka_tools import end_offsets, read_from
+from tests.integration.kafka_tools import end_offsets, free_ports, read_from
 
 pytestmark = pytest.mark.integration
 
@@ -128,11 +128,12 @@ def own_broker(services: RunningServices, tmp_path: Path) -> Iterator[Settings]:
     """A second, private broker this test may stop and start (the session's must stay up)."""
     if not services.settings.starts_kafka:
         pytest.fail("this test starts its own local broker; it needs Java and Maven")
+    broker_port, controller_port = free_ports(2)
     private = load_settings(
         {
             "KETENLOG_HOME": str(tmp_path / "home"),
-            "KETENLOG_KAFKA_PORT": "29092",
-            "KETENLOG_KAFKA_CONTROLLER_PORT": "29093",
+            "KETENLOG_KAFKA_PORT": str(broker_port),
+            "KETENLOG_KAFKA_CONTROLLER_PORT": str(controller_port),
             "KETENLOG_POSTGRES_PORT": str(services.settings.postgres_port),
             "KETENLOG_PARTITIONS": str(services.settings.partitions),
         }

@@ -9,9 +9,6 @@ Each test processes the whole shared log (what every test published) into its ow
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 import uuid
 from datetime import UTC, date, datetime
@@ -30,29 +27,10 @@ from projections.db import ANALYST, LIVE
 from schemas.topics import event_topics
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets
-from tests.integration.pipeline import Published, process, until_idle
+from tests.integration.pipeline import Published, ketenlog, process, until_idle
 from tests.integration.serving import get, post, serving
 
 pytestmark = pytest.mark.integration
-
-
-def ketenlog(
-    services: RunningServices, dsn: str, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
-        "KETENLOG_DATABASE_URL": dsn,
-        **(env or {}),
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ketenlog.cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
 
 
 def live_checksums(dsn: str) -> list[checksums.Checksum]:

@@ -9,48 +9,21 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from kafka import KafkaProducer
 from kafka.partitioner.default import murmur2
 
-from infra import chain_audit, kafka_log, topics
+from infra import chain_audit, kafka_log
 from infra.archive import open_archive
-from producers.prepare import Preparer
-from producers.publisher import Publisher, Receipt, last_links
-from producers.submission import Submission
+from producers.publisher import last_links
 from schemas import chain
-from schemas.topics import RETAIN_FOREVER, TopicSpec
 from tests.conftest import RunningServices
-from tests.integration.test_replay import ketenlog
+from tests.integration.chain_topics import fresh_topic, publish
+from tests.integration.pipeline import ketenlog
 
 pytestmark = pytest.mark.integration
-
-
-def fresh_topic(services: RunningServices) -> str:
-    name = f"test.chain.{uuid.uuid4().hex[:8]}"
-    spec = TopicSpec(name, "chain test", dict(RETAIN_FOREVER))
-    assert topics.ensure(services.settings, lambda _: None, [spec]) == []
-    return name
-
-
-def publish(services: RunningServices, topic: str, key: bytes, refs: range) -> list[Receipt]:
-    with Publisher(
-        "COA", Preparer(key, services.settings.oin_prefix), services.bootstrap, topic=topic
-    ) as pub:
-        for i in refs:
-            pub.publish(
-                Submission(
-                    type="ReceptionStarted",
-                    v_nummer=f"{6700000000 + i}",
-                    occurred_at=datetime(2026, 1, 10, tzinfo=UTC),
-                    ref=f"vc-{uuid.uuid4().hex[:8]}-{i}",
-                    data={"reception_group": "ASYLUM_SEEKER"},
-                )
-            )
-        return pub.flush()
 
 
 def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_record(

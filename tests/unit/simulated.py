@@ -4,6 +4,7 @@ per person), for tests that compare with the simulator's ground truth without Ka
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from domain.facts import Fact
@@ -29,3 +30,11 @@ def fold_simulation(sim: Simulation) -> tuple[list[PersonState], list[Fact]]:
     persons = [fold(fs) for key, fs in by_person.items() if not key.startswith(SUBJECT_KEYS)]
     subjects = [f for key, fs in by_person.items() if key.startswith(SUBJECT_KEYS) for f in fs]
     return persons, subjects
+
+
+@dataclass(frozen=True)
+class Folded:
+    sim: Simulation
+    persons: list[PersonState]
+    subjects: list[Fact]
+    """The facts of the non-person subjects (locations, housing tasks)."""

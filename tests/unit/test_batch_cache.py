@@ -9,45 +9,12 @@ The store here is an in-memory implementation of processors.ports.ProcessingStor
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from typing import Any
 
 from processors.batch import BatchProcessor
-from producers.prepare import Preparer
-from producers.submission import Submission
 from schemas.records import Raw
-from tests.unit.memory_store import NOW, T0, MemoryStore, processor
+from tests.unit.memory_store import MemoryStore, history, processor
 
 TOPIC = "keten.coa.events"
-
-
-PREPARER = Preparer(b"c" * 32, "urn:x", clock=lambda: NOW)
-
-
-def coa(offset: int, type_: str, days: int, data: dict[str, Any]) -> Raw:
-    sub = Submission(
-        type=type_,
-        v_nummer="1234567890",
-        occurred_at=T0 + timedelta(days=days),
-        ref=f"r{offset}",
-        data=data,
-    )
-    p = PREPARER.prepare("COA", sub)
-    return Raw(TOPIC, 0, offset, p.key, p.value, p.headers, int(NOW.timestamp() * 1000))
-
-
-def history() -> list[Raw]:
-    move = {"from_location_id": "COL-1", "reason": "PROCEDURE_PHASE", "minors_in_household": 0}
-    return [
-        coa(0, "ReceptionStarted", 1, {"reception_group": "ASYLUM_SEEKER"}),
-        coa(1, "PlacedAtLocation", 2, {"location_id": "COL-1", "location_type": "COL"}),
-        coa(2, "Relocated", 20, {**move, "to_location_id": "AZC-1", "to_location_type": "AZC"}),
-        # Late: valid time before facts already folded, so later changes move.
-        coa(3, "Relocated", 10, {**move, "to_location_id": "POL-1", "to_location_type": "POL"}),
-        coa(4, "ReceptionEnded", 40, {"reason": "DEPARTED"}),
-        # Ends twice: an anomaly, after the first end.
-        coa(5, "ReceptionEnded", 41, {"reason": "OTHER"}),
-    ]
 
 
 def run(batches: list[tuple[MemoryStore, BatchProcessor, list[Raw]]]) -> None:

@@ -27,13 +27,15 @@ def test_a_partition_walk_counts_and_ends_at_its_head() -> None:
     assert audit.head == chain.link_of(records[4])
 
 
-def test_a_log_whose_start_was_deleted_trusts_its_first_link_only() -> None:
+def test_a_log_whose_start_was_deleted_is_a_break_and_its_first_link_is_trusted() -> None:
     records = chained(10)
     tail = records[4:]
-    assert audit_records(TOPIC, 0, 4, 10, tail).breaks == []
+    truncated = audit_records(TOPIC, 0, 4, 10, tail).breaks
+    assert [(b.offset, b.kind) for b in truncated] == [(4, "truncated")]
+    assert "offsets 0..3 were deleted" in truncated[0].reason
     r = tail[3]
     tail[3] = Raw(r.topic, 0, r.offset, r.key, b"altered", r.headers, r.timestamp_ms)
-    assert [b.offset for b in audit_records(TOPIC, 0, 4, 10, tail).breaks] == [7]
+    assert [b.offset for b in audit_records(TOPIC, 0, 4, 10, tail).breaks] == [4, 7]
 
 
 def test_the_summary_adds_up_per_topic() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from projections import charts
-from projections.http_api import _series
+from projections.dashboard import series as _series
 
 D1, D2, D3 = date(2026, 1, 5), date(2026, 1, 12), date(2026, 1, 19)
 
@@ -25,4 +25,4 @@ def test_charts_carry_their_points_and_say_when_there_is_nothing() -> None:
     bars = charts.bar_chart("Vertrek", {"FORCED": [(D1, 3.0)], "INDEPENDENT": [(D1, 4.0)]})
     assert bars.count('class="bar"') == 2 and 'data-value="4"' in bars
     empty = charts.line_chart("Leeg", {})
-    assert 'data-points="0"' in empty and "no data yet" in empty
+    assert 'data-points="0"' in empty and "nog geen gegevens" in empty

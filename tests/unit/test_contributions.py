@@ -12,15 +12,13 @@ import pytest
 
 from domain.contributions import Items, items_of
 from domain.lifecycle.counts import DECISION_OUTCOMES, DEPARTURE_KINDS, INFLOW_KINDS, TRACKS
-from producers.simulator import SimParams, simulate
-from tests.unit.simulated import CHAIN_KEY, fold_simulation
+from tests.unit.builders import T0, arrival, ev, lodged
+from tests.unit.simulated import Folded
 
 
 @pytest.fixture(scope="module")
-def sim_items() -> tuple[dict[str, dict[str, object]], list[Items]]:
-    sim = simulate(SimParams(seed=5, scale=0.008), chain_key=CHAIN_KEY)
-    persons, _ = fold_simulation(sim)
-    return sim.truth, [items_of(p) for p in persons]
+def sim_items(small_run: Folded) -> tuple[dict[str, dict[str, object]], list[Items]]:
+    return small_run.sim.truth, [items_of(p) for p in small_run.persons]
 
 
 def month(day: date) -> str:
@@ -97,7 +95,6 @@ def test_a_stay_of_less_than_a_day_counts_on_no_day() -> None:
 
 def test_a_case_is_pending_from_its_first_application_to_its_first_decision() -> None:
     from domain.lifecycle import fold  # noqa: PLC0415
-    from tests.unit.test_lifecycle import T0, arrival, ev  # noqa: PLC0415
 
     facts = [
         arrival(0),
@@ -119,14 +116,13 @@ def test_a_case_is_pending_from_its_first_application_to_its_first_decision() ->
     ]
 
 
-def test_housing_rows_and_tasks_give_the_ground_truth() -> None:
+def test_housing_rows_and_tasks_give_the_ground_truth(small_run: Folded) -> None:
     from collections import defaultdict  # noqa: PLC0415
 
     from domain.lifecycle import fold  # noqa: PLC0415
     from domain.lifecycle.counts import task_periods  # noqa: PLC0415
 
-    sim = simulate(SimParams(seed=5, scale=0.008), chain_key=CHAIN_KEY)
-    persons, subjects = fold_simulation(sim)
+    sim, persons, subjects = small_run.sim, small_run.persons, small_run.subjects
     by_subject: dict[str, list[Any]] = defaultdict(list)
     for f in subjects:
         by_subject[f.person_key].append(f)
@@ -219,7 +215,6 @@ def test_age_band_from_the_birth_year_on_the_day_counted() -> None:
 
 def test_inflow_rows_carry_the_latest_effective_registration() -> None:
     from domain.lifecycle import fold  # noqa: PLC0415
-    from tests.unit.test_lifecycle import arrival, ev, lodged  # noqa: PLC0415
 
     registered = ev(
         "IdentityRegistered",
@@ -270,14 +265,13 @@ def state_round_trips(state: Any) -> bool:
 
 
 @pytest.fixture(scope="module")
-def sim_all_items() -> tuple[dict[str, Any], list[Items], list[Items]]:
+def sim_all_items(small_run: Folded) -> tuple[dict[str, Any], list[Items], list[Items]]:
     """The truth, every person's items, and every non-person subject's items (from its facts)."""
     from collections import defaultdict  # noqa: PLC0415
 
     from domain.lifecycle import fold  # noqa: PLC0415
 
-    sim = simulate(SimParams(seed=5, scale=0.008), chain_key=CHAIN_KEY)
-    persons, subjects = fold_simulation(sim)
+    sim, persons, subjects = small_run.sim, small_run.persons, small_run.subjects
     by_subject: dict[str, list[Any]] = defaultdict(list)
     for f in subjects:
         by_subject[f.person_key].append(f)
@@ -342,7 +336,6 @@ def test_capacity_spans_follow_the_effective_versions_at_the_end_of_each_day() -
     from dataclasses import replace  # noqa: PLC0415
 
     from domain.lifecycle import fold  # noqa: PLC0415
-    from tests.unit.test_lifecycle import T0, ev  # noqa: PLC0415
 
     where = "location:NOOD-1"
     opened = ev(

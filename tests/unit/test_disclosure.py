@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from projections.disclosure import Disclosure
+from projections.queries import publishable_housing
 
 
 def test_small_counts_are_suppressed_and_the_rest_rounded_to_five() -> None:
@@ -60,3 +61,27 @@ def test_places_pass_as_they_are_and_ratios_follow_the_published_counts() -> Non
         "relocations", columns, [(year, 598, 128470, 3, 22569, 1.7, 0.05)], Disclosure()
     )
     assert shown == [(year, 600, 128470, None, 22570, round(600 * 366 / 128470, 2), None)]
+
+
+def test_the_housing_backlog_follows_the_published_housed_and_never_exceeds_the_task() -> None:
+    d = Disclosure(minimum=5, rounding=5)
+    rows = [
+        # task 8, none housed: the raw backlog 8 would round to 10, above the task
+        ("GM0001", "2026-I", 8, 3, 0, 8),
+        # 12 housed rounds to 10: the backlog is what is left of the task after those 10
+        ("GM0002", "2026-I", 30, 14, 12, 18),
+        # 3 housed is suppressed: so is the backlog, or task - backlog would give it away
+        ("GM0003", "2026-I", 20, 6, 3, 17),
+        # more housed than the task: nothing left
+        ("GM0004", "2026-I", 10, 20, 19, 0),
+    ]
+    shown = publishable_housing(rows, d)
+    assert shown == [
+        ("GM0001", "2026-I", 8, None, 0, 8),
+        ("GM0002", "2026-I", 30, 15, 10, 20),
+        ("GM0003", "2026-I", 20, 5, None, None),
+        ("GM0004", "2026-I", 10, 20, 20, 0),
+    ]
+    for _, _, task, _, housed, backlog in shown:
+        assert backlog is None or backlog <= task
+        assert backlog is None or housed is None or backlog == max(task - housed, 0)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 import pytest
 
@@ -23,55 +22,7 @@ from domain.lifecycle.counts import (
 from domain.lifecycle.effective import effective
 from domain.lifecycle.serial import to_plain
 from domain.routes import PRECEDENCE
-
-T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
-PERSON = "ab" * 32
-
-
-def ev(
-    event_type: str,
-    day: float,
-    case_id: str | None = "ZK1",
-    *,
-    event_id: str | None = None,
-    corrects: str | None = None,
-    retracts: str | None = None,
-    sensitivity: str = "NORMAL",
-    **data: Any,
-) -> Fact:
-    at = T0 + timedelta(days=day)
-    return Fact(
-        event_id=event_id or str(uuid.uuid5(uuid.NAMESPACE_OID, f"{event_type}{day}{case_id}")),
-        event_type=event_type,
-        producer="IND",
-        person_key=PERSON,
-        case_id=case_id,
-        occurred_at=at,
-        recorded_at=at + timedelta(hours=1),
-        corrects=corrects,
-        retracts=retracts,
-        sensitivity=sensitivity,
-        data=data,
-    )
-
-
-def arrival(day: float = 0, case_id: str = "ZK1", group: str = "FIRST") -> Fact:
-    return ev("ArrivalReported", day, case_id, applicant_group=group, reporting_location="TER_APEL")
-
-
-def lodged(day: float = 1, case_id: str = "ZK1", kind: str = "FIRST") -> Fact:
-    return ev(
-        "AsylumApplicationLodged", day, case_id, application_type=kind, unaccompanied_minor=False
-    )
-
-
-def track(day: float, name: str, case_id: str = "ZK1") -> Fact:
-    return ev("TrackAssigned", day, case_id, track=name)
-
-
-def decision(day: float, outcome: str, status: str | None = None) -> Fact:
-    return ev("DecisionIssued", day, outcome=outcome, status=status, departure_deadline=None)
-
+from tests.unit.builders import PERSON, T0, arrival, decision, ev, lodged, track
 
 START = [arrival(), lodged()]
 GENERAL = [*START, track(2, "GENERAL")]

@@ -168,6 +168,7 @@ def test_inflow_and_departures_in_ground_truth_match_the_stream(
 ) -> None:
     inflow: dict[str, Counter[str]] = defaultdict(Counter)
     departures: dict[str, Counter[str]] = defaultdict(Counter)
+    demonstrable: Counter[str] = Counter()
     start, end = sim.params.start, sim.params.end
     for _, sub in effective(stream):
         day = sub.occurred_at.date()
@@ -180,14 +181,23 @@ def test_inflow_and_departures_in_ground_truth_match_the_stream(
             inflow[month]["NAREIS"] += 1
         elif sub.type == "DepartedWithoutSupervision":
             departures[month]["UNSUPERVISED"] += 1
+        elif sub.type == "DepartedIndependently":
+            departures[month]["INDEPENDENT"] += 1
+            demonstrable[month] += 1
         elif sub.type == "ForcedReturnExecuted":
+            # DT&V counts a Dublin transfer as a forced, so demonstrable, departure.
             kind = "DUBLIN_TRANSFER" if sub.data["destination"] == "DUBLIN" else "FORCED"
             departures[month][kind] += 1
+            demonstrable[month] += 1
     for month, row in sim.truth["inflow"].items():
         assert {k: v for k, v in row.items() if v} == dict(inflow[month]), month
     for month, row in sim.truth["departures"].items():
-        for kind in ("UNSUPERVISED", "FORCED", "DUBLIN_TRANSFER"):
+        for kind in ("UNSUPERVISED", "INDEPENDENT", "FORCED", "DUBLIN_TRANSFER"):
             assert row[kind] == departures[month][kind], (month, kind)
+    assert sim.truth["demonstrable_departures"] == {
+        m: demonstrable[m] for m in sim.truth["departures"]
+    }
+    assert sum(departures[m]["DUBLIN_TRANSFER"] for m in departures) > 0
 
 
 def test_lifecycle_counts_every_opened_asylum_case(

@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from producers.identity import event_id
 from producers.simulator import SimParams, simulate
 from producers.simulator.calibration import measure, period_years, report
+
+pytestmark = pytest.mark.calibration
 
 
 def test_national_year_meets_every_target() -> None:

@@ -232,3 +232,15 @@ def test_fuzz_the_gate_only_ever_accepts_or_names_a_reason(
 
 
 FUZZ_BASE = record("COA", "ReceptionStarted", {"reception_group": "OTHER"}, "FUZZ")
+
+
+def test_binary_headers_that_are_not_cloudevents_are_left_alone() -> None:
+    key, good = record("COA", "ReceptionStarted", {"reception_group": "OTHER"}, "R8")
+    headers = [*HEADERS[good], ("ketenlog-chain", bytes(range(200, 232)))]
+    out = gate(
+        default_codec(),
+        [Raw("keten.coa.events", 0, 0, key, good, headers, int(NOW.timestamp() * 1000))],
+        NOW,
+        partitions=None,
+    )
+    assert out.deadletters == [] and len(out.accepted) == 1

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from projections import as_known_at
@@ -260,4 +260,11 @@ def parse_moment(text: str) -> datetime:
     """`bekend-op`: strictly what the document allows, then projections.as_known_at's reading."""
     if not (DATE.fullmatch(text) or DATE_TIME.fullmatch(text)):
         raise ValueError(text)
-    return as_known_at.parse_moment(text.upper())
+    at = as_known_at.parse_moment(text.upper())
+    # In UTC: PostgreSQL takes offsets up to 15:59 only, RFC 3339 up to 23:59.
+    try:
+        return at.astimezone(UTC)
+    except OverflowError:
+        # Past the calendar's end or before its start in UTC: the same as its last or first
+        # moment, as far as what the log had recorded by then goes.
+        return (datetime.max if at.year > 1 else datetime.min).replace(tzinfo=UTC)

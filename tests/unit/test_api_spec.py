@@ -56,6 +56,16 @@ def test_a_valid_request_is_read_into_internal_terms() -> None:
     assert moment == datetime(2026, 2, 1, 9, tzinfo=UTC)
 
 
+def test_a_moment_is_read_in_utc_even_at_the_calendars_edges() -> None:
+    # schemathesis found these: PostgreSQL refuses offsets past 15:59, RFC 3339 allows 23:59.
+    def moment(text: str) -> datetime | None:
+        return validate("anomalies", {"bekend-op": text}).known_at
+
+    assert moment("5175-04-12T01:13:24-22:27") == datetime(5175, 4, 12, 23, 40, 24, tzinfo=UTC)
+    assert moment("9999-12-31T23:00:00-23:59") == datetime.max.replace(tzinfo=UTC)
+    assert moment("0001-01-01T00:00:00+23:59") == datetime.min.replace(tzinfo=UTC)
+
+
 def test_the_command_line_names_its_own_options() -> None:
     assert problems("inflow", {"van": "2026-13-01"}, CLI) == {
         "--from": "2026-13-01 | not a date (YYYY-MM-DD)"

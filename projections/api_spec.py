@@ -160,7 +160,12 @@ def parameters(projection: str, surface: Surface = API) -> list[Param]:
                 "indeling",
                 "--by",
                 f"dimensions, comma-separated, each once: {', '.join(p.dimensions)}",
-                {"type": "array", "items": {"enum": list(p.dimensions)}, "uniqueItems": True},
+                {
+                    "type": "array",
+                    "items": {"enum": list(p.dimensions)},
+                    "minItems": 1,
+                    "uniqueItems": True,
+                },
                 explode=False,
             )
         )
@@ -237,9 +242,12 @@ def _projection_values(
     else:
         values["period"] = p.default_period
     if "indeling" in given and "indeling" in params:
-        dims = [d for d in given["indeling"].split(",") if d]
+        dims = given["indeling"].split(",")
         unknown = [d for d in dims if d not in p.dimensions]
-        if unknown:
+        if "" in dims:
+            # `indeling=` or `kind,,sex`: an empty name, not "no dimensions" (leave it out).
+            bad("indeling", "an empty dimension name")
+        elif unknown:
             bad(
                 "indeling",
                 f"{surface.resource(projection)} has no dimension {', '.join(unknown)}; "

@@ -34,6 +34,9 @@ def test_the_api_names_every_invalid_parameter_with_its_value() -> None:
         "tot": "2026-02-01 | before van 2026-03-01"
     }
     assert set(problems("inflow_eurostat", {"periode": "week"})) == {"periode"}
+    # schemathesis found `indeling=` accepted though the document's array has no empty name.
+    assert problems("anomalies", {"indeling": ""}) == {"indeling": " | an empty dimension name"}
+    assert set(problems("inflow", {"indeling": "kind,,sex"})) == {"indeling"}
     assert set(problems(HOUSING, {"taakperiode": "2026-III", "bekend-op": "gisteren"})) == {
         "taakperiode",
         "bekend-op",

@@ -22,7 +22,7 @@ import faust
 from faust.types import TP
 
 from processors import checks
-from processors.batch import BatchProcessor, Earliest, Seek, Send
+from processors.batch import BatchProcessor, Earliest, RecordFault, Seek, Send
 from processors.log_noise import quiet_expected_noise
 from processors.timeline import Outgoing
 from schemas.records import Raw
@@ -50,6 +50,7 @@ def build_app(
     config: WorkerConfig,
     make_processor: Callable[[Send, Seek, Earliest], Awaitable[BatchProcessor]],
     say: Callable[[str], None],
+    on_fault: RecordFault | None = None,
 ) -> faust.App:
     app = faust.App(
         config.group,
@@ -162,7 +163,7 @@ def build_app(
                 )
                 for e in events
             ]
-            await processor.handle_surviving(raws, say)
+            await processor.handle_surviving(raws, say, on_fault=on_fault)
 
     @app.timer(interval=config.report_every_s)
     async def report() -> None:

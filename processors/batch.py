@@ -32,6 +32,7 @@ from schemas.topics import DEADLETTER, TIMELINE
 Send = Callable[[str, list[Outgoing]], Awaitable[None]]
 Seek = Callable[[TopicPartition, int], Awaitable[None]]
 Earliest = Callable[[list[TopicPartition]], Awaitable[dict[TopicPartition, int]]]
+RecordFault = Callable[[datetime, str], Awaitable[None]]
 
 
 @dataclass
@@ -89,6 +90,7 @@ class BatchProcessor:
         self._log_start: dict[TopicPartition, int] = {}
         self.counters = Counters()
         self.last_error: tuple[datetime, str] | None = None
+        self._unrecorded: list[tuple[datetime, str]] = []
         self.last_commit: datetime | None = None
         self._cache = HistoryCache(cache_persons)
 
@@ -141,11 +143,14 @@ class BatchProcessor:
         say: Callable[[str], None],
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         max_delay_s: float = 30.0,
+        on_fault: RecordFault | None = None,
     ) -> None:
         """`handle`, riding out faults of the store or the broker: wait (doubling, up to
         `max_delay_s`), reconnect, reload the positions from the store (a commit may have gone
         through before the fault was seen) and try the same records again, until they are
-        applied. Nothing is skipped and nothing needs a hand."""
+        applied. Nothing is skipped and nothing needs a hand. `on_fault` keeps each fault
+        where an operator's `ketenlog status` sees it (retried until it is kept: the store may
+        be what failed)."""
         delay = 1.0
         while True:
             try:
@@ -153,7 +158,9 @@ class BatchProcessor:
             except Exception as exc:
                 self.counters.faults += 1
                 self.last_error = (self._clock(), f"{type(exc).__name__}: {exc}".strip())
+                self._unrecorded.append(self.last_error)
                 say(f"process: {self.last_error[1]}; trying again in {delay:.0f} s")
+                await self._record_faults(on_fault)
                 await sleep(delay)
                 delay = min(delay * 2, max_delay_s)
                 with contextlib.suppress(Exception):
@@ -162,7 +169,16 @@ class BatchProcessor:
                 continue
             if self.counters.faults and delay > 1.0:
                 say("process: recovered; carrying on where the store's positions end")
+            await self._record_faults(on_fault)
             return
+
+    async def _record_faults(self, on_fault: RecordFault | None) -> None:
+        while on_fault is not None and self._unrecorded:
+            try:
+                await on_fault(*self._unrecorded[0])
+            except Exception:
+                return
+            self._unrecorded.pop(0)
 
     async def _isolating(self, fresh: list[Raw]) -> None:
         """Apply the records; when the store refuses them or the fold fails on them, apply each

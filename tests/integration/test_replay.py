@@ -157,9 +157,11 @@ def _wait_for_positions(dsn: str, group: str, services: RunningServices) -> None
 
 
 # The example: occupancy on 1 March as reported on 2 March differs from occupancy on
-# 1 March as known today when a late placement was published on 5 March. Set in 2019, where
-# no other test's data lives.
-DAY = date(2019, 3, 1)
+# 1 March as known today when a late placement was published on 5 March. Set in a year before
+# 2020, where no other test's data lives, drawn per run: a log that already holds an earlier
+# run (a developer's) would count that run's persons too.
+YEAR = 1995 + uuid.uuid4().int % 25
+DAY = date(YEAR, 3, 1)
 
 
 def _placements(key: bytes) -> list[tuple[Submission, str | None]]:
@@ -169,7 +171,7 @@ def _placements(key: bytes) -> list[tuple[Submission, str | None]]:
     out: list[tuple[Submission, str | None]] = []
 
     def at(day: int, month: int = 2) -> datetime:
-        return datetime(2019, month, day, 10, tzinfo=UTC)
+        return datetime(YEAR, month, day, 10, tzinfo=UTC)
 
     for i in range(10):
         late = i >= 5
@@ -217,8 +219,8 @@ def _publish_as_known_at_example(services: RunningServices) -> tuple[bytes, str]
                 type="PlacedAtLocation",
                 v_nummer="5500000000",
                 case_id="ZK-ASOF-0",
-                occurred_at=datetime(2019, 2, 20, 10, tzinfo=UTC),
-                recorded_at=datetime(2019, 3, 5, 11, tzinfo=UTC),
+                occurred_at=datetime(YEAR, 2, 20, 10, tzinfo=UTC),
+                recorded_at=datetime(YEAR, 3, 5, 11, tzinfo=UTC),
                 ref="asof-place-0-c",
                 corrects=ids[1],
                 data={"location_id": "POL-TEST", "location_type": "POL"},
@@ -243,15 +245,15 @@ def test_occupancy_as_known_at_a_moment_and_the_auditors_timeline(
     _, first = _publish_as_known_at_example(services)
     until_idle(services, fresh_db, f"asof-{uuid.uuid4().hex[:8]}")
 
-    reported = parse_moment("2019-03-02")
+    reported = parse_moment(f"{YEAR}-03-02")
     assert occupancy(fresh_db, reported) == {"AZC": 5}
     assert occupancy(fresh_db, None) == {"AZC": 9, "POL": 1}
-    assert occupancy(fresh_db, parse_moment("2019-03-05T10:59:59Z")) == {"AZC": 10}
+    assert occupancy(fresh_db, parse_moment(f"{YEAR}-03-05T10:59:59Z")) == {"AZC": 10}
 
     # The same on the command line, with disclosure control (9 -> 10, 1 -> suppressed).
-    args = ["query", "occupancy", "--by", "day,location_type", "--from", "2019-03-01"]
-    args += ["--to", "2019-03-01", "--format", "json"]
-    then = ketenlog(services, fresh_db, *args, "--as-known-at", "2019-03-02")
+    args = ["query", "occupancy", "--by", "day,location_type", "--from", f"{YEAR}-03-01"]
+    args += ["--to", f"{YEAR}-03-01", "--format", "json"]
+    then = ketenlog(services, fresh_db, *args, "--as-known-at", f"{YEAR}-03-02")
     now = ketenlog(services, fresh_db, *args)
     assert then.returncode == 0 and now.returncode == 0, then.stderr + now.stderr
     assert _by_type(json.loads(then.stdout)) == {"AZC": 5}
@@ -265,14 +267,14 @@ def test_occupancy_as_known_at_a_moment_and_the_auditors_timeline(
     assert any(s.startswith("corrects ") for s in statuses)
     assert [s["to"] for s in seen["states"] if s["lifecycle"] == "RECEPTION"]
     earlier = ketenlog(
-        services, fresh_db, "timeline", first, "--format", "json", "--as-known-at", "2019-03-02"
+        services, fresh_db, "timeline", first, "--format", "json", "--as-known-at", f"{YEAR}-03-02"
     )
     assert [e["status"] for e in json.loads(earlier.stdout)["events"]] == ["as recorded"] * 2
 
     with serving(fresh_db, KETENLOG_AUDITOR_TOKEN="s3cret") as base:
-        url = f"{base}/v1/bezetting?periode=dag&indeling=location_type&van=2019-03-01"
-        url += "&tot=2019-03-01"
-        status, _, body = get(f"{url}&bekend-op=2019-03-02")
+        url = f"{base}/v1/bezetting?periode=dag&indeling=location_type&van={YEAR}-03-01"
+        url += f"&tot={YEAR}-03-01"
+        status, _, body = get(f"{url}&bekend-op={YEAR}-03-02")
         assert status == 200, body
         assert _by_type(json.loads(body)["resultaten"]) == {"AZC": 5}
         status, _, body = get(url)

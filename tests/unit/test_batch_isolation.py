@@ -134,10 +134,55 @@ def test_a_store_that_comes_back_is_waited_for_and_the_batch_applied_once() -> N
         slept.append(s)
 
     said: list[str] = []
+    kept: list[str] = []
+
+    async def on_fault(at: Any, error: str) -> None:
+        if failures:  # the store is still down: keeping the fault fails too
+            raise ConnectionError("still down")
+        kept.append(error)
+
     records = history()
-    asyncio.run(proc.handle_surviving(records, said.append, sleep=sleep))
+    asyncio.run(proc.handle_surviving(records, said.append, sleep=sleep, on_fault=on_fault))
     assert slept == [1.0, 2.0] and len(reconnects) == 2
+    assert kept == ["ConnectionError: server closed the connection unexpectedly"] * 2
     assert len(sent["keten.timeline"]) == len(records), "applied once, after the store came back"
     assert store.offsets == {(records[0].topic, 0): len(records)}
     assert proc.counters.faults == 2 and proc.last_error is not None
     assert "server closed the connection" in said[0] and "recovered" in said[-1]
+
+
+def test_the_timeline_is_at_least_once_a_lost_commit_repeats_the_same_event_ids() -> None:
+    """The promise keten.timeline keeps: a commit lost after the broker acknowledged the sends
+    repeats them with the same ce_id (consumers de-duplicate by it); the store keeps one."""
+    store = MemoryStore()
+    real_tx = store._tx
+    lost = [True]
+
+    def losing_commit() -> Any:
+        inner = real_tx()
+
+        class _Ctx:
+            async def __aenter__(self) -> MemoryTx:
+                return await inner.__aenter__()
+
+            async def __aexit__(self, *exc: Any) -> None:
+                if lost and exc[0] is None:
+                    lost.pop()
+                    await inner.__aexit__(ConnectionError, ConnectionError("lost"), None)
+                    raise ConnectionError("connection lost during COMMIT")
+                await inner.__aexit__(*exc)
+
+        return _Ctx()
+
+    store.transaction = losing_commit  # type: ignore[method-assign]
+    proc = processor(store)
+    sent = _sending(proc)
+
+    async def no_wait(_: float) -> None:
+        return None
+
+    records = history()
+    asyncio.run(proc.handle_surviving(records, lambda _: None, sleep=no_wait))
+    ids = Counter(dict(o.headers)["ce_id"] for o in sent["keten.timeline"])
+    assert set(ids.values()) == {2}, "every event sent twice, with the same event id"
+    assert len(ids) == len(records) == len(store.facts), "and stored once"

@@ -575,3 +575,14 @@ def test_fact_from_record_and_json() -> None:
     assert Fact.from_json(fact.to_json()) == fact
     bare = Fact.from_record(record)
     assert bare.offset == -1 and Fact.from_json(bare.to_json()) == bare
+
+
+def test_a_report_for_a_case_under_way_leaves_its_state_as_the_ground_truth_does() -> None:
+    # Found at scale 0.005 seed 1: a family detained (valid time) before its report; the fold
+    # moved them back to REPORTED, counting them in procedure where the truth said rejected.
+    facts = [ev("DetentionOrdered", 0, ground="ART_59"), arrival(7)]
+    state = fold(facts)
+    assert status(facts) == S.DETAINED
+    (anomaly,) = [a for a in state.anomalies if a.event_id == facts[1].event_id]
+    assert anomaly.kind == AnomalyKind.UNEXPECTED_TRANSITION
+    assert "open already" in anomaly.detail

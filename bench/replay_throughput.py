@@ -40,8 +40,8 @@ from psycopg import sql
 from infra import kafka_log, services
 from infra.topics import end_offsets
 from ketenlog import settings as settings_module
-from ketenlog.commands.replay import KafkaSource
 from ketenlog.rebuild import Rebuilt, rebuild
+from ketenlog.replay import KafkaSource
 from projections import checksums, replay_store
 from projections.db import LIVE, connect
 from schemas.codec import DecodeError, decode

@@ -93,6 +93,9 @@ ROUTES: dict[str, Route] = {
     E.AsylumApplicationLodged: _r(
         CASE, "inflow", "cases", "decisions", collect=Collect.APPLICATION, needs_case=True
     ),
+    # Legal aid (RVR): the lawyers in force on a case, for DECISION_WITHOUT_LEGAL_AID.
+    E.LegalAidRequested: _r(CASE),
+    E.LawyerAssigned: _r(CASE, needs_case=True),
     E.GuardianshipAssigned: _r(GUARDIANSHIP),
     E.AgeAssessed: _r(GUARDIANSHIP),
     E.ReceptionStarted: _r(RECEPTION, "coa_stays"),
@@ -108,6 +111,8 @@ ROUTES: dict[str, Route] = {
     E.DecisionDeadlineExceeded: _r(CASE),
     E.DecisionIssued: _r(CASE, "decisions", "cases", collect=Collect.DECISION, needs_case=True),
     E.ResidencePermitIssued: _r(CASE, needs_case=True),
+    # At the decision's instant the lawyer was still in force.
+    E.LegalAidAssignmentEnded: _r(CASE, needs_case=True),
     E.AppealLodged: _r(CASE, needs_case=True),
     E.JudgmentIssued: _r(CASE, needs_case=True),
     E.FurtherAppealLodged: _r(CASE, needs_case=True),

@@ -15,6 +15,7 @@ from ketenlog.commands import (
     deadletter,
     demo,
     export,
+    ids,
     process,
     publish,
     query,
@@ -41,6 +42,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     registry = Registry(sub)
     services.register(registry)
     publish.register(registry)
+    ids.register(registry)
     simulate.register(registry)
     process.register(registry)
     deadletter.register(registry)

@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from producers.identity import EVENT_NAMESPACE, EVENT_NAMESPACE_NAME, event_id
+from producers.pseudonym import MIN_KEY_BYTES, person_key
 from producers.submission import Submission
 from schemas.canonical import full_name, namespace_of
 from schemas.registry import Registry, SchemaVersion, default_registry
@@ -38,12 +40,52 @@ publisher: it is turned into the pseudonymous person key (a keyed HMAC) before a
 
 Times are RFC 3339 with a time zone (`2026-03-01T09:30:00+01:00` or `...Z`); dates are
 `YYYY-MM-DD`. Neither time may lie in the future (5 minutes' tolerance), and `occurred_at` may not
-be after `recorded_at`. The event id is `uuid5(organisation + ref)` when `ref` is given, so sending
+be after `recorded_at`. The event id is derived from `ref` when it is given (below), so sending
 the same fact twice yields the same id and the chain keeps it once. Without `ref` every line is a
-new fact.
+new fact with a random id.
 
 Events about something other than a person (a reception location, a housing task, a policy)
 carry neither `v_nummer` nor `person_key`: they are keyed by their subject, as their type says.
+
+## Event ids and person keys
+
+To correct or retract an event (`corrects`, `retracts`) an agency names its event id; to name a
+sponsor (`sponsor_person_key`) it names a person key. Both are derived as follows, and
+`ketenlog ids --org ORG --ref REF` / `ketenlog ids --v-nummer V` computes them with this code.
+
+- **Event id**: the name-based UUID version 5 (RFC 9562, SHA-1) of the UTF-8 text
+  `ORG:REF` — the organisation's code as in `--org`, a colon, the line's `ref` — in the
+  namespace `{namespace}`
+  (itself `uuid5(NAMESPACE_DNS, "{namespace_name}")`). In Python,
+  `uuid.uuid5(uuid.UUID("{namespace}"), "IND:IND-2026-000123")`
+  is `{example_event_id}`. A line without `ref` gets a random UUID version 4,
+  known only from the receipts.
+- **Person key**: the lowercase hexadecimal HMAC-SHA256 (64 characters) of the V-nummer's ten
+  digits as ASCII text (dots, spaces and dashes removed first), keyed with the chain key's
+  bytes. The chain key is the text of `KETENLOG_CHAIN_KEY` as given (UTF-8; a hex key is used as
+  text, not decoded), or else the contents of `KETENLOG_CHAIN_KEY_FILE` with surrounding
+  whitespace stripped (on a local machine without either: `KETENLOG_HOME/chain.key`, created
+  with a random key on first use); it must be at least {min_key_bytes} bytes. In Python,
+  `hmac.new(chain_key, b"1234567890", hashlib.sha256).hexdigest()`; with the chain key
+  `{example_key}`, V-nummer `1234.567.890` has the person key
+  `{example_person_key}`.
+- Events keyed by a subject rather than a person carry the subject key as their key
+  (e.g. `location:AZC-0123`), as their type says below.
+
+## Receipts
+
+For every published line `ketenlog publish` writes one JSON line to the receipts file
+(`FILE.receipts.jsonl` next to the input, or `--receipts PATH`), in line order:
+
+```json
+{receipt}
+```
+
+`line` is the line number in the input, `person_key` the record's key (the subject key for
+events about something other than a person), `partition` and `offset` where the broker stored
+the event on `topic`. A line that repeats an earlier one (same event id, same content) was sent
+once: it gets the earlier line's receipt with `duplicate_of` set to that line. Lines that were
+rejected or not acknowledged have no receipt.
 
 ## Checks and exit status
 
@@ -136,8 +178,29 @@ def render(registry: Registry) -> str:
         required = "yes" if info.is_required() else ""
         rows.append(f"| `{name}` | {required} | {_one_line(info.description or '')} |")
     rows.append("| | | (`v_nummer` or `person_key`: one of them for events about a person) |")
+    example_key = b"example-chain-key-of-at-least-32-bytes"
+    receipt = {
+        "line": 1,
+        "event_id": event_id("IND", "IND-2026-000123"),
+        "event_type": "AsylumApplicationLodged",
+        "ref": "IND-2026-000123",
+        "person_key": person_key("1234.567.890", example_key),
+        "topic": event_topic(Org.IND),
+        "partition": 4,
+        "offset": 1207,
+    }
     out = [
-        _INTRO.format(example=json.dumps(example), line_fields="\n".join(rows)),
+        _INTRO.format(
+            example=json.dumps(example),
+            line_fields="\n".join(rows),
+            namespace=EVENT_NAMESPACE,
+            namespace_name=EVENT_NAMESPACE_NAME,
+            example_event_id=receipt["event_id"],
+            min_key_bytes=MIN_KEY_BYTES,
+            example_key=example_key.decode(),
+            example_person_key=receipt["person_key"],
+            receipt=json.dumps(receipt),
+        ),
     ]
     for org in Org:
         out += [f"### {org.value} — topic `{event_topic(org)}`", ""]

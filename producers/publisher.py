@@ -34,6 +34,8 @@ class Receipt:
     topic: str
     partition: int
     offset: int
+    # The record's key: the person key, or the subject key (`location:...`) of a non-person event.
+    person_key: str
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,12 @@ class Publisher:
                 reason = f"{type(exc).__name__}: {exc}"
             if reason is None:
                 receipt = Receipt(
-                    prepared.event_id, prepared.event_type, meta.topic, meta.partition, meta.offset
+                    event_id=prepared.event_id,
+                    event_type=prepared.event_type,
+                    topic=meta.topic,
+                    partition=meta.partition,
+                    offset=meta.offset,
+                    person_key=prepared.key.decode(),
                 )
                 receipts.append(receipt)
                 if self._on_ack is not None:

@@ -107,12 +107,18 @@ def prepare(conn: psycopg.Connection[Any], moment: datetime) -> str:
                 refolded=refolded,
             )
         )
-    # The log as it stood: its last valid time bounds the moment's views (analyst.data_until).
+    # How far the moment's views reach (analyst.data_until): as known at T, the chain's
+    # knowledge reaches T itself, not only its last event before T (a quiet week before T is
+    # no gap in the data: the example asks for 1 March as known on 2 March, with the
+    # last placement on 20 February). Never past the whole log's last valid time, so a stale
+    # log is not carried forward to T either.
     conn.execute(
-        sql.SQL("CREATE VIEW {} AS SELECT occurred_at FROM {} WHERE recorded_at <= {}").format(
+        sql.SQL(
+            "CREATE VIEW {} AS SELECT least({}, max(occurred_at)) AS occurred_at FROM {}"
+        ).format(
             sql.Identifier(scratch, "timeline_events"),
-            sql.Identifier(LIVE, "timeline_events"),
             sql.Literal(moment),
+            sql.Identifier(LIVE, "timeline_events"),
         )
     )
     create_views(conn, views, scratch)

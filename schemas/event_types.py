@@ -108,6 +108,19 @@ class EventType(StrEnum):
     IrregularStayDetected = "IrregularStayDetected"
     # RECHTSPRAAK, v1: A district court gave judgment.
     JudgmentIssued = "JudgmentIssued"
+    # RVR, v1: The Raad voor Rechtsbijstand assigned a lawyer to a person's case (toevoeging
+    # verleend). The lawyer is not named: the chain needs to know that and when legal aid was
+    # in place, not by whom. envelope.case_id is the case the lawyer is assigned to.
+    LawyerAssigned = "LawyerAssigned"
+    # RVR, v1: A lawyer's assignment to a person's case ended: the matter was concluded, the
+    # lawyer or the client withdrew, or the case passed to another lawyer (a new LawyerAssigned
+    # follows).
+    LegalAidAssignmentEnded = "LegalAidAssignmentEnded"
+    # RVR, v1: Legal aid was requested from the Raad voor Rechtsbijstand for a person's case
+    # (aanvraag toevoeging): for an asylum application the IND's planning reports every
+    # applicant, so a lawyer can prepare the interviews. envelope.case_id is the case the aid
+    # is for.
+    LegalAidRequested = "LegalAidRequested"
     # COA, v1: A status holder was linked to a municipality for housing (koppeling); counts
     # toward that municipality's task.
     LinkedToMunicipality = "LinkedToMunicipality"

@@ -17,6 +17,10 @@ from schemas.errors import SchemaError
 from schemas.registry import Registry, SchemaVersion
 
 LOCK_PATH = Path(__file__).parent / "avro" / "released.json"
+ABOUT = (
+    "Released schema versions since the 2026-12-01 reset of this lock (schemas/CHANGELOG.md says "
+    "why). Written by `python -m schemas.release`; never edit."
+)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def read_lock(path: Path = LOCK_PATH) -> list[ReleasedVersion]:
 def write_lock(entries: Iterable[ReleasedVersion], path: Path = LOCK_PATH) -> None:
     ordered = sorted(entries, key=lambda e: (e.event_type, e.version))
     data = {
-        "about": "Released schema versions. Written by `python -m schemas.release`; never edit.",
+        "about": ABOUT,
         "released": [asdict(e) for e in ordered],
     }
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", "utf-8")

@@ -9,9 +9,33 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from schemas.compat import check_versions
-from schemas.lock import LOCK_PATH, lock_problems, read_lock, released_entry, unreleased, write_lock
+import avro.errors
+
+from schemas.compat import check_versions, parse
+from schemas.lock import (
+    LOCK_PATH,
+    ReleasedVersion,
+    lock_problems,
+    read_lock,
+    released_entry,
+    unreleased,
+    write_lock,
+)
 from schemas.registry import Registry
+
+
+def release_problems(registry: Registry, released: Sequence[ReleasedVersion]) -> list[str]:
+    """Why the unreleased versions in `registry` may not be added to the lock; empty when they
+    may."""
+    problems = lock_problems(registry, released)
+    for sv in unreleased(registry, released):
+        try:
+            parse(sv.schema)  # the reference parser: catches e.g. a named type used undefined
+        except avro.errors.AvroException as exc:
+            problems.append(f"{sv.path}: not a valid Avro schema: {exc}")
+            continue
+        problems.extend(str(p) for p in check_versions(registry.versions(sv.event_type)))
+    return list(dict.fromkeys(problems))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -21,12 +45,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     registry = Registry.load()
     released = read_lock(LOCK_PATH)
-    problems = lock_problems(registry, released)
+    problems = release_problems(registry, released)
     new = unreleased(registry, released)
-    for sv in new:
-        problems.extend(str(p) for p in check_versions(registry.versions(sv.event_type)))
     if problems:
-        for problem in dict.fromkeys(problems):
+        for problem in problems:
             print(f"error: {problem}", file=sys.stderr)
         return 1
     if not new:

@@ -21,6 +21,7 @@ _PATTERN_EXAMPLES = {
     r"^GM[0-9]{4}$": "GM0363",
     r"^[0-9]{4}-(I|II)$": "2026-I",
     r"^[0-9a-f]{32,128}$": SAMPLE_PERSON_KEY,
+    r"^[A-Z][A-Z0-9]{1,15}$": "IND",
 }
 
 

@@ -13,7 +13,11 @@ from enum import StrEnum
 
 
 class Org(StrEnum):
-    """The chain organisations that publish events (domain reference §1)."""
+    """The chain organisations that publish events (domain reference §1): the one list, from
+    which the topics, the schema directories' owners, `ketenlog publish --org` and the simulator's
+    output files derive. The contract itself does not list them (envelope.producer is a string),
+    so adding one here changes no released schema; docs/extending.md says what else to add.
+    """
 
     IND = "IND"
     COA = "COA"
@@ -26,6 +30,8 @@ class Org(StrEnum):
     RECHTSPRAAK = "RECHTSPRAAK"
     IOM = "IOM"
     MINISTERIE = "MINISTERIE"
+    RVR = "RVR"
+    """Raad voor Rechtsbijstand: assigns asylum seekers a lawyer (legal aid)."""
 
 
 TIMELINE = "keten.timeline"

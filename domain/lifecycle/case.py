@@ -58,6 +58,9 @@ TRACK_STATUS = {
     "EXTENDED": S.IN_EXTENDED,
 }
 IN_PROCEDURE = frozenset({S.DUBLIN, S.BORDER, S.ACCELERATED, S.IN_GENERAL, S.IN_EXTENDED})
+# Track 4, the general procedure (AA) and its extension (VA): RVR assigns every applicant there
+# a lawyer before the procedure starts, so a decision there without one is an anomaly.
+TRACK_4 = frozenset({"GENERAL", "EXTENDED"})
 GRANTED_PATH = frozenset({S.GRANTED_A, S.GRANTED_B, S.AWAITING_HOUSING, S.HOUSED, S.NATURALISED})
 DEPARTED = frozenset({S.DEPARTED_INDEPENDENT, S.DEPARTED_FORCED, S.DEPARTED_DUBLIN})
 GONE = DEPARTED | {S.UNSUPERVISED}
@@ -216,6 +219,7 @@ class CaseBuilder:
         "gone_by",
         "history",
         "kind",
+        "lawyers",
         "opened_at",
         "status",
         "track",
@@ -228,6 +232,8 @@ class CaseBuilder:
         self.status: CaseStatus | None = None
         self.track: str | None = None
         self.application_lodged = False
+        self.lawyers: set[str] = set()
+        """The RVR assignments in force on the case (LawyerAssigned not yet ended)."""
         self.gone_by: Fact | None = None
         """The event that moved the case into a departed state (for ghost occupancy)."""
         self.history: list[StateChange] = []
@@ -240,6 +246,7 @@ class CaseBuilder:
         self._classify(etype, data)
         if etype == EventType.AsylumApplicationLodged:
             self.application_lodged = True
+        self._legal_aid(fact, log)
         new = next_status(etype, data)
         if new is None:
             return
@@ -276,6 +283,23 @@ class CaseBuilder:
         if etype == EventType.TrackAssigned:
             self.track = str(data.get("track"))
         self.gone_by = fact if new in GONE else None
+
+    def _legal_aid(self, fact: Fact, log: Log) -> None:
+        etype = fact.event_type
+        if etype == EventType.LawyerAssigned:
+            self.lawyers.add(str(fact.data.get("assignment_id")))
+        elif etype == EventType.LegalAidAssignmentEnded:
+            self.lawyers.discard(str(fact.data.get("assignment_id")))
+        elif etype == EventType.DecisionIssued and self.track in TRACK_4 and not self.lawyers:
+            log.anomalies.append(
+                Anomaly(
+                    AnomalyKind.DECISION_WITHOUT_LEGAL_AID,
+                    fact.event_id,
+                    fact.occurred_at,
+                    self.case_id,
+                    f"no lawyer assigned to the case in track {self.track}",
+                )
+            )
 
     def _classify(self, etype: str, data: Mapping[str, Any]) -> None:
         if self.kind is not CaseKind.UNKNOWN:

@@ -172,6 +172,17 @@ def departures(persons: Iterable[PersonState], month: str) -> dict[str, int]:
     return counts
 
 
+def anomalies(persons: Iterable[PersonState], month: str, kinds: Iterable[str]) -> dict[str, int]:
+    """Anomalies of the given kinds that occurred in `month` (the ground truth carries some
+    kinds, not every one: noise also makes anomalies the simulator does not count)."""
+    counts = dict.fromkeys(kinds, 0)
+    for person in persons:
+        for a in person.anomalies:
+            if a.kind in counts and month_of(a.occurred_at) == month:
+                counts[a.kind] += 1
+    return counts
+
+
 def housing_tasks(facts: Iterable[Fact]) -> dict[tuple[str, str], int]:
     """(municipality, task period) -> task, from the effective HousingTaskPublished facts."""
     tasks: dict[tuple[str, str], int] = {}

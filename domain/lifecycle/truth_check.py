@@ -14,7 +14,15 @@ from typing import Any
 from domain.lifecycle import counts as c
 from domain.lifecycle.person import PersonState
 
-FIGURES = ("lifecycle", "inflow", "decisions", "departures", "coa_occupancy", "goo_occupancy")
+FIGURES = (
+    "lifecycle",
+    "inflow",
+    "decisions",
+    "departures",
+    "anomalies",
+    "coa_occupancy",
+    "goo_occupancy",
+)
 
 
 def first_of_next_month(month: str) -> datetime:
@@ -61,6 +69,8 @@ class Tally:
             self._add("decisions", month, c.decisions(persons, month))
         for month in truth.get("departures", {}):
             self._add("departures", month, c.departures(persons, month))
+        for month, kinds in truth.get("anomalies", {}).items():
+            self._add("anomalies", month, c.anomalies(persons, month, kinds))
         for day in self.coa_days:
             self._add("coa_occupancy", day, c.coa_occupancy(persons, date.fromisoformat(day)))
             self._add("goo_occupancy", day, {"": c.goo_occupancy(persons, date.fromisoformat(day))})

@@ -1,16 +1,32 @@
-"""What every subcommand shares: registration, errors with exit codes, progress lines."""
+"""What every subcommand shares: registration, errors with exit codes, the chain key from the
+settings; progress lines (ketenlog.progress)."""
 
 from __future__ import annotations
 
 import argparse
-import sys
-import time
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from ketenlog.processing import DEFAULT_GROUP
+from ketenlog.progress import Progress, say
 from ketenlog.settings import Settings
+from producers.pseudonym import ChainKeyError, load_chain_key
+from projections import checksums
 from projections.as_known_at import parse_moment
+
+# Re-exported: every command imports its progress lines from here.
+__all__ = [
+    "CommandError",
+    "Handler",
+    "Progress",
+    "Registry",
+    "add_replay_options",
+    "chain_key",
+    "moment",
+    "print_checksums",
+    "say",
+]
 
 Handler = Callable[[argparse.Namespace, Settings], int]
 
@@ -39,42 +55,14 @@ class Registry:
         return self._handlers[args.command](args, settings)
 
 
-def say(line: str) -> None:
-    """A progress line: to stderr, so stdout stays clean for data."""
-    print(line, file=sys.stderr, flush=True)
-
-
-class Progress:
-    """Prints `label: done/total (rate/s, elapsed, time left)` to stderr at most once a second,
-    and a final line."""
-
-    def __init__(self, label: str, total: int | None = None, every_s: float = 1.0) -> None:
-        self.label = label
-        self.total = total
-        self.done = 0
-        self._every = every_s
-        self._start = time.monotonic()
-        self._last = self._start
-
-    def tick(self, n: int = 1) -> None:
-        self.done += n
-        now = time.monotonic()
-        if now - self._last >= self._every:
-            self._last = now
-            say(self._line(now))
-
-    def finish(self) -> None:
-        say(self._line(time.monotonic()))
-
-    def _line(self, now: float) -> str:
-        elapsed = max(now - self._start, 1e-9)
-        rate = self.done / elapsed
-        of = f"/{self.total}" if self.total is not None else ""
-        pct = f" {100 * self.done / self.total:5.1f}%" if self.total else ""
-        left = ""
-        if self.total and rate > 0 and self.done < self.total:
-            left = f", ~{(self.total - self.done) / rate:.0f}s left"
-        return f"{self.label}: {self.done}{of}{pct} ({rate:,.0f}/s, {elapsed:.1f}s{left})"
+def chain_key(settings: Settings) -> bytes:
+    """The chain key from the settings (producers.pseudonym.load_chain_key)."""
+    try:
+        return load_chain_key(
+            settings.chain_key, settings.chain_key_file, settings.home / "chain.key"
+        )
+    except ChainKeyError as exc:
+        raise CommandError(str(exc)) from exc
 
 
 def moment(text: str) -> datetime:
@@ -85,3 +73,22 @@ def moment(text: str) -> datetime:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not an ISO date (2026-03-02) or date-time (2026-03-02T12:00:00Z)"
         ) from exc
+
+
+def add_replay_options(parser: argparse.ArgumentParser) -> None:
+    """Options `replay` and `verify` share."""
+    parser.add_argument(
+        "--group", default=DEFAULT_GROUP, help=f"the live consumer group (default {DEFAULT_GROUP})"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes that fold partition groups in parallel (default: one per core)",
+    )
+
+
+def print_checksums(sums: list[checksums.Checksum]) -> None:
+    print(f"{'TABLE':<20} {'ROWS':>10}  CHECKSUM")
+    for c in checksums.per_table(sums):
+        print(f"{c.table:<20} {c.rows:>10}  {c.digest}")

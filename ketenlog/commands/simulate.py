@@ -6,13 +6,11 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 
-from ketenlog.commands.base import CommandError, Registry, say
+from ketenlog.commands.base import CommandError, Registry, chain_key, say
 from ketenlog.settings import Settings
-from producers.pseudonym import ChainKeyError, load_chain_key
-from producers.simulator import calendar as cal
 from producers.simulator import output
 from producers.simulator.calibration import measure, report
 from producers.simulator.generator import Simulation, simulate
@@ -97,15 +95,6 @@ def params_of(args: argparse.Namespace) -> SimParams:
     return replace(params, noise=replace(noise, malformed_share=args.malformed))
 
 
-def chain_key(settings: Settings) -> bytes:
-    try:
-        return load_chain_key(
-            settings.chain_key, settings.chain_key_file, settings.home / "chain.key"
-        )
-    except ChainKeyError as exc:
-        raise CommandError(str(exc)) from exc
-
-
 def run(args: argparse.Namespace, settings: Settings) -> int:
     params = params_of(args)
     if not (args.out or args.publish or args.calibration_report):
@@ -126,83 +115,30 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(report(checks))
         return 0 if all(c.ok for c in checks) else 1
     if args.out:
-        counts = output.write(sim, args.out, _ticker(sim))
+        counts = output.write(sim, args.out, output.progress_tick(sim, say))
         say(
             f"simulate: wrote {sum(counts.values()):,} lines to {args.out} "
             f"in {time.monotonic() - started:.0f}s"
         )
         return 0
-    return publish(sim, settings, key or b"")
+    return _publish(sim, settings, key or b"")
 
 
-def _ticker(sim: Simulation) -> output.Tick:
-    rate = output.Rate(say, "simulate")
-    start, end = cal.ts_of(sim.params.start), cal.ts_of(sim.params.end)
-
-    def tick(done: int, total: int) -> None:
-        ts = sim.deliveries[done - 1][0]
-        where = (
-            f"{min(1.0, (ts - start) / max(1, end - start)):.0%} of the period"
-            if ts >= start
-            else "warm-up"
-        )
-        rate(done, total, f", recorded up to {cal.iso_date(ts)} ({where})")
-
-    return tick
-
-
-def publish(sim: Simulation, settings: Settings, key: bytes) -> int:
-    """Publish every delivery with one Publisher per organisation. The feed must lie in the
-    past: the publisher refuses future times, and so would the timeline processor."""
+def _publish(sim: Simulation, settings: Settings, key: bytes) -> int:
     try:
         # Imported here: file output and the report must work without the Kafka client.
         from producers.prepare import Preparer  # noqa: PLC0415
-        from producers.publisher import (  # noqa: PLC0415
-            DeliverySettings,
-            Publisher,
-            PublishError,
-            open_producer,
+        from producers.publisher import DeliverySettings, PublishError  # noqa: PLC0415
+        from producers.simulator.publish import (  # noqa: PLC0415
+            FeedInFutureError,
+            publish_simulation,
         )
     except ImportError as exc:  # the publishing stack is optional for file output
         raise CommandError(f"publishing is not available: {exc}") from exc
-    last = datetime.fromtimestamp(max((d[0] for d in sim.deliveries), default=0), UTC)
-    if last > datetime.now(UTC):
-        raise CommandError(
-            f"the simulated feed is recorded until {last:%Y-%m-%d} (late reports run past "
-            "--to): that is in the future, so nothing can be published; choose an earlier --to"
-        )
     preparer = Preparer(key, settings.oin_prefix)
     delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
-    # One producer for all organisations: eleven kafka-python sender threads in one process
-    # contend for the GIL and publish at a third of the rate.
     try:
-        producer = open_producer(settings.bootstrap, delivery, "ketenlog-simulate")
-    except ConnectionError as exc:
+        publish_simulation(sim, preparer, settings.bootstrap, delivery, say)
+    except (FeedInFutureError, ConnectionError, PublishError) as exc:
         raise CommandError(str(exc)) from exc
-    publishers: dict[str, Publisher] = {}
-    rate = output.Rate(say, "published")
-    total = len(sim.deliveries)
-    try:
-        for n, (org, sub) in enumerate(sim.submissions(), start=1):
-            pub = publishers.get(org.value)
-            if pub is None:
-                pub = publishers[org.value] = Publisher(
-                    org, preparer, settings.bootstrap, delivery, producer=producer
-                )
-            pub.publish(sub)
-            if n % 20_000 == 0:
-                for p in publishers.values():
-                    p.flush()
-                rate(n, total, f", recorded up to {cal.iso_date(sim.deliveries[n - 1][0])}")
-        for p in publishers.values():
-            p.flush()
-    except PublishError as exc:
-        raise CommandError(str(exc)) from exc
-    except ConnectionError as exc:
-        raise CommandError(str(exc)) from exc
-    finally:
-        for p in publishers.values():
-            p.close()
-        producer.close(timeout=delivery.timeout_s)
-    say(f"simulate: published {total:,} events")
     return 0

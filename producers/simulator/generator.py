@@ -17,6 +17,7 @@ from producers.pseudonym import person_key
 from producers.simulator import calendar as cal
 from producers.simulator import noise as noise_module
 from producers.simulator.facts import Fact, Recorder
+from producers.simulator.legal_aid import LegalAid
 from producers.simulator.municipal import Municipal
 from producers.simulator.params import SimParams
 from producers.simulator.population import People, WeightedChoice, municipalities
@@ -109,6 +110,7 @@ def simulate(
     rng_people, rng_chain, rng_coa, rng_muni, rng_noise, rng_bad = (
         random.Random(seeds.getrandbits(64)) for _ in range(6)
     )
+    rng_legal = random.Random(seeds.getrandbits(64))  # drawn last: the others stay as they were
     horizon = cal.ts_of(params.end + timedelta(days=1))
     tag = run_tag(params, chain_key)
     out = Recorder(horizon, tag)
@@ -122,6 +124,7 @@ def simulate(
         people=people,
         link_municipality=municipal.link_municipality,
         sponsor_key=lambda v: person_key(v, key),
+        legal_aid=LegalAid(rng_legal, out, params.legal_aid_missing_share),
     )
     municipal.history_start = chain.history
     say("housing tasks")

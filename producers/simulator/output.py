@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from producers.simulator import calendar as cal
 from producers.simulator.generator import Simulation
 from schemas.topics import Org, event_topic
 
@@ -85,3 +86,20 @@ class Rate:
                 f"{self._what}: {done:,}/{total:,} ({done / max(1, total):.0%}), "
                 f"{rate:,.0f} events/s{note}"
             )
+
+
+def progress_tick(sim: Simulation, say: Callable[[str], None], what: str = "simulate") -> Tick:
+    """A Tick that says how far the writing got in recorded time (warm-up or period share)."""
+    rate = Rate(say, what)
+    start, end = cal.ts_of(sim.params.start), cal.ts_of(sim.params.end)
+
+    def tick(done: int, total: int) -> None:
+        ts = sim.deliveries[done - 1][0]
+        where = (
+            f"{min(1.0, (ts - start) / max(1, end - start)):.0%} of the period"
+            if ts >= start
+            else "warm-up"
+        )
+        rate(done, total, f", recorded up to {cal.iso_date(ts)} ({where})")
+
+    return tick

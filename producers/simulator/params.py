@@ -81,6 +81,10 @@ class SimParams:
     ukrainian_scale: float = 0.05
     """GOO: Ukrainians in municipal shelter are simulated at this fraction of ~93,000."""
     housing_task_per_half_year: int = 14_000
+    legal_aid_missing_share: float = 0.02
+    """Asylum households without a lawyer at the decision (RVR). No published figure: RVR
+    assigns every applicant in the general procedure a lawyer; this is an assumption that gives
+    the anomaly DECISION_WITHOUT_LEGAL_AID a ground truth."""
     targets: Targets = field(default_factory=Targets)
     noise: Noise = field(default_factory=Noise)
 

@@ -15,6 +15,7 @@ from typing import Any
 from producers.simulator import calendar as cal
 from producers.simulator.calendar import DAY, HOUR, MINUTE, WEEK
 from producers.simulator.facts import Recorder
+from producers.simulator.legal_aid import LegalAid
 from producers.simulator.params import SimParams
 from producers.simulator.population import (
     DUBLIN_STATES,
@@ -131,6 +132,7 @@ class Chain:
         people: People,
         link_municipality: Callable[[random.Random, int], str],
         sponsor_key: Callable[[str], str],
+        legal_aid: LegalAid,
     ) -> None:
         self.p = params
         self.rng = rng
@@ -138,6 +140,7 @@ class Chain:
         self.people = people
         self.link_municipality = link_municipality
         self.sponsor_key = sponsor_key
+        self.legal_aid = legal_aid
         self.units: list[Unit] = []
         self.start = cal.ts_of(params.start)
         self.end = recorder.horizon
@@ -289,6 +292,7 @@ class Chain:
                     "unaccompanied_minor": person.amv,
                 },
             )
+        self.legal_aid.requested(unit.members, unit.cases, lodged)
         if unit.kind == "AMV":
             self.each(
                 unit,
@@ -531,6 +535,7 @@ class Chain:
             ts,
             {"outcome": outcome, "status": status, "departure_deadline": deadline},
         )
+        self.legal_aid.decided(unit.members, unit.cases, ts)
 
     def decide(self, unit: Unit, ts: int, outcome: str, appealable: bool = True) -> None:
         if outcome == "GRANTED":
@@ -543,6 +548,7 @@ class Chain:
 
     def granted(self, unit: Unit, ts: int, status: str) -> None:
         rng = self.rng
+        self.legal_aid.concluded(unit.members, unit.cases, ts)
         d = cal.date_of(ts + self.days(1, 10))
         self.each(
             unit,
@@ -664,6 +670,7 @@ class Chain:
 
     def return_path(self, unit: Unit, final: int, dublin_state: str | None) -> None:
         rng = self.rng
+        self.legal_aid.concluded(unit.members, unit.cases, final)
         t = final + self.days(1, 28)
         source = _pick(rng, (("IND", 0.85), ("POLICE", 0.1), ("KMAR", 0.03), ("OTHER", 0.02)))
         if source == "POLICE":
@@ -826,6 +833,7 @@ class Chain:
             lodged,
             {"application_type": "REPEAT", "unaccompanied_minor": False},
         )
+        self.legal_aid.requested(unit.members, unit.cases, lodged)
         ends = [m[0] for m in old.plan.moves if m[1] == "end"]
         unit.free = bool(ends) and min(ends) < t0
         if unit.free and self.rng.random() < 0.5:

@@ -74,6 +74,10 @@ UNKNOWN = "UNKNOWN"
 RELOCATION_FIGURES = ("relocations", "resident_days", "child_relocations", "child_resident_days")
 # Eurostat's age classes (lowest age, label), as the projections use them.
 AGE_BANDS = ((65, "65+"), (35, "35-64"), (18, "18-34"), (14, "14-17"), (0, "0-13"))
+# Track 4, the general procedure (AA) and its extension (VA): a decision there needs a lawyer.
+TRACK_4 = ("GENERAL", "EXTENDED")
+# The lifecycle's anomalies the ground truth carries (docs/simulator.md).
+ANOMALIES = ("DECISION_WITHOUT_LEGAL_AID",)
 _TRACK_STATE = {
     "DUBLIN": "DUBLIN",
     "BORDER": "BORDER",
@@ -146,6 +150,7 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
     inflow = {m: dict.fromkeys(INFLOW, 0) for m in months}
     decisions = {m: {t: dict.fromkeys(OUTCOMES, 0) for t in TRACKS} for m in months}
     departures = {m: dict.fromkeys(DEPARTURES, 0) for m in months}
+    anomalies = {m: dict.fromkeys(ANOMALIES, 0) for m in months}
     by_case: dict[str, list[Fact]] = defaultdict(list)
     identity: dict[str, Fact] = {}
     counted: list[tuple[int, str, str]] = []
@@ -208,6 +213,7 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
             for f in ordered
         )
         track = "NONE"
+        lawyers: set[str] = set()
         state: str | None = None
         k = 0
         for f in ordered:
@@ -217,10 +223,16 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
                 k += 1
             if f.type == "TrackAssigned":
                 track = f.data["track"]
+            elif f.type == "LawyerAssigned":
+                lawyers.add(f.data["assignment_id"])
+            elif f.type == "LegalAidAssignmentEnded":
+                lawyers.discard(f.data["assignment_id"])
             elif f.type == "DecisionIssued" and s <= f.occ < e:
                 outcome = f.data["outcome"]
                 key = (f.data.get("status") or "B") if outcome == "GRANTED" else outcome
                 decisions[cal.month_key(f.occ)][track][key] += 1
+                if track in TRACK_4 and not lawyers:
+                    anomalies[cal.month_key(f.occ)]["DECISION_WITHOUT_LEGAL_AID"] += 1
             new = next_state(state, f.type, f.data)
             if new is not None:
                 state = new
@@ -341,6 +353,7 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
         "relocations": relocations,
         "housing": housing,
         "lifecycle": lifecycle,
+        "anomalies": anomalies,
     }
 
 

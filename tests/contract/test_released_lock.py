@@ -13,6 +13,7 @@ import pytest
 from schemas.lock import LOCK_PATH, lock_problems, read_lock, unreleased
 from schemas.registry import Registry, default_registry
 from schemas.release import main as release_main
+from schemas.release import release_problems
 
 AVRO_DIR = Path(__file__).resolve().parents[2] / "schemas" / "avro"
 RELEASED = read_lock(LOCK_PATH)
@@ -84,3 +85,17 @@ def test_removed_release_is_refused(copied_tree: Path) -> None:
     [problem] = lock_problems(Registry.load(copied_tree), RELEASED)
     assert "dji/DetentionEnded.v1.avsc" in problem
     assert "gone" in problem
+
+
+def test_a_new_version_that_avro_cannot_parse_is_refused(copied_tree: Path) -> None:
+    # Each file is self-contained: a named type from another file is not defined here.
+    path = copied_tree / "rvr/LawyerAssigned.v2.avsc"
+    schema = json.loads((copied_tree / "rvr/LawyerAssigned.v1.avsc").read_text("utf-8"))
+    schema["ce_type"] = schema["ce_type"].replace(".v1", ".v2")
+    schema["fields"].append(
+        {"name": "reason", "type": ["null", "nl.keten.ind.Track"], "default": None, "doc": "x"}
+    )
+    path.write_text(json.dumps(schema), "utf-8")
+    [problem] = release_problems(Registry.load(copied_tree), RELEASED)
+    assert problem.startswith("rvr/LawyerAssigned.v2.avsc: not a valid Avro schema")
+    assert "nl.keten.ind.Track" in problem

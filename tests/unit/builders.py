@@ -56,3 +56,11 @@ def track(day: float, name: str, case_id: str = "ZK1") -> Fact:
 
 def decision(day: float, outcome: str, status: str | None = None) -> Fact:
     return ev("DecisionIssued", day, outcome=outcome, status=status, departure_deadline=None)
+
+
+def lawyer(day: float, assignment: str = "TV-1", case_id: str = "ZK1") -> Fact:
+    return ev("LawyerAssigned", day, case_id, assignment_id=assignment, matter="ASYLUM_APPLICATION")
+
+
+def lawyer_gone(day: float, reason: str, assignment: str = "TV-1") -> Fact:
+    return ev("LegalAidAssignmentEnded", day, assignment_id=assignment, end_reason=reason)

@@ -126,3 +126,11 @@ def test_parse_rejects_other_spec_versions() -> None:
     ]
     with pytest.raises(HeaderError, match="ce_specversion"):
         parse_headers(headers)
+
+
+def test_parse_ignores_binary_headers_that_are_no_cloudevents_attribute() -> None:
+    sv = default_registry().latest("TrackAssigned")
+    headers = [*build_headers("TrackAssigned", sample_record(sv)), ("ketenlog-chain", b"\xff" * 32)]
+    assert parse_headers(headers).type == sv.ce_type
+    with pytest.raises(HeaderError, match="ce_type is not UTF-8"):
+        parse_headers([*headers[:-1], ("ce_type", b"\xff")])

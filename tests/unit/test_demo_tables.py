@@ -1,4 +1,4 @@
-"""The demo's recount of the ground truth from projection rows (ketenlog/commands/demo_tables),
+"""The demo's recount of the ground truth from projection rows (ketenlog/demo_tables),
 fed the rows items_of gives for a simulation: it must find the truth, and name a difference."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Any
 
 from domain.contributions import items_of
 from domain.lifecycle import fold
-from ketenlog.commands import demo_tables as t
+from ketenlog import demo_tables as t
 from tests.unit.simulated import Folded
 
 # As analyst.departures flags them (projections/views.sql); the integration tests check the view.

@@ -22,9 +22,21 @@ from domain.lifecycle.counts import (
 from domain.lifecycle.effective import effective
 from domain.lifecycle.serial import to_plain
 from domain.routes import PRECEDENCE
-from tests.unit.builders import PERSON, T0, arrival, decision, ev, lodged, track
+from tests.unit.builders import (
+    PERSON,
+    T0,
+    arrival,
+    decision,
+    ev,
+    lawyer,
+    lawyer_gone,
+    lodged,
+    track,
+)
 
-START = [arrival(), lodged()]
+# A clean asylum case: reported, lodged, a lawyer assigned by RVR before the procedure starts.
+START = [arrival(), lodged(), lawyer(1.5)]
+UNAIDED = [arrival(), lodged(), track(2, "GENERAL")]
 GENERAL = [*START, track(2, "GENERAL")]
 REJECTED = [*GENERAL, decision(20, "REJECTED")]
 RETURN = [*REJECTED, ev("ReturnCaseOpened", 30, source="IND")]
@@ -173,7 +185,10 @@ def test_clean_history_has_no_anomalies_and_records_each_change() -> None:
         ("REJECTED", "RETURN_PHASE"),
         ("RETURN_PHASE", "DEPARTED_INDEPENDENT"),
     ]
-    assert [c.event_id for c in state.changes] == [f.event_id for f in facts]
+    # Every fact changes the case's state but the lawyer's assignment.
+    assert [c.event_id for c in state.changes] == [
+        f.event_id for f in facts if f.event_type != "LawyerAssigned"
+    ]
 
 
 def test_repeat_application_opens_a_new_case_and_the_old_keeps_its_state() -> None:
@@ -324,6 +339,46 @@ ANOMALY_TABLE: list[tuple[str, list[Fact], list[AnomalyKind]]] = [
         [A.RETRACTION_OF_UNKNOWN_EVENT],
     ),
     (
+        "decision without legal aid",
+        [*UNAIDED, decision(20, "REJECTED")],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "lawyer assigned only after the decision",
+        [*UNAIDED, decision(20, "REJECTED"), lawyer(22)],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "lawyer withdrew before the decision",
+        [*GENERAL, lawyer_gone(5, "LAWYER_WITHDREW"), decision(20, "REJECTED")],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "extended procedure without legal aid",
+        [*UNAIDED, track(9, "EXTENDED"), decision(40, "GRANTED", "A")],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "lawyer passed to another before the decision",
+        [*GENERAL, lawyer_gone(5, "TRANSFERRED"), lawyer(5.1, "TV-2"), decision(20, "REJECTED")],
+        [],
+    ),
+    (
+        "lawyer's assignment ends with the decision",
+        [*GENERAL, decision(20, "GRANTED", "A"), lawyer_gone(20, "CONCLUDED")],
+        [],
+    ),
+    (
+        "a lawyer on another case does not count",
+        [*UNAIDED, lawyer(1.5, "TV-9", case_id="ZK2"), decision(20, "REJECTED")],
+        [A.DECISION_WITHOUT_LEGAL_AID],
+    ),
+    (
+        "outside track 4 no lawyer is needed",
+        [arrival(), lodged(), track(2, "DUBLIN"), decision(20, "INADMISSIBLE")],
+        [],
+    ),
+    (
         "conflicting duplicate",
         [
             arrival(),
@@ -359,7 +414,7 @@ def test_misfit_never_blocks_the_fold() -> None:
 def test_duplicates_count_once() -> None:
     facts = [*GENERAL, *GENERAL, decision(20, "REJECTED"), decision(20, "REJECTED")]
     state = fold(facts)
-    assert len(state.event_ids) == 4
+    assert len(state.event_ids) == len(GENERAL) + 1
     assert len(state.decisions) == 1
     assert state.anomalies == ()
 

@@ -57,6 +57,15 @@ def test_flows_equal_ground_truth(run: Run) -> None:
         assert c.departures(persons, month) == expected, month
 
 
+def test_decisions_without_legal_aid_equal_ground_truth(run: Run) -> None:
+    sim, persons, _ = run
+    for month, expected in sim.truth["anomalies"].items():
+        assert c.anomalies(persons, month, expected) == expected, month
+    # RVR leaves some households without a lawyer at the decision (warm-up included), so the
+    # comparison above is not only of zeros.
+    assert any(a.kind == "DECISION_WITHOUT_LEGAL_AID" for p in persons for a in p.anomalies)
+
+
 def test_housing_equals_ground_truth(run: Run) -> None:
     sim, persons, subjects = run
     period = sim.truth["period"]

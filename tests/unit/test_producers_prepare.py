@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ketenlog.commands.publish import check_file
+from producers.file_publish import check_file
 from producers.format_doc import DOC_PATH, render
 from producers.identity import Sequence, event_id
 from producers.prepare import InvalidEventError, Preparer
@@ -17,6 +17,7 @@ from producers.submission import Submission
 from schemas.cloudevents import build_headers, parse_headers
 from schemas.codec import decode
 from schemas.registry import default_registry
+from schemas.topics import Org
 
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -115,13 +116,14 @@ def test_check_file_reports_every_invalid_line_and_counts_duplicates() -> None:
     conflict = json.loads(good)
     conflict["data"]["unaccompanied_minor"] = True
     text = "\n".join([good, "{not json", json.dumps(bad), good, other, json.dumps(conflict)])
-    lines, duplicates = check_file(preparer(), "IND", io.StringIO(text))  # type: ignore[arg-type]
+    checked = check_file(preparer(), Org.IND, io.StringIO(text))
+    lines = checked.lines
     invalid = {line.number: line.problems for line in lines if line.problems}
     assert set(invalid) == {2, 3, 6}
     problems_3, problems_6 = invalid[3] or [], invalid[6] or []
     assert [field for field, _ in problems_3] == ["data.application_type"]
     assert "already used on line 1" in problems_6[0][1]
-    assert duplicates == 1
+    assert [(number, first.number) for number, first in checked.duplicates] == [(4, 1)]
     assert [line.number for line in lines if line.prepared] == [1, 5]
 
 

@@ -15,8 +15,10 @@ from processors.checks import Reason, partition_of
 from processors.timeline import gate, new_facts
 from producers.prepare import InvalidEventError, Preparer
 from producers.submission import Submission
-from schemas.codec import MAGIC, default_codec
+from schemas.codec import MAGIC, default_codec, encode
 from schemas.records import Raw
+from schemas.registry import default_registry
+from schemas.samples import sample_record
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -84,6 +86,28 @@ def test_a_record_from_the_future_is_implausible() -> None:
     )
     out = gate(default_codec(), [early], NOW, partitions=None)
     assert [dict(d.headers)["dl_reason"] for d in out.deadletters] == [b"IMPLAUSIBLE_TIME"]
+
+
+def test_ownership_of_an_open_producer_code_is_the_topic_s() -> None:
+    # envelope.producer is any code of the documented pattern (schemas/CHANGELOG.md): a
+    # well-formed code still speaks only on the topic its organisation owns.
+    data = {"assignment_id": "TV-000000001", "matter": "ASYLUM_APPLICATION"}
+    key, lawyer = record("RVR", "LawyerAssigned", data, "L1")
+    # A code no organisation has yet is valid in the contract (any organisation may retract)...
+    stranger = sample_record(default_registry().latest("EventRetracted"))
+    stranger["envelope"]["producer"] = "ZORGVERZEKERAAR"
+    stranger_value = encode("EventRetracted", stranger)
+    stranger_key = str(stranger["envelope"]["person_key"]).encode()
+    records = [
+        raw("keten.rvr.events", 0, key, lawyer),
+        raw("keten.ind.events", 0, key, lawyer),
+        raw("keten.rvr.events", 1, stranger_key, stranger_value),
+    ]
+    out = gate(default_codec(), records, NOW, partitions=None)
+    # ...but RVR's topic takes RVR's records only, and RVR speaks on no other topic.
+    assert [(r.topic, r.offset) for r, _ in out.accepted] == [("keten.rvr.events", 0)]
+    details = [dict(d.headers) for d in out.deadletters]
+    assert [d["dl_reason"] for d in details] == [b"WRONG_PRODUCER", b"WRONG_PRODUCER"]
 
 
 def test_resume_skips_what_was_applied_and_reports_a_jump_ahead() -> None:

@@ -1,0 +1,102 @@
+"""The live processor assembled (`ketenlog process`, the demo): the faust worker of processors.app
+with the PostgreSQL store of projections and the one derive step, on the settings' services."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from domain.facts import Fact
+from infra.topics import end_offsets
+from ketenlog.settings import Settings
+from processors.app import WorkerConfig, build_app, run_worker
+from processors.batch import BatchProcessor, Earliest, Seek, Send
+from projections.db import connect, migrate
+from projections.processing_store import PgProcessingStore
+from schemas.codec import default_codec
+from schemas.topics import event_topics
+
+DEFAULT_GROUP = "ketenlog-process"
+Say = Callable[[str], None]
+
+
+class ProcessingError(Exception):
+    """The processor could not start or did not finish; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class ProcessOptions:
+    until_idle: bool = False
+    batch_size: int = 2000
+    batch_wait_s: float = 0.1
+    group: str = DEFAULT_GROUP
+
+
+def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
+    """Migrate the database, then run the worker until stopped (or, `until_idle`, until the
+    input present at start is processed). Owns the process: faust installs signal handlers."""
+    try:
+        with connect(settings.dsn) as conn:
+            applied = migrate(conn)
+    except Exception as exc:
+        raise ProcessingError(
+            f"cannot prepare PostgreSQL at {settings.dsn}: {exc}; is it running (`ketenlog up`)?"
+        ) from exc
+    if applied:
+        say(f"process: database migrated to version {applied[-1]}")
+    (settings.home / "faust").mkdir(parents=True, exist_ok=True)
+    config = WorkerConfig(
+        group=options.group,
+        bootstrap=settings.bootstrap,
+        partitions=settings.partitions,
+        batch_size=options.batch_size,
+        batch_within_s=options.batch_wait_s,
+        datadir=str(settings.home / "faust" / "{conf.name}"),
+        until_idle=options.until_idle,
+        targets=tuple(sorted(end_offsets(settings, event_topics()).items()))
+        if options.until_idle
+        else (),
+    )
+
+    async def make_processor(send: Send, seek: Seek, earliest: Earliest) -> BatchProcessor:
+        store = await PgProcessingStore.open(settings.dsn, Fact)
+        return BatchProcessor(
+            config.group,
+            codec=default_codec(),
+            store=store,
+            send=send,
+            seek=seek,
+            earliest=earliest,
+            partitions=config.partitions,
+        )
+
+    run_worker(build_app(config, make_processor, say))
+
+
+def process_until_idle_apart(settings: Settings, say: Say) -> None:
+    """`process` until idle in a process of its own: faust's worker owns the event loop and
+    the signal handlers, and stops itself when idle with SIGTERM to its own pid."""
+    child = multiprocessing.get_context("spawn").Process(
+        target=_until_idle, args=(settings,), name="ketenlog-process"
+    )
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise ProcessingError(f"the processor failed (exit {child.exitcode}); see its output above")
+
+
+def _until_idle(settings: Settings) -> None:
+    # Its progress goes where ours goes (stderr): the caller's stdout stays for its figures.
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+
+    def say(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    try:
+        process(settings, ProcessOptions(until_idle=True), say)
+    except ProcessingError as exc:
+        say(f"process: {exc}")
+        sys.exit(1)

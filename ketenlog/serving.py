@@ -1,0 +1,46 @@
+"""The analysts' HTTP API and dashboard assembled on the settings' database (`ketenlog serve`,
+the demo's last step): projections.http_api with disclosure control and the derive step."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+
+from ketenlog.settings import Settings
+from projections.dashboard import Simulated
+from projections.db import connect, migrate
+from projections.disclosure import Disclosure
+from projections.http_api import Api, make_app
+
+
+class ServingError(Exception):
+    """The database could not be prepared; the message says what to do."""
+
+
+def serve(
+    settings: Settings,
+    host: str,
+    port: int,
+    say: Callable[[str], None],
+    simulated: Simulated | None = None,
+) -> None:
+    """Migrate the database and serve until Ctrl-C. `simulated`: the log holds a simulation of
+    that period, and the dashboard says so."""
+    try:
+        with connect(settings.dsn) as conn:
+            migrate(conn)
+    except Exception as exc:
+        raise ServingError(
+            f"cannot prepare PostgreSQL at {settings.dsn}: {exc}; is it running (`ketenlog up`)?"
+        ) from exc
+    api = Api(
+        settings.dsn,
+        Disclosure(settings.disclosure_min, settings.disclosure_round),
+        settings.cors_origins,
+        auditor_token=settings.auditor_token,
+        simulated=simulated,
+    )
+    say(f"serve: dashboard at http://{host}:{port}/dashboard")
+    say(f"serve: API at http://{host}:{port}/v1 (openapi.json); Ctrl-C stops")
+    web.run_app(make_app(api), host=host, port=port, print=None)

@@ -3,7 +3,9 @@ the NLGov REST API Design Rules (Dutch resource names, `API-Version` on every re
 `openapi.json`, `application/problem+json` errors listing every invalid parameter, security
 headers, a CORS allowlist; no person keys anywhere), and the dashboard page
 (projections.dashboard). Every response with figures says up to which day the log holds data.
-Every count passes disclosure control. Reads only the stable `analyst` views.
+Parameters are validated by projections.api_spec and bodies by projections.api_models, the
+declarations projections.openapi documents. Every count passes disclosure control. Reads only
+the stable `analyst` views.
 """
 
 from __future__ import annotations
@@ -13,22 +15,26 @@ import csv
 import hmac
 import io
 import json
-import re
-from collections.abc import Awaitable, Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
 import psycopg
+import pydantic
 from aiohttp import web
 
 from domain.facts import Fact
 from domain.person_timeline import person_timeline
 from projections import as_known_at
+from projections.api_models import DATA_UNTIL_FIELD, TijdlijnVerzoek
+from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterError, Request
+from projections.api_spec import validate as validate_request
 from projections.audit import person_facts
 from projections.dashboard import Simulated, dashboard_page
 from projections.disclosure import Disclosure
+from projections.openapi import API_VERSION, DATA_UNTIL_HEADER, document
 from projections.queries import (
-    CATALOGUE,
     data_until,
     data_until_async,
     housing,
@@ -39,32 +45,30 @@ from projections.queries import (
     run_async,
 )
 
-API_VERSION = "1.0.0"
-# The last day the log holds data for (analyst.data_until): no figure is about a later day.
-DATA_UNTIL_HEADER = "Gegevens-Tot-En-Met"
-DATA_UNTIL_FIELD = "gegevensTotEnMet"
-# Dutch names for the domain's Dutch terms (API design rule); the projection they serve.
-RESOURCES = {
-    "instroom": "inflow",
-    "instroom-eurostat": "inflow_eurostat",
-    "beslissingen": "decisions",
-    "doorlooptijden": "lead_times",
-    "vertrek": "departures",
-    "bezetting": "occupancy",
-    "bewoners": "residents",
-    "capaciteit": "capacity",
-    "verhuisbewegingen": "relocations",
-    "goo-bezetting": "goo",
-    "achterstand": "backlog",
-    "levensloop": "lifecycle",
-    "afwijkingen": "anomalies",
-    "achterstand-buiten-termijn": "backlog_late",
+BODY_REASONS = {
+    "persoon": "the pseudonymous person key (32 to 128 lowercase hexadecimal digits)",
+    "bekendOp": MOMENT_REASON,
 }
-PERIODS = {"dag": "day", "week": "week", "maand": "month", "jaar": "year"}
-PARAMS = ("van", "tot", "periode", "indeling", "formaat", "bekend-op")
-KNOWN_AT_REASON = "an ISO date (end of that day) or date-time: the figures as known then"
-TASK_PERIOD = re.compile(r"\d{4}-(I|II)")
-PERSON_KEY = re.compile(r"[0-9a-f]{32,128}")
+# Problem titles are Dutch, as the resource names; aiohttp's own reasons are English.
+TITLES = {
+    400: "Ongeldig verzoek",
+    401: "Niet geautoriseerd",
+    403: "Geen toegang",
+    404: "Niet gevonden",
+    405: "Methode niet toegestaan",
+    406: "Niet aanvaardbaar",
+    413: "Verzoek te groot",
+    415: "Mediatype niet ondersteund",
+    500: "Interne fout",
+}
+# Headers of an HTTP error worth keeping on its problem (Allow on a 405, Location on a
+# redirect); the body's own headers are the problem's.
+BODY_HEADERS = frozenset({"Content-Type", "Content-Length"})
+LOG = logging.getLogger(__name__)
+# aiohttp's parser answers a request line or header past 8 KiB itself, in plain text and
+# without our headers; with 64 KiB every request a client plausibly sends reaches the app and
+# gets a problem (schemathesis sends such URIs).
+HANDLER_ARGS: dict[str, Any] = {"max_line_size": 65536, "max_field_size": 65536}
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -177,6 +181,19 @@ class Api:
                 until = await data_until_async(conn)
         return Figures(columns, publishable_housing(rows, self.disclosure), until)
 
+    async def answer(self, request: Request) -> Figures:
+        """A validated request's figures, disclosure-controlled."""
+        if request.projection == HOUSING:
+            return await self.housing_figures(request.task_period, request.known_at)
+        return await self.figures(
+            request.projection,
+            request.known_at,
+            period=request.period,
+            by=list(request.by),
+            start=request.start,
+            end=request.end,
+        )
+
     async def data_until(self) -> date | None:
         async with self._lock:
             return await data_until_async(await self._connection())
@@ -211,61 +228,6 @@ class Api:
     async def close(self, _: web.Application) -> None:
         if self._conn is not None:
             await self._conn.close()
-
-
-def parse(request: web.Request, projection: str) -> dict[str, Any]:
-    """The query parameters, or a ProblemError naming every one that is wrong."""
-    q = request.query
-    invalid: list[dict[str, str]] = [
-        {"name": k, "reason": f"unknown parameter; known: {', '.join(PARAMS)}"}
-        for k in q
-        if k not in PARAMS
-    ]
-    out: dict[str, Any] = {}
-    for name, key in (("van", "start"), ("tot", "end")):
-        if name in q:
-            try:
-                out[key] = date.fromisoformat(q[name])
-            except ValueError:
-                invalid.append({"name": name, "reason": "not a date (YYYY-MM-DD)"})
-    if out.get("start") and out.get("end") and out["start"] > out["end"]:
-        invalid.append({"name": "tot", "reason": "before van"})
-    default = next(nl for nl, en in PERIODS.items() if en == CATALOGUE[projection].default_period)
-    period = q.get("periode", default)
-    if period not in PERIODS:
-        invalid.append({"name": "periode", "reason": f"one of {', '.join(PERIODS)}"})
-    out["period"] = PERIODS.get(period, "month")
-    allowed = [nl for nl, en in PERIODS.items() if en in CATALOGUE[projection].periods]
-    if period in PERIODS and out["period"] not in CATALOGUE[projection].periods:
-        invalid.append({"name": "periode", "reason": f"one of {', '.join(allowed)} here"})
-    dims = [d for d in q.get("indeling", "").split(",") if d]
-    known = CATALOGUE[projection].dimensions
-    for d in dims:
-        if d not in known:
-            invalid.append(
-                {"name": "indeling", "reason": f"{d!r} is not one of: {', '.join(known) or '-'}"}
-            )
-    out["by"] = dims
-    known_at = _known_at(q, invalid)
-    if known_at is not None:
-        out["known_at"] = known_at
-    if q.get("formaat", "json") not in ("json", "csv"):
-        invalid.append({"name": "formaat", "reason": "json or csv"})
-    if invalid:
-        raise ProblemError(
-            400, "Ongeldige parameters", "one or more parameters are invalid", invalid
-        )
-    return out
-
-
-def _known_at(q: Mapping[str, str], invalid: list[dict[str, str]]) -> datetime | None:
-    if "bekend-op" not in q:
-        return None
-    try:
-        return as_known_at.parse_moment(q["bekend-op"])
-    except ValueError:
-        invalid.append({"name": "bekend-op", "reason": KNOWN_AT_REASON})
-        return None
 
 
 def _plain(value: Any) -> Any:
@@ -317,9 +279,12 @@ def make_app(api: Api) -> web.Application:
             except ProblemError as problem:
                 response = problem.response(request.path)
             except web.HTTPException as exc:
-                response = ProblemError(exc.status, exc.reason, exc.text or exc.reason).response(
-                    request.path
-                )
+                response = _from_http(exc, request.path)
+            except Exception:
+                LOG.exception("serving %s", request.path_qs)
+                response = ProblemError(
+                    500, TITLES[500], "an unexpected error; it is logged"
+                ).response(request.path)
         response.headers["API-Version"] = API_VERSION
         response.headers.update(SECURITY_HEADERS)
         response.headers.setdefault("Content-Security-Policy", API_CSP)
@@ -334,26 +299,8 @@ def make_app(api: Api) -> web.Application:
         name = request.match_info["resource"]
         projection = RESOURCES.get(name)
         if projection is None:
-            raise ProblemError(404, "Niet gevonden", f"no resource {name!r}; see /v1/openapi.json")
-        return render(request, *await api.figures(projection, **parse(request, projection)))
-
-    async def housing(request: web.Request) -> web.Response:
-        invalid = [
-            {"name": k, "reason": "unknown parameter; known: taakperiode, formaat, bekend-op"}
-            for k in request.query
-            if k not in ("taakperiode", "formaat", "bekend-op")
-        ]
-        known_at = _known_at(request.query, invalid)
-        period = request.query.get("taakperiode")
-        if period is not None and not TASK_PERIOD.fullmatch(period):
-            invalid.append({"name": "taakperiode", "reason": "a half year like 2026-I or 2026-II"})
-        if request.query.get("formaat", "json") not in ("json", "csv"):
-            invalid.append({"name": "formaat", "reason": "json or csv"})
-        if invalid:
-            raise ProblemError(
-                400, "Ongeldige parameters", "one or more parameters are invalid", invalid
-            )
-        return render(request, *await api.housing_figures(period, known_at))
+            raise ProblemError(404, TITLES[404], f"no resource {name!r}; see /v1/openapi.json")
+        return render(request, *await api.answer(_validated(projection, request)))
 
     async def audit_timeline(request: web.Request) -> web.Response:
         # The person key travels in the body, never in the URI (logs, proxies, history).
@@ -364,25 +311,16 @@ def make_app(api: Api) -> web.Application:
         if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
             raise ProblemError(401, "Niet geautoriseerd", "an auditor's bearer token is required")
         try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        invalid = []
-        if not isinstance(body, dict) or not PERSON_KEY.fullmatch(str(body.get("persoon", ""))):
-            invalid.append({"name": "persoon", "reason": "the pseudonymous person key (hex)"})
-            body = {}
-        known_at = None
-        if "bekendOp" in body:
-            try:
-                known_at = as_known_at.parse_moment(str(body["bekendOp"]))
-            except ValueError:
-                invalid.append({"name": "bekendOp", "reason": KNOWN_AT_REASON})
-        if invalid:
-            raise ProblemError(400, "Ongeldige invoer", "the request body is invalid", invalid)
-        return web.json_response(await api.person_timeline(body["persoon"], known_at))
+            body = TijdlijnVerzoek.model_validate_json(await request.read())
+        except pydantic.ValidationError as exc:
+            raise ProblemError(
+                400, "Ongeldige invoer", "the request body is invalid", _body_problems(exc)
+            ) from exc
+        known_at = None if body.bekendOp is None else as_known_at.parse_moment(body.bekendOp)
+        return web.json_response(await api.person_timeline(body.persoon, known_at))
 
     async def openapi(_: web.Request) -> web.Response:
-        return web.json_response(openapi_document())
+        return web.json_response(document())
 
     async def dashboard(_: web.Request) -> web.Response:
         page = await dashboard_page(api, api.simulated)
@@ -395,7 +333,6 @@ def make_app(api: Api) -> web.Application:
 
     app = web.Application(middlewares=[headers])
     app.router.add_get("/v1/openapi.json", openapi)
-    app.router.add_get("/v1/huisvesting", housing)
     app.router.add_post("/v1/audit/tijdlijn", audit_timeline)
     app.router.add_get("/v1/{resource}", resource)
     app.router.add_get("/dashboard", dashboard)
@@ -404,81 +341,41 @@ def make_app(api: Api) -> web.Application:
     return app
 
 
-def _parameters(projection: str) -> list[dict[str, Any]]:
-    p = CATALOGUE[projection]
-    periods = [nl for nl, en in PERIODS.items() if en in p.periods]
-    default = next(nl for nl, en in PERIODS.items() if en == p.default_period)
-    return [
-        {"name": "van", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "tot", "in": "query", "schema": {"type": "string", "format": "date"}},
-        {"name": "periode", "in": "query", "schema": {"enum": periods, "default": default}},
-        {
-            "name": "indeling",
-            "in": "query",
-            "schema": {"type": "string"},
-            "description": "comma-separated dimensions of the resource",
-        },
-        {"name": "formaat", "in": "query", "schema": {"enum": ["json", "csv"]}},
-    ]
+def _validated(projection: str, request: web.Request) -> Request:
+    given: dict[str, str] = {}
+    repeated: list[dict[str, str]] = []
+    for name, value in request.query.items():
+        if name in given:
+            repeated.append({"name": name, "reason": "given more than once"})
+        given[name] = value
+    try:
+        validated = validate_request(projection, given)
+    except ParameterError as exc:
+        invalid = [i.problem() for i in exc.invalid] + repeated
+        raise ProblemError(400, TITLES[400], "one or more parameters are invalid", invalid) from exc
+    if repeated:
+        raise ProblemError(400, TITLES[400], "one or more parameters are invalid", repeated)
+    return validated
 
 
-def openapi_document() -> dict[str, Any]:
-    problem = {
-        "description": "invalid parameters",
-        "content": {"application/problem+json": {"schema": {"type": "object"}}},
-    }
-    paths = {
-        f"/{name}": {
-            "get": {
-                "summary": CATALOGUE[projection].description,
-                "description": "dimensions: "
-                + (", ".join(CATALOGUE[projection].dimensions) or "none")
-                + "; periods: "
-                + ", ".join(nl for nl, en in PERIODS.items() if en in CATALOGUE[projection].periods)
-                + "; counts below the disclosure "
-                "minimum are null, the rest rounded"
-                + "".join(
-                    f"; {c} is null where its count is below the minimum"
-                    for c in CATALOGUE[projection].statistics
-                )
-                + "".join(f"; {c} is published as it is" for c in CATALOGUE[projection].public)
-                + "".join(
-                    f"; {r.name} is computed from the published {r.numerator} and "
-                    f"{r.denominator} (null where one is null or the second is 0)"
-                    for r in CATALOGUE[projection].ratios
-                ),
-                "parameters": _parameters(projection),
-                "responses": {
-                    "200": {
-                        "description": "the figures",
-                        "headers": {"API-Version": {"schema": {"type": "string"}}},
-                        "content": {"application/json": {}, "text/csv": {}},
-                    },
-                    "400": problem,
-                },
-            }
-        }
-        for name, projection in RESOURCES.items()
-    }
-    paths["/huisvesting"] = {
-        "get": {
-            "summary": "housing of status holders per municipality and task period: task, "
-            "linked, housed, backlog",
-            "parameters": [
-                {
-                    "name": "taakperiode",
-                    "in": "query",
-                    "schema": {"type": "string"},
-                    "example": "2026-I",
-                },
-                {"name": "formaat", "in": "query", "schema": {"enum": ["json", "csv"]}},
-            ],
-            "responses": {"200": {"description": "the figures"}, "400": problem},
-        }
-    }
-    return {
-        "openapi": "3.0.3",
-        "info": {"title": "ketenlog — cijfers van de migratieketen", "version": API_VERSION},
-        "servers": [{"url": "/v1"}],
-        "paths": paths,
-    }
+def _body_problems(exc: pydantic.ValidationError) -> list[dict[str, str]]:
+    problems = []
+    for error in exc.errors():
+        name = ".".join(str(part) for part in error["loc"]) or "body"
+        reason = BODY_REASONS.get(name, error["msg"])
+        if error["type"] == "extra_forbidden":
+            reason = "not a field of this request; it takes persoon and bekendOp"
+        problems.append({"name": name, "reason": reason})
+    return problems
+
+
+def _from_http(exc: web.HTTPException, instance: str) -> web.StreamResponse:
+    """aiohttp's own answers: a redirect as it is; an error as a Dutch problem that keeps the
+    exception's headers (Allow on a 405)."""
+    kept = {name: value for name, value in exc.headers.items() if name not in BODY_HEADERS}
+    if exc.status < 400:
+        return web.Response(status=exc.status, headers=kept)
+    title = TITLES.get(exc.status, TITLES[500] if exc.status >= 500 else TITLES[400])
+    response = ProblemError(exc.status, title, exc.reason).response(instance)
+    response.headers.update(kept)
+    return response

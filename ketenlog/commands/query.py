@@ -7,90 +7,103 @@ import argparse
 import csv
 import json
 import sys
+import textwrap
 from datetime import date
 from typing import Any
 
-from ketenlog.commands.base import CommandError, Registry, moment
+from ketenlog.commands.base import CommandError, Registry
 from ketenlog.settings import Settings
-from projections import as_known_at
-from projections.db import ANALYST, connect, migrate
+from projections import figures
+from projections.api_spec import CLI, HOUSING, ParameterError, Request, validate
+from projections.db import connect, migrate
 from projections.disclosure import Disclosure
-from projections.queries import (
-    CATALOGUE,
-    PERIODS,
-    QueryError,
-    housing,
-    publishable,
-    publishable_housing,
-    run,
-)
+from projections.queries import CATALOGUE, PERIODS
 
 SUPPRESSED = "<5"
 
 
 def register(registry: Registry) -> None:
-    names = "; ".join(f"{p.name}: {p.description}" for p in CATALOGUE.values())
-    names += "; housing: per municipality and task period, task, linked, housed, backlog"
     parser = registry.add(
         "query",
         _run,
-        f"The chain's figures from the projections. Projections — {names}. Counts below the "
-        "disclosure minimum are suppressed, the rest rounded (settings KETENLOG_DISCLOSURE_MIN, "
-        "KETENLOG_DISCLOSURE_ROUND; default 5 and 5).",
+        "The chain's figures from the projections. Counts below the disclosure minimum are "
+        "suppressed, the rest rounded (settings KETENLOG_DISCLOSURE_MIN, "
+        "KETENLOG_DISCLOSURE_ROUND; default 5 and 5). Parameters are checked as the API checks "
+        "them; an invalid one exits 2 naming it.",
     )
-    parser.add_argument("projection", choices=[*sorted(CATALOGUE), "housing"])
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = projections_help()
+    parser.add_argument("projection", choices=[*sorted(CATALOGUE), HOUSING], metavar="PROJECTION")
     parser.add_argument(
         "--task-period", help="housing only: one task period (e.g. 2026-I); default all"
     )
-    parser.add_argument("--from", dest="start", type=date.fromisoformat, help="first day")
-    parser.add_argument("--to", dest="end", type=date.fromisoformat, help="last day")
+    parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day")
+    parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day")
     parser.add_argument(
         "--by",
         default="",
-        help=f"period ({', '.join(PERIODS)}; default month, or year where a projection is only "
-        "per year) and dimensions, comma-separated: e.g. month,kind",
+        help="the period and dimensions, comma-separated (e.g. month,kind); each projection's "
+        "below",
     )
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table")
     parser.add_argument(
         "--as-known-at",
-        type=moment,
         metavar="T",
         help="the figures as the chain knew them at system time T (ISO date = end of that day, "
         "or date-time): events recorded later, and corrections recorded later, do not count",
     )
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> int:
+def projections_help() -> str:
+    """Each projection with what it counts, its dimensions and its periods, one block each."""
+    lines = ["projections (PROJECTION):"]
+    wrap = textwrap.TextWrapper(width=96, initial_indent="    ", subsequent_indent="    ")
+    for p in CATALOGUE.values():
+        periods = ", ".join(f"{x} (default)" if x == p.default_period else x for x in p.periods)
+        lines.append(f"  {p.name}")
+        lines += wrap.wrap(p.description)
+        lines += wrap.wrap(f"dimensions: {', '.join(p.dimensions) or 'none'}")
+        lines += wrap.wrap(f"periods: {periods}")
+    lines.append(f"  {HOUSING}")
+    lines += wrap.wrap("per municipality and task period: task, linked, housed, backlog")
+    lines += wrap.wrap("--task-period 2026-I or 2026-II (default all); no --by, --from, --to")
+    return "\n".join(lines)
+
+
+def request(args: argparse.Namespace) -> Request:
+    """The arguments as the API's parameters, validated by the API's own rules
+    (projections.api_spec); CommandError (exit 2) naming each invalid option and value."""
+    given: dict[str, str] = {}
+    for option, name in (
+        ("start", "van"),
+        ("end", "tot"),
+        ("task_period", "taakperiode"),
+        ("as_known_at", "bekend-op"),
+    ):
+        if getattr(args, option) is not None:
+            given[name] = getattr(args, option)
     parts = [p.strip() for p in args.by.split(",") if p.strip()]
-    default = CATALOGUE[args.projection].default_period if args.projection in CATALOGUE else ""
-    period = next((p for p in parts if p in PERIODS), default or "month")
-    by = [p for p in parts if p not in PERIODS]
-    disclose = Disclosure(settings.disclosure_min, settings.disclosure_round)
+    periods = [p for p in parts if p in PERIODS]
+    dimensions = [p for p in parts if p not in PERIODS]
+    if periods:
+        given["periode"] = ",".join(periods)
+    if dimensions:
+        given["indeling"] = ",".join(dimensions)
     try:
-        with connect(settings.dsn) as conn:
-            migrate(conn)
-            # Rolled back: an as-known-at query builds its moment's views in scratch tables.
-            with conn.transaction(force_rollback=True):
-                views = ANALYST
-                if args.as_known_at is not None:
-                    views = as_known_at.prepare(conn, args.as_known_at)
-                if args.projection == "housing":
-                    columns, rows = housing(conn, args.task_period, views=views)
-                    shown = publishable_housing(rows, disclose)
-                else:
-                    columns, rows = run(
-                        conn,
-                        args.projection,
-                        period=period,
-                        by=by,
-                        start=args.start,
-                        end=args.end,
-                        views=views,
-                    )
-                    shown = publishable(args.projection, columns, rows, disclose)
-    except QueryError as exc:
-        raise CommandError(str(exc), exit_code=2) from exc
-    write(sys.stdout, args.format, columns, shown)
+        return validate(args.projection, given, CLI)
+    except ParameterError as exc:
+        raise CommandError(
+            "; ".join(f"{i.name} {i.value!r}: {i.reason}" for i in exc.invalid), exit_code=2
+        ) from exc
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    asked = request(args)
+    disclosure = Disclosure(settings.disclosure_min, settings.disclosure_round)
+    with connect(settings.dsn) as conn:
+        migrate(conn)
+        columns, rows = figures.answer(conn, asked, disclosure)
+    write(sys.stdout, args.format, columns, rows)
     return 0
 
 

@@ -12,7 +12,7 @@ from ketenlog.settings import Settings
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
-from projections.http_api import Api, make_app
+from projections.http_api import HANDLER_ARGS, Api, make_app
 
 
 def register(registry: Registry) -> None:
@@ -63,5 +63,5 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     say(f"serve: dashboard at http://{args.host}:{args.port}/dashboard")
     say(f"serve: API at http://{args.host}:{args.port}/v1 (openapi.json); Ctrl-C stops")
-    web.run_app(make_app(api), host=args.host, port=args.port, print=None)
+    web.run_app(make_app(api), host=args.host, port=args.port, print=None, **HANDLER_ARGS)
     return 0

@@ -4,6 +4,7 @@ test database, and a plain HTTP client that returns errors as responses."""
 from __future__ import annotations
 
 import contextlib
+import http.client
 import os
 import socket
 import subprocess
@@ -12,6 +13,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -67,3 +69,15 @@ def post(url: str, body: bytes, **headers: str) -> tuple[int, dict[str, str], by
             return r.status, dict(r.headers), r.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+def unfollowed(url: str, method: str = "GET") -> tuple[int, dict[str, str], bytes]:
+    """One request as sent, a redirect not followed (urllib would follow it)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=60)
+    try:
+        conn.request(method, parts.path or "/")
+        r = conn.getresponse()
+        return r.status, dict(r.getheaders()), r.read()
+    finally:
+        conn.close()

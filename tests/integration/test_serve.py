@@ -16,7 +16,7 @@ import pytest
 
 from tests.conftest import RunningServices
 from tests.integration.pipeline import Published, half_up
-from tests.integration.serving import get, serving
+from tests.integration.serving import get, serving, unfollowed
 
 pytestmark = pytest.mark.integration
 
@@ -143,6 +143,25 @@ def test_every_invalid_parameter_is_named_in_a_problem(server: str) -> None:
     assert {p["name"] for p in problem["invalidParams"]} == {"periode", "van", "indeling"}
     status, headers, _ = get(f"{server}/v1/personen")
     assert status == 404 and headers["Content-Type"].startswith("application/problem+json")
+
+
+def test_home_redirects_to_the_dashboard_and_errors_keep_their_headers_and_dutch_titles(
+    server: str,
+) -> None:
+    status, headers, body = unfollowed(f"{server}/")
+    assert status == 302 and headers["Location"] == "/dashboard", (status, headers, body)
+    assert not body.startswith(b"{"), "a redirect, not a problem"
+    assert unfollowed(f"{server}/dashboard")[0] == 200
+    # aiohttp's own errors keep their headers (Allow) and speak Dutch as ours do.
+    status, headers, body = unfollowed(f"{server}/v1/instroom", "POST")
+    assert status == 405 and {"GET", "HEAD"} <= set(headers["Allow"].split(",")), headers
+    assert headers["Content-Type"].startswith("application/problem+json")
+    assert json.loads(body)["title"] == "Methode niet toegestaan"
+    titles = {
+        json.loads(get(f"{server}{path}")[2])["title"]
+        for path in ("/v1/personen", "/nergens", "/v1/vertrek?periode=eeuw")
+    }
+    assert titles == {"Niet gevonden", "Ongeldig verzoek"}
 
 
 def test_cors_answers_only_the_allowlist_and_openapi_names_the_dutch_resources(

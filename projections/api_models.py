@@ -1,0 +1,179 @@
+"""The bodies of the analysts' API as pydantic models: a row model per resource, built from the
+projection catalogue (the columns projections.queries returns, after disclosure control), the
+auditor's timeline request (validated with it) and answer, and the problem details.
+projections.openapi turns these same models into the document's schemas.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from functools import cache
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator
+
+from projections.api_spec import HOUSING, MOMENT_SCHEMA, RESOURCES, parse_moment
+from projections.queries import CATALOGUE
+
+# Dimensions that are not text.
+DIMENSION_TYPES: dict[str, type] = {"unaccompanied_minor": bool, "demonstrable": bool}
+# The last day the log holds data for, beside the results (and in a header, projections.openapi).
+DATA_UNTIL_FIELD = "gegevensTotEnMet"
+PERSON_KEY_PATTERN = r"^[0-9a-f]{32,128}$"
+CLOSED = ConfigDict(extra="forbid")
+
+
+def _no_default(schema: dict[str, Any]) -> None:
+    """An optional field that is absent when not given, never null."""
+    schema.pop("default", None)
+
+
+def _title(resource: str) -> str:
+    return "".join(part.capitalize() for part in resource.split("-"))
+
+
+@cache
+def row_model(resource: str) -> type[BaseModel]:
+    """One row of `resource`: the period, the dimensions asked for (absent otherwise), then
+    the figures; a count is null where disclosure control suppressed it."""
+    projection = RESOURCES[resource]
+    fields: dict[str, Any] = {}
+    if projection == HOUSING:
+        fields = {
+            "municipality_code": (str, ...),
+            "task_period": (str, Field(pattern=r"^[0-9]{4}-(I|II)$")),
+            "task": (int, Field(description="the municipality's task: a target, as it is")),
+            **{
+                c: (int | None, Field(description="persons; null where suppressed"))
+                for c in ("linked", "housed", "backlog")
+            },
+        }
+    else:
+        p = CATALOGUE[projection]
+        fields["period"] = (date, Field(description="the first day of the period"))
+        for d in p.dimensions:
+            fields[d] = (
+                DIMENSION_TYPES.get(d, str),
+                Field(default=None, description="when asked", json_schema_extra=_no_default),
+            )
+        for c in (p.measure, *p.counts):
+            fields[c] = (int | None, Field(description="a count; null where suppressed"))
+        for c in p.public:
+            fields[c] = (int, Field(description="counts no persons: published as it is"))
+        for c in p.statistics:
+            fields[c] = (float | None, Field(description="null where its count is suppressed"))
+        for r in p.ratios:
+            fields[r.name] = (
+                float | None,
+                Field(description=f"from the published {r.numerator} and {r.denominator}"),
+            )
+    return create_model(f"{_title(resource)}Rij", __config__=CLOSED, **fields)
+
+
+@cache
+def answer_model(resource: str) -> type[BaseModel]:
+    rows: Any = list[row_model(resource)]  # type: ignore[misc]
+    until = Field(
+        alias=DATA_UNTIL_FIELD,
+        description="the last day the log holds data for (null while it is empty); no row is "
+        "about a later day",
+    )
+    return create_model(
+        f"{_title(resource)}Antwoord",
+        __config__=CLOSED,
+        data_until=(date | None, until),
+        resultaten=(rows, ...),
+    )
+
+
+def _moment_schema(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+    schema.pop("type", None)
+    schema["anyOf"] = MOMENT_SCHEMA["anyOf"]
+
+
+class TijdlijnVerzoek(BaseModel):
+    """The auditor's question: the person key travels in the body, never in the URI."""
+
+    model_config = CLOSED
+    persoon: str = Field(pattern=PERSON_KEY_PATTERN, description="the pseudonymous person key")
+    bekendOp: str | None = Field(  # noqa: N815 (the API's camelCase field)
+        default=None,
+        description="the timeline as the chain knew it at this system time",
+        json_schema_extra=_moment_schema,
+    )
+
+    @field_validator("bekendOp", mode="before")
+    @classmethod
+    def _moment(cls, value: Any) -> Any:
+        """Absent means now; given, it is a moment (null is not one)."""
+        if not isinstance(value, str):
+            raise ValueError("a moment as text")
+        parse_moment(value)
+        return value
+
+
+class Bron(BaseModel):
+    model_config = CLOSED
+    topic: str
+    partition: int
+    offset: int
+
+
+class Gebeurtenis(BaseModel):
+    model_config = CLOSED
+    event_id: str
+    type: str
+    producer: str
+    case_id: str | None
+    occurred_at: str
+    recorded_at: str
+    status: str = Field(description="as recorded, corrects/corrected by, retracts/retracted by")
+    changed_state: bool
+    source: Bron
+    data: dict[str, Any]
+
+
+class Toestandswijziging(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    event_id: str
+    occurred_at: str
+    lifecycle: str
+    subject: str
+    from_: str | None = Field(alias="from")
+    to: str
+
+
+class Afwijking(BaseModel):
+    model_config = CLOSED
+    kind: str
+    event_id: str | None
+    occurred_at: str | None
+    case_id: str | None
+    detail: str | None
+
+
+class Tijdlijn(BaseModel):
+    model_config = CLOSED
+    person_key: str
+    events: list[Gebeurtenis]
+    states: list[Toestandswijziging]
+    anomalies: list[Afwijking]
+
+
+class OngeldigeParameter(BaseModel):
+    model_config = CLOSED
+    name: str
+    reason: str
+
+
+class Probleem(BaseModel):
+    """RFC 9457 problem details; `invalidParams` names every invalid parameter."""
+
+    model_config = CLOSED
+    type: Literal["about:blank"]
+    title: str
+    status: int
+    detail: str
+    instance: str
+    invalidParams: list[OngeldigeParameter] | None = None  # noqa: N815

@@ -1,0 +1,159 @@
+"""`/v1/openapi.json`, built from the declarations the server validates and answers with: the
+parameters of projections.api_spec and the models of projections.api_models. Pure.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from projections import api_models
+from projections.api_spec import HOUSING, RESOURCES, parameters
+from projections.queries import CATALOGUE
+
+API_VERSION = "1.0.0"
+REF = "#/components/schemas/{model}"
+VERSION_HEADER = {
+    "API-Version": {
+        "description": "the API's version",
+        "required": True,
+        "schema": {"type": "string", "example": API_VERSION},
+    }
+}
+DATA_UNTIL_HEADER = "Gegevens-Tot-En-Met"
+FIGURES_HEADERS = {
+    **VERSION_HEADER,
+    DATA_UNTIL_HEADER: {
+        "description": "the last day the log holds data for; absent while it is empty",
+        "required": False,
+        "schema": {"type": "string", "format": "date"},
+    },
+}
+PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": REF.format(model="Probleem")}}}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "headers": VERSION_HEADER, "content": PROBLEM_CONTENT}
+
+
+def _description(projection: str) -> str:
+    if projection == HOUSING:
+        return (
+            "the task is a public target and published as it is; linked, housed and backlog "
+            "count persons and pass disclosure control"
+        )
+    p = CATALOGUE[projection]
+    return (
+        "dimensions: "
+        + (", ".join(p.dimensions) or "none")
+        + "; counts below the disclosure minimum are null, the rest rounded"
+        + "".join(f"; {c} is null where its count is below the minimum" for c in p.statistics)
+        + "".join(f"; {c} is published as it is" for c in p.public)
+        + "".join(
+            f"; {r.name} is computed from the published {r.numerator} and "
+            f"{r.denominator} (null where one is null or the second is 0)"
+            for r in p.ratios
+        )
+    )
+
+
+def _summary(projection: str) -> str:
+    if projection == HOUSING:
+        return "housing of status holders per municipality and task period"
+    return CATALOGUE[projection].description
+
+
+def _figures(resource: str, answer: Any) -> dict[str, Any]:
+    projection = RESOURCES[resource]
+    return {
+        "get": {
+            "operationId": resource,
+            "summary": _summary(projection),
+            "description": _description(projection),
+            "parameters": [
+                {
+                    "name": p.name,
+                    "in": "query",
+                    "required": False,
+                    "description": p.description,
+                    "schema": p.schema,
+                    "style": "form",
+                    "explode": p.explode,
+                }
+                for p in parameters(projection)
+            ],
+            "responses": {
+                "200": {
+                    "description": "the figures, as JSON or as CSV (the same columns)",
+                    "headers": FIGURES_HEADERS,
+                    "content": {
+                        "application/json": {"schema": answer},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                "400": _problem("one or more parameters are invalid, each named"),
+            },
+        }
+    }
+
+
+def _audit() -> dict[str, Any]:
+    return {
+        "post": {
+            "operationId": "audit-tijdlijn",
+            "summary": "auditors: one person's events from every organisation in valid-time "
+            "order, as recorded and as corrected, with the states passed through and the "
+            "anomalies",
+            "security": [{"auditor": []}],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {"schema": {"$ref": REF.format(model="TijdlijnVerzoek")}}
+                },
+            },
+            "responses": {
+                "200": {
+                    "description": "the person's timeline",
+                    "headers": VERSION_HEADER,
+                    "content": {
+                        "application/json": {"schema": {"$ref": REF.format(model="Tijdlijn")}}
+                    },
+                },
+                "400": _problem("the request body is invalid"),
+                "401": _problem("no or a wrong auditor's bearer token"),
+                "403": _problem("audit access is not configured on this server"),
+                "404": _problem("no events recorded for this person"),
+            },
+        }
+    }
+
+
+@cache
+def document() -> dict[str, Any]:
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [
+        (api_models.answer_model(resource), "serialization") for resource in RESOURCES
+    ]
+    models += [
+        (api_models.TijdlijnVerzoek, "validation"),
+        (api_models.Tijdlijn, "serialization"),
+        (api_models.Probleem, "serialization"),
+    ]
+    keys, schemas = models_json_schema(models, ref_template=REF)
+    paths: dict[str, Any] = {
+        f"/{resource}": _figures(resource, keys[(api_models.answer_model(resource), mode)])
+        for resource, (_, mode) in zip(RESOURCES, models, strict=False)
+    }
+    paths["/audit/tijdlijn"] = _audit()
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ketenlog — cijfers van de migratieketen", "version": API_VERSION},
+        "servers": [{"url": "/v1"}],
+        "paths": paths,
+        "components": {
+            "schemas": schemas.get("$defs", {}),
+            "securitySchemes": {"auditor": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -11,7 +11,7 @@ from ketenlog.settings import Settings
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
-from projections.http_api import Api, make_app
+from projections.http_api import HANDLER_ARGS, Api, make_app
 
 
 class ServingError(Exception):
@@ -43,4 +43,4 @@ def serve(
     )
     say(f"serve: dashboard at http://{host}:{port}/dashboard")
     say(f"serve: API at http://{host}:{port}/v1 (openapi.json); Ctrl-C stops")
-    web.run_app(make_app(api), host=host, port=port, print=None)
+    web.run_app(make_app(api), host=host, port=port, print=None, **HANDLER_ARGS)

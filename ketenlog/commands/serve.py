@@ -5,14 +5,10 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
-from aiohttp import web
-
 from ketenlog.commands.base import CommandError, Registry, say
+from ketenlog.serving import ServingError, serve
 from ketenlog.settings import Settings
 from projections.dashboard import Simulated
-from projections.db import connect, migrate
-from projections.disclosure import Disclosure
-from projections.http_api import HANDLER_ARGS, Api, make_app
 
 
 def register(registry: Registry) -> None:
@@ -48,20 +44,7 @@ def simulated_period(text: str) -> Simulated:
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
-        with connect(settings.dsn) as conn:
-            migrate(conn)
-    except Exception as exc:
-        raise CommandError(
-            f"cannot prepare PostgreSQL at {settings.dsn}: {exc}; is it running (`ketenlog up`)?"
-        ) from exc
-    api = Api(
-        settings.dsn,
-        Disclosure(settings.disclosure_min, settings.disclosure_round),
-        settings.cors_origins,
-        auditor_token=settings.auditor_token,
-        simulated=args.simulated,
-    )
-    say(f"serve: dashboard at http://{args.host}:{args.port}/dashboard")
-    say(f"serve: API at http://{args.host}:{args.port}/v1 (openapi.json); Ctrl-C stops")
-    web.run_app(make_app(api), host=args.host, port=args.port, print=None, **HANDLER_ARGS)
+        serve(settings, args.host, args.port, say, args.simulated)
+    except ServingError as exc:
+        raise CommandError(str(exc)) from exc
     return 0

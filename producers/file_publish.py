@@ -30,6 +30,10 @@ EXIT_PARTIAL = 3
 EXIT_UNACKED = 4
 FLUSH_EVERY = 20_000
 STDIN = "-"
+# No event comes near these; the broker refuses records over 1 MiB (message.max.bytes), and a
+# line this long is a mistake to name, not to send and have refused.
+MAX_LINE_BYTES = 64 * 1024
+MAX_RECORD_BYTES = 512 * 1024
 
 
 class Ticker(Protocol):
@@ -138,18 +142,38 @@ class Outcome:
         return EXIT_PARTIAL if self.rejected else 0
 
 
-def read_lines(stream: IO[str]) -> Iterator[tuple[int, str]]:
-    for number, text in enumerate(stream, start=1):
-        if text.strip():
-            yield number, text.rstrip("\n")
+def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, bytes]]:
+    """(number, text, raw bytes) of every non-blank line; text None when it is not UTF-8."""
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield number, raw.decode("utf-8").rstrip("\r\n"), raw
+        except UnicodeDecodeError:
+            yield number, None, raw
 
 
-def check_line(preparer: Preparer, org: Org, number: int, text: str) -> Line:
-    line = Line(number, text)
+def check_line(
+    preparer: Preparer, org: Org, number: int, text: str | None, raw_bytes: bytes = b""
+) -> Line:
+    line = Line(number, text if text is not None else raw_bytes.decode("utf-8", "replace"))
+    if text is None:
+        line.problems = [("(line)", "not UTF-8 text")]
+        return line
+    size = len(raw_bytes) or len(text.encode())
+    if size > MAX_LINE_BYTES:
+        line.problems = [
+            ("(line)", f"{size:,} bytes: longer than {MAX_LINE_BYTES:,}, the most an event may be")
+        ]
+        line.text = text[:200] + "…"
+        return line
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as exc:
         line.problems = [("(line)", f"not JSON: {exc.msg} at column {exc.colno}")]
+        return line
+    except RecursionError:
+        line.problems = [("(line)", "JSON nested too deeply to be an event")]
         return line
     if isinstance(raw, dict):
         line.event_type = str(raw.get("type", ""))
@@ -160,18 +184,29 @@ def check_line(preparer: Preparer, org: Org, number: int, text: str) -> Line:
         line.problems = problems_of(exc)
     except InvalidEventError as exc:
         line.problems = exc.problems
+    except RecursionError:
+        line.problems = [("data", "nested too deeply to be an event")]
+    if line.prepared is not None and len(line.prepared.value) > MAX_RECORD_BYTES:
+        line.problems = [
+            (
+                "(line)",
+                f"encodes to {len(line.prepared.value):,} bytes: more than "
+                f"{MAX_RECORD_BYTES:,}, the most a record may be",
+            )
+        ]
+        line.prepared = None
     return line
 
 
 def check_file(
-    preparer: Preparer, org: Org, stream: IO[str], progress: ProgressFactory = _Quiet
+    preparer: Preparer, org: Org, stream: IO[bytes], progress: ProgressFactory = _Quiet
 ) -> Checked:
     """Check every line; same id twice with the same content is a duplicate, sent once."""
     ticker = progress("checked lines", None)
     checked = Checked([])
     seen: dict[str, Line] = {}
-    for number, text in read_lines(stream):
-        line = check_line(preparer, org, number, text)
+    for number, text, raw in read_lines(stream):
+        line = check_line(preparer, org, number, text, raw)
         ticker.tick()
         if line.prepared is not None:
             first = seen.get(line.prepared.event_id)
@@ -202,9 +237,9 @@ def publish_file(
     """Check the file (`-`: standard input), publish it and write what became of each line."""
     try:
         if file == STDIN:
-            checked = check_file(preparer, org, sys.stdin, progress)
+            checked = check_file(preparer, org, sys.stdin.buffer, progress)
         else:
-            with open(file, encoding="utf-8") as stream:
+            with open(file, "rb") as stream:
                 checked = check_file(preparer, org, stream, progress)
     except OSError as exc:
         raise FilePublishError(f"cannot read {paths.source}: {exc}", EXIT_INVALID) from exc

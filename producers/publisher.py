@@ -222,7 +222,10 @@ class Publisher:
 
     def close(self) -> None:
         if self._owns_producer:
-            self._producer.close(timeout=self._delivery.timeout_s)
+            # A broker that died leaves the producer unable to drain; what was not acknowledged
+            # was reported by `flush` already, so closing must not turn into a traceback.
+            with contextlib.suppress(KafkaError):
+                self._producer.close(timeout=self._delivery.timeout_s)
 
     def __enter__(self) -> Publisher:
         return self

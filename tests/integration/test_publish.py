@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -196,3 +198,62 @@ def test_publish_command_with_the_broker_down_writes_the_unacked_lines(
     )
     assert resent.returncode == 0, resent.stderr
     assert len(read_from(own_broker.bootstrap, event_topic("COA"))) == 5
+
+
+def test_broker_killed_mid_publish_leaves_a_resend_file_that_completes_the_topic(
+    services: RunningServices, own_broker: Settings, tmp_path: Path
+) -> None:
+    n = 40_000
+    events = write_file(tmp_path / "big.jsonl", [line(30_000 + i) for i in range(n)])
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KETENLOG_KAFKA_BOOTSTRAP": own_broker.bootstrap,
+        "KETENLOG_DATABASE_URL": services.dsn,
+        "KETENLOG_CHAIN_KEY": CHAIN_KEY,
+        "KETENLOG_PUBLISH_TIMEOUT": "5",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ketenlog.cli", "publish", "--org", "COA", str(events)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    topic = event_topic("COA")
+    deadline = time.monotonic() + 240
+    while sum(end_offsets(own_broker.bootstrap, topic).values()) == 0:
+        assert proc.poll() is None, "publish ended before the broker could be killed"
+        assert time.monotonic() < deadline, "nothing was published within 240 s"
+        time.sleep(0.2)
+    pid = kafka_broker.running_pid(own_broker)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == 4, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    assert "not acknowledged" in err and "published" in err
+    unacked = tmp_path / "big.jsonl.unacked.jsonl"
+    assert unacked.exists() and unacked.read_text()
+
+    kafka_broker.start(own_broker, print)
+    resent = run_publish(
+        services,
+        "--org",
+        "COA",
+        str(unacked),
+        extra_env={"KETENLOG_KAFKA_BOOTSTRAP": own_broker.bootstrap},
+    )
+    assert resent.returncode == 0, resent.stderr[-3000:]
+    landed = {
+        str(decode(r.value or b"").record["envelope"]["event_id"])
+        for r in read_from(own_broker.bootstrap, topic)
+    }
+    wanted = {
+        json.loads(row)["event_id"]
+        for path in (
+            tmp_path / "big.jsonl.receipts.jsonl",
+            tmp_path / "big.jsonl.unacked.jsonl.receipts.jsonl",
+        )
+        for row in path.read_text().splitlines()
+    }
+    assert len(wanted) == n and landed == wanted, "every line published once the resend is done"

@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from producers.file_publish import check_file
 from producers.format_doc import DOC_PATH, render
@@ -130,7 +132,7 @@ def test_check_file_reports_every_invalid_line_and_counts_duplicates() -> None:
     conflict = json.loads(good)
     conflict["data"]["unaccompanied_minor"] = True
     text = "\n".join([good, "{not json", json.dumps(bad), good, other, json.dumps(conflict)])
-    checked = check_file(preparer(), Org.IND, io.StringIO(text))
+    checked = check_file(preparer(), Org.IND, io.BytesIO(text.encode()))
     lines = checked.lines
     invalid = {line.number: line.problems for line in lines if line.problems}
     assert set(invalid) == {2, 3, 6}
@@ -170,3 +172,41 @@ def test_dates_in_json_lines_become_avro_dates() -> None:
     line["data"] = {"outcome": "REJECTED", "departure_deadline": "29-05-2026"}
     with pytest.raises(InvalidEventError, match=r"data\.departure_deadline"):
         preparer().prepare("IND", Submission.model_validate(line))
+
+
+def test_hostile_lines_are_clear_errors_naming_the_line() -> None:
+    good = lodged().model_dump_json(exclude_none=True)
+    deep = "[" * 20_000 + "]" * 20_000
+    huge = json.dumps({**json.loads(good), "ref": "X" * (10 * 1024 * 1024)})
+    nul = json.loads(good)
+    nul["data"]["application_type"] = "FIRST\u0000"
+    stream = b"\n".join(
+        [
+            good.encode(),
+            deep.encode(),
+            b"\xff\xfe not utf-8",
+            huge.encode(),
+            json.dumps(nul).encode(),
+        ]
+    )
+    checked = check_file(preparer(), Org.IND, io.BytesIO(stream))
+    invalid = {line.number: line.problems for line in checked.lines if line.problems}
+    assert set(invalid) == {2, 3, 4, 5}
+    assert invalid[2] == [("(line)", "JSON nested too deeply to be an event")]
+    assert invalid[3] == [("(line)", "not UTF-8 text")]
+    assert (
+        "10,485," in (invalid[4] or [])[0][1]
+        and "the most an event may be" in (invalid[4] or [])[0][1]
+    )
+    assert any("application_type" in f for f, _ in invalid[5] or [])
+    assert [line.number for line in checked.valid] == [1]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=400) | st.text(max_size=300).map(str.encode))
+def test_fuzz_the_parser_only_ever_accepts_or_names_a_problem(blob: bytes) -> None:
+    checked = check_file(preparer(), Org.IND, io.BytesIO(blob))
+    for line in checked.lines:
+        assert (line.prepared is None) == bool(line.problems)
+        for name, reason in line.problems or []:
+            assert name and reason

@@ -224,8 +224,10 @@ class Publisher:
         if self._owns_producer:
             # A broker that died leaves the producer unable to drain; what was not acknowledged
             # was reported by `flush` already, so closing must not turn into a traceback.
-            with contextlib.suppress(KafkaError):
+            try:
                 self._producer.close(timeout=self._delivery.timeout_s)
+            except KafkaError:
+                _abandon(self._producer)
 
     def __enter__(self) -> Publisher:
         return self
@@ -285,3 +287,13 @@ def _last_link(consumer: Any, tp: Any) -> bytes:
             return found
         end, window = lower, window * 4
     return chain.GENESIS
+
+
+def _abandon(producer: Any) -> None:
+    """Stop a producer whose `close` gave up: kafka-python 3.0's close raises out of its flush
+    before it force-closes the sender, and its __del__ then tries again at exit and prints a
+    traceback. Its records were reported unacknowledged by `flush`; drop them."""
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+    producer._closed = True

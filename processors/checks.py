@@ -157,20 +157,24 @@ def _header_problem(codec: Codec, raw: Raw, decoded: Decoded, producer: str) -> 
     expected = {
         "ce_id": str(envelope["event_id"]),
         "ce_type": codec.registry.ce_type(decoded.event_type, decoded.version),
-        "ce_time": format_time(envelope["recorded_at"]),
+        "ce_time": envelope["recorded_at"],
         "ce_source system": producer.lower(),
     }
     actual = {
         "ce_id": attributes.id,
         "ce_type": attributes.type,
-        "ce_time": format_time(attributes.time),
+        "ce_time": attributes.time,
         "ce_source system": source_system(attributes.source) or attributes.source,
     }
     wrong = [
-        f"{k} is {actual[k]!r}, the body says {expected[k]!r}"
+        f"{k} is {_shown(actual[k])}, the body says {_shown(expected[k])}"
         for k in expected
         if actual[k] != expected[k]
     ]
     if wrong:
         return Rejected(Reason.HEADERS_CONTRADICT_BODY, "; ".join(wrong))
     return None
+
+
+def _shown(value: object) -> str:
+    return repr(format_time(value)) if isinstance(value, datetime) else repr(value)

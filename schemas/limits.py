@@ -12,7 +12,7 @@ a record the publisher refuses is one the gate would dead-letter, and the revers
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 MAX_STRING = 128
@@ -29,17 +29,39 @@ def string_problem(value: str, max_length: int = MAX_STRING) -> str | None:
     return None
 
 
-def suspicious_strings(record: Any, path: str = "") -> Iterator[tuple[str, str]]:
+def suspicious_strings(record: Any, path: str = "") -> list[tuple[str, str]]:
     """(dotted path, value) of every string in a decoded record that is longer than MAX_STRING
-    or holds a control character: the only ones that can break a limit. Cheap enough for the
-    gate's hot path (one length test and one regex scan per string)."""
-    if isinstance(record, str):
-        if len(record) > MAX_STRING or CONTROL.search(record) is not None:
-            yield path, record
-    elif isinstance(record, Mapping):
-        for key, value in record.items():
-            if isinstance(value, str | Mapping | list | tuple):
-                yield from suspicious_strings(value, f"{path}.{key}" if path else str(key))
-    elif isinstance(record, list | tuple):
-        for i, item in enumerate(record):
-            yield from suspicious_strings(item, f"{path}[{i}]")
+    or holds a control character: the only ones that can break a limit. On the gate's hot path:
+    exact type tests (decoded records are plain dicts, lists and strs) and a path built only
+    for what is found."""
+    found: list[tuple[str, str]] = []
+    search = CONTROL.search
+    stack: list[tuple[str, Any]] = [(path, record)]
+    while stack:
+        where, node = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            items: Any = node.items()
+        elif kind is list or kind is tuple:
+            items = enumerate(node)
+        elif kind is str:
+            if len(node) > MAX_STRING or search(node) is not None:
+                found.append((where, node))
+            continue
+        elif isinstance(node, Mapping):
+            items = node.items()
+        else:
+            continue
+        for key, value in items:
+            value_kind = type(value)
+            if value_kind is str:
+                if len(value) <= MAX_STRING and search(value) is None:
+                    continue
+            elif value_kind not in (dict, list, tuple) and not isinstance(value, Mapping):
+                continue
+            if kind is list or kind is tuple:
+                stack.append((f"{where}[{key}]", value))
+            else:
+                stack.append((f"{where}.{key}" if where else str(key), value))
+    found.sort()
+    return found

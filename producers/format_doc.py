@@ -10,10 +10,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from producers.file_publish import MAX_LINE_BYTES, MAX_RECORD_BYTES
 from producers.identity import EVENT_NAMESPACE, EVENT_NAMESPACE_NAME, event_id
 from producers.pseudonym import MIN_KEY_BYTES, person_key
 from producers.submission import Submission
 from schemas.canonical import full_name, namespace_of
+from schemas.limits import MAX_STRING
 from schemas.registry import Registry, SchemaVersion, default_registry
 from schemas.topics import Org, event_topic
 
@@ -96,6 +98,14 @@ line number, field and reason. By default nothing is published when any line is 
 rejects file (exit 3). When the broker does not acknowledge events within the bounded time, they
 are written to the unacked file, ready to be sent again (exit 4). A line whose event id was seen
 before with the same content is a duplicate and sent once; with other content it is rejected.
+
+**Limits** (the contract's, `schemas/limits.py`; the timeline processor's gate applies the same
+ones to every record, so what `publish` accepts is never a dead letter for them): every string
+at most {max_string} characters unless its field declares its own `maxLength` in the `.avsc`,
+and no control character (U+0000 to U+001F, U+007F) in any string; a line at most
+{max_line_bytes:,} bytes of UTF-8 and its encoded record at most {max_record_bytes:,} bytes (the
+broker refuses 1 MiB). A line that breaks one is named with its line and field, like any other
+invalid line.
 
 Every record the publisher sends carries the Kafka header `ketenlog-chain`: a SHA-256 link over
 the previous record's link on the same topic-partition, the key, the value and the timestamp, so
@@ -198,6 +208,9 @@ def render(registry: Registry) -> str:
             namespace_name=EVENT_NAMESPACE_NAME,
             example_event_id=receipt["event_id"],
             min_key_bytes=MIN_KEY_BYTES,
+            max_string=MAX_STRING,
+            max_line_bytes=MAX_LINE_BYTES,
+            max_record_bytes=MAX_RECORD_BYTES,
             example_key=example_key.decode(),
             example_person_key=receipt["person_key"],
             receipt=json.dumps(receipt),

@@ -69,7 +69,7 @@ def _timeline(audit: timeline_audit.TimelineAudit) -> bool:
     exactly them."""
     say(
         f"verify: {TIMELINE} holds {audit.records:,} records, {audit.distinct:,} event ids "
-        f"({audit.repeated:,} sent again after a lost commit: at least once)"
+        f"({audit.repeated:,} repeats of an event id: the timeline is at least once)"
     )
     for event_id, person in audit.missing[:MAX_LISTED]:
         say(f"  missing from {TIMELINE}: event {event_id} of person {person[:12]}…")

@@ -8,6 +8,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from schemas.canonical import PRIMITIVES, full_name, namespace_of
@@ -48,7 +49,7 @@ def decoded_problems(sv: SchemaVersion, record: Mapping[str, Any]) -> list[Probl
     key, correct-or-retract) and the string limits. The timeline gate runs this on every record,
     so it is the publisher's validation less what Avro decoding already guarantees."""
     checker = _Checker(sv.named_types, exempt={_PERSON_KEY} if sv.subject_key else set())
-    for path, fld in _constrained_fields(sv):
+    for path, fld in _plan(sv).constrained:
         value: Any = record
         for name in path:
             value = value.get(name) if isinstance(value, Mapping) else None
@@ -57,16 +58,28 @@ def decoded_problems(sv: SchemaVersion, record: Mapping[str, Any]) -> list[Probl
     return [*checker.problems, *_semantic_problems(sv, record), *limit_problems(sv, record)]
 
 
-_CONSTRAINED: dict[int, list[tuple[tuple[str, ...], Mapping[str, Any]]]] = {}
+@dataclass(frozen=True)
+class _FieldPlan:
+    """What the decoded-record checks need from a schema version, found by one walk."""
+
+    constrained: list[tuple[tuple[str, ...], Mapping[str, Any]]]
+    """(path, field) of every field declaring a `pattern` or a `minimum`, outside arrays and
+    maps (none of the contract's constrained fields is inside one)."""
+    max_lengths: dict[str, int]
+    """Dotted field path (array items as `[]`) -> the `maxLength` its .avsc field declares."""
 
 
-def _constrained_fields(sv: SchemaVersion) -> list[tuple[tuple[str, ...], Mapping[str, Any]]]:
-    """(path, field) of every record field that declares a `pattern` or a `minimum`, outside
-    arrays and maps (none of the contract's constrained fields is inside one)."""
-    cached = _CONSTRAINED.get(sv.fingerprint)
-    if cached is not None:
-        return cached
-    found: list[tuple[tuple[str, ...], Mapping[str, Any]]] = []
+# By the version object, not its fingerprint: `maxLength`, `pattern` and `minimum` are not in
+# Avro's canonical form, so two schemas that differ only in them share a fingerprint. The entry
+# keeps the version alive, so its id is not reused.
+_PLANS: dict[int, tuple[SchemaVersion, _FieldPlan]] = {}
+
+
+def _plan(sv: SchemaVersion) -> _FieldPlan:
+    cached = _PLANS.get(id(sv))
+    if cached is not None and cached[0] is sv:
+        return cached[1]
+    plan = _FieldPlan([], {})
 
     def walk(node: Any, path: tuple[str, ...], ns: str, seen: frozenset[str]) -> None:
         if isinstance(node, list):
@@ -80,15 +93,21 @@ def _constrained_fields(sv: SchemaVersion) -> list[tuple[tuple[str, ...], Mappin
             inner = namespace_of(full_name(node["name"], node.get("namespace") or ns))
             for fld in node["fields"]:
                 where = (*path, fld["name"])
-                if "pattern" in fld or "minimum" in fld:
-                    found.append((where, fld))
+                if ("pattern" in fld or "minimum" in fld) and not {"[]", "*"} & set(path):
+                    plan.constrained.append((where, fld))
+                if isinstance(fld.get("maxLength"), int):
+                    plan.max_lengths[".".join(where).replace(".[]", "[]")] = fld["maxLength"]
                 walk(fld["type"], where, inner, seen)
+        elif node.get("type") == "array":
+            walk(node["items"], (*path, "[]"), ns, seen)
+        elif node.get("type") == "map":
+            walk(node["values"], (*path, "*"), ns, seen)
         elif isinstance(node.get("type"), dict | list):
             walk(node["type"], path, ns, seen)
 
     walk(sv.schema, (), "", frozenset())
-    _CONSTRAINED[sv.fingerprint] = found
-    return found
+    _PLANS[id(sv)] = (sv, plan)
+    return plan
 
 
 def limit_problems(sv: SchemaVersion, record: Any) -> list[Problem]:
@@ -96,49 +115,11 @@ def limit_problems(sv: SchemaVersion, record: Any) -> list[Problem]:
     path; what the timeline gate checks on each decoded record."""
     problems = []
     for path, value in suspicious_strings(record):
-        declared = _declared_max_lengths(sv).get(re.sub(r"\[\d+\]", "[]", path), MAX_STRING)
+        declared = _plan(sv).max_lengths.get(re.sub(r"\[\d+\]", "[]", path), MAX_STRING)
         problem = string_problem(value, declared)
         if problem is not None:
             problems.append(Problem(path, problem))
     return problems
-
-
-_MAX_LENGTHS: dict[int, dict[str, int]] = {}
-
-
-def _declared_max_lengths(sv: SchemaVersion) -> dict[str, int]:
-    """Field path (array items as `[]`) -> the `maxLength` its .avsc field declares."""
-    cached = _MAX_LENGTHS.get(sv.fingerprint)
-    if cached is not None:
-        return cached
-    found: dict[str, int] = {}
-
-    def walk(node: Any, path: str, ns: str, seen: frozenset[str]) -> None:
-        if isinstance(node, list):
-            for branch in node:
-                walk(branch, path, ns, seen)
-        elif isinstance(node, str):
-            if node not in PRIMITIVES:
-                name = full_name(node, ns)
-                if name not in seen and name in sv.named_types:
-                    walk(sv.named_types[name], path, namespace_of(name), seen | {name})
-        elif node.get("type") == "record":
-            inner = namespace_of(full_name(node["name"], node.get("namespace") or ns))
-            for fld in node["fields"]:
-                where = f"{path}.{fld['name']}" if path else fld["name"]
-                if isinstance(fld.get("maxLength"), int):
-                    found[where] = fld["maxLength"]
-                walk(fld["type"], where, inner, seen)
-        elif node.get("type") == "array":
-            walk(node["items"], f"{path}[]", ns, seen)
-        elif node.get("type") == "map":
-            walk(node["values"], f"{path}.*", ns, seen)
-        elif isinstance(node.get("type"), dict | list):
-            walk(node["type"], path, ns, seen)
-
-    walk(sv.schema, "", "", frozenset())
-    _MAX_LENGTHS[sv.fingerprint] = found
-    return found
 
 
 def expected_subject_key(sv: SchemaVersion, record: Mapping[str, Any]) -> str | None:

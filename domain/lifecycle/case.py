@@ -250,25 +250,16 @@ class CaseBuilder:
         new = next_status(etype, data)
         if new is None:
             return
-        if etype == EventType.ArrivalReported and self.status is not None:
-            # Reporting opens a case (docs/simulator.md, the ground truth's table): a report
-            # for a case that is already under way is a misfit and leaves its state as it is.
-            log.anomalies.append(
-                Anomaly(
-                    AnomalyKind.UNEXPECTED_TRANSITION,
-                    fact.event_id,
-                    fact.occurred_at,
-                    self.case_id,
-                    f"{etype} in {self.status}: the case is open already; its state stays",
-                )
-            )
-            return
         anomaly = self._misfit(etype)
         if anomaly is not None:
             kind, detail = anomaly
             log.anomalies.append(
                 Anomaly(kind, fact.event_id, fact.occurred_at, self.case_id, detail)
             )
+        if etype == EventType.ArrivalReported and self.status is not None:
+            # Reporting opens a case (docs/simulator.md, the ground truth's table); a report
+            # for a case already under way is a misfit (above) and leaves its state as it is.
+            return
         change = StateChange(
             fact.event_id,
             fact.occurred_at,

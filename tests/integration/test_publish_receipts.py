@@ -4,9 +4,7 @@ is on the topic: its partition and offset hold that event id and person key."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -16,6 +14,7 @@ from schemas.codec import decode
 from schemas.topics import event_topic
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets, read_from
+from tests.integration.pipeline import ketenlog as run_ketenlog
 
 pytestmark = pytest.mark.integration
 
@@ -24,20 +23,7 @@ START = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def ketenlog(services: RunningServices, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {
-        **os.environ,
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
-        "KETENLOG_DATABASE_URL": services.dsn,
-        "KETENLOG_CHAIN_KEY": CHAIN_KEY,
-    }
-    return subprocess.run(
-        [sys.executable, "-m", "ketenlog.cli", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        check=False,
-    )
+    return run_ketenlog(services, services.dsn, *args, env={"KETENLOG_CHAIN_KEY": CHAIN_KEY})
 
 
 def reception(i: int, ref: str | None) -> dict[str, object]:

@@ -640,4 +640,4 @@ def test_a_report_for_a_case_under_way_leaves_its_state_as_the_ground_truth_does
     assert status(facts) == S.DETAINED
     (anomaly,) = [a for a in state.anomalies if a.event_id == facts[1].event_id]
     assert anomaly.kind == AnomalyKind.UNEXPECTED_TRANSITION
-    assert "open already" in anomaly.detail
+    assert anomaly.detail == "ArrivalReported in DETAINED"

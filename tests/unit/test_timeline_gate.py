@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,8 +18,9 @@ from producers.prepare import InvalidEventError, Preparer
 from producers.submission import Submission
 from schemas.codec import MAGIC, default_codec, encode
 from schemas.records import Raw
-from schemas.registry import default_registry
+from schemas.registry import default_registry, load_version
 from schemas.samples import sample_record
+from schemas.validation import limit_problems
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
 
@@ -268,3 +270,19 @@ def test_binary_headers_that_are_not_cloudevents_are_left_alone() -> None:
         partitions=None,
     )
     assert out.deadletters == [] and len(out.accepted) == 1
+
+
+def test_a_field_that_declares_max_length_may_be_longer_and_no_longer() -> None:
+    sv = default_codec().registry.latest("PolicyChanged")
+    schema = json.loads(json.dumps(sv.schema))
+    for fld in schema["fields"]:
+        if fld["name"] == "description":
+            fld["maxLength"] = 2000
+    declared = load_version(sv.path, json.dumps(schema))
+
+    def problems(text: str, version: Any) -> list[str]:
+        return [p.path for p in limit_problems(version, {"description": text, "policy_id": "P"})]
+
+    assert problems("d" * 500, sv) == ["description"], "128 characters unless declared"
+    assert problems("d" * 500, declared) == []
+    assert problems("d" * 2001, declared) == ["description"]

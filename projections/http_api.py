@@ -18,7 +18,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import psycopg
 import pydantic
@@ -60,7 +60,12 @@ TITLES = {
     413: "Verzoek te groot",
     415: "Mediatype niet ondersteund",
     500: "Interne fout",
+    503: "Dienst niet beschikbaar",
 }
+# A client may ask again this many seconds after a 503 (the database down or restarting).
+RETRY_AFTER_S = 5
+# Bounds the wait for a database that does not answer at all (a lost host, not a refusal).
+CONNECT_TIMEOUT_S = 5
 # Headers of an HTTP error worth keeping on its problem (Allow on a 405, Location on a
 # redirect); the body's own headers are the problem's.
 BODY_HEADERS = frozenset({"Content-Type", "Content-Length"})
@@ -81,6 +86,8 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[Any]
 
 
 class Figures(NamedTuple):
@@ -153,10 +160,11 @@ class Api:
                 lambda c, v: (run(c, projection, views=v, **kwargs), data_until(c, v)),
             )
         else:
-            async with self._lock:
-                conn = await self._connection()
-                columns, rows = await run_async(conn, projection, **kwargs)
-                until = await data_until_async(conn)
+
+            async def work(conn: Connection) -> tuple[tuple[list[str], list[Any]], date | None]:
+                return await run_async(conn, projection, **kwargs), await data_until_async(conn)
+
+            (columns, rows), until = await self._shared(work)
         return Figures(columns, publishable(projection, columns, rows, self.disclosure), until)
 
     async def housing(
@@ -175,10 +183,11 @@ class Api:
                 lambda c, v: (housing(c, task_period, views=v), data_until(c, v)),
             )
         else:
-            async with self._lock:
-                conn = await self._connection()
-                columns, rows = await housing_async(conn, task_period)
-                until = await data_until_async(conn)
+
+            async def work(conn: Connection) -> tuple[tuple[list[str], list[Any]], date | None]:
+                return await housing_async(conn, task_period), await data_until_async(conn)
+
+            (columns, rows), until = await self._shared(work)
         return Figures(columns, publishable_housing(rows, self.disclosure), until)
 
     async def answer(self, request: Request) -> Figures:
@@ -195,21 +204,24 @@ class Api:
         )
 
     async def data_until(self) -> date | None:
-        async with self._lock:
-            return await data_until_async(await self._connection())
+        return await self._shared(data_until_async)
 
     def _as_known_at(self, moment: datetime, query: Callable[[Any, str], Any]) -> Any:
         """In a worker thread, on a connection of its own: the moment's views are built in a
         transaction that is rolled back (projections.as_known_at)."""
         with (
-            psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn,
+            psycopg.connect(
+                self.dsn, application_name="ketenlog-serve", connect_timeout=CONNECT_TIMEOUT_S
+            ) as conn,
             conn.transaction(force_rollback=True),
         ):
             return query(conn, as_known_at.prepare(conn, moment))
 
     async def person_timeline(self, person_key: str, known_at: datetime | None) -> dict[str, Any]:
         def load() -> list[Fact]:
-            with psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn:
+            with psycopg.connect(
+                self.dsn, application_name="ketenlog-serve", connect_timeout=CONNECT_TIMEOUT_S
+            ) as conn:
                 return person_facts(conn, person_key, known_at)
 
         facts = await asyncio.to_thread(load)
@@ -217,17 +229,46 @@ class Api:
             raise ProblemError(404, "Niet gevonden", "no events recorded for this person")
         return person_timeline(person_key, facts)
 
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+    async def _shared(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """`work` on the one shared connection. A connection the server dropped (PostgreSQL
+        restarted since the last request) shows only when used: then it is opened again and
+        `work` tried once more, so the first request after a restart is answered too. A
+        database that is down raises psycopg.OperationalError: the middleware's 503."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                return await work(conn)
+            except psycopg.OperationalError:
+                if not conn.closed:
+                    raise  # the query failed, not the connection (e.g. cancelled)
+                LOG.warning("serve: the database connection was lost; reconnecting")
+            return await work(await self._connection())
+
+    async def _connection(self) -> Connection:
         """One connection, opened on first use and again after it broke (callers hold the lock)."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.dsn, autocommit=True, application_name="ketenlog-serve"
+                self.dsn,
+                autocommit=True,
+                application_name="ketenlog-serve",
+                connect_timeout=CONNECT_TIMEOUT_S,
             )
         return self._conn
 
     async def close(self, _: web.Application) -> None:
         if self._conn is not None:
             await self._conn.close()
+
+
+def unavailable(instance: str) -> web.Response:
+    """503: the database cannot be reached now; the client may try again shortly."""
+    response = ProblemError(
+        503,
+        TITLES[503],
+        f"the database is unavailable (down or restarting); try again in {RETRY_AFTER_S} s",
+    ).response(instance)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _plain(value: Any) -> Any:
@@ -280,6 +321,10 @@ def make_app(api: Api) -> web.Application:
                 response = problem.response(request.path)
             except web.HTTPException as exc:
                 response = _from_http(exc, request.path)
+            except psycopg.OperationalError as exc:
+                # Down or restarting: a fault to ride out, not a defect to trace.
+                LOG.warning("serving %s: database unavailable: %s", request.path_qs, exc)
+                response = unavailable(request.path)
             except Exception:
                 LOG.exception("serving %s", request.path_qs)
                 response = ProblemError(

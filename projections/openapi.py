@@ -39,6 +39,22 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "headers": VERSION_HEADER, "content": PROBLEM_CONTENT}
 
 
+# Every operation that reads the database may meet it down or restarting.
+UNAVAILABLE = {
+    "description": "the database is unavailable (down or restarting); ask again after "
+    "Retry-After seconds — the server reconnects by itself",
+    "headers": {
+        **VERSION_HEADER,
+        "Retry-After": {
+            "description": "seconds to wait before asking again",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        },
+    },
+    "content": PROBLEM_CONTENT,
+}
+
+
 def _description(projection: str) -> str:
     if projection == HOUSING:
         return (
@@ -95,6 +111,7 @@ def _figures(resource: str, answer: Any) -> dict[str, Any]:
                     },
                 },
                 "400": _problem("one or more parameters are invalid, each named"),
+                "503": UNAVAILABLE,
             },
         }
     }
@@ -126,6 +143,7 @@ def _audit() -> dict[str, Any]:
                 "401": _problem("no or a wrong auditor's bearer token"),
                 "403": _problem("audit access is not configured on this server"),
                 "404": _problem("no events recorded for this person"),
+                "503": UNAVAILABLE,
             },
         }
     }

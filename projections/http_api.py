@@ -16,6 +16,7 @@ import hmac
 import io
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any, NamedTuple, TypeVar
@@ -27,7 +28,7 @@ from aiohttp import web
 from domain.facts import Fact
 from domain.person_timeline import person_timeline
 from projections import as_known_at
-from projections.api_models import DATA_UNTIL_FIELD, TijdlijnVerzoek
+from projections.api_models import DATA_UNTIL_FIELD, GROUP_PATTERN, Gezondheid, TijdlijnVerzoek
 from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterError, Request
 from projections.api_spec import validate as validate_request
 from projections.audit import person_facts
@@ -86,6 +87,10 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The worker groups to watch -> the health; blocking (Kafka and PostgreSQL on its own
+# connections), run in a thread. ketenlog.health answers it.
+CheckHealth = Callable[[list[str]], Gezondheid]
+HEALTH_PATH = "/v1/gezondheid"
 T = TypeVar("T")
 Connection = psycopg.AsyncConnection[Any]
 
@@ -132,10 +137,18 @@ class Api:
         *,
         auditor_token: str | None = None,
         simulated: Simulated | None = None,
+        health: CheckHealth | None = None,
+        default_groups: tuple[str, ...] = (),
     ) -> None:
         """`simulated`: the period of the simulation the log holds, if it holds one (the
-        dashboard says so and shows that period)."""
+        dashboard says so and shows that period). `health`: answers the health resource,
+        watching `default_groups` unless the request names its own."""
         self.dsn = dsn
+        self.health = health
+        self.default_groups = default_groups
+        # One health check at a time: a burst of polls waits for it rather than each opening
+        # its own Kafka consumer and database connection.
+        self._health_lock = asyncio.Lock()
         self.disclosure = disclosure
         self.cors_origins = cors_origins
         self.auditor_token = auditor_token
@@ -228,6 +241,12 @@ class Api:
         if not facts:
             raise ProblemError(404, "Niet gevonden", "no events recorded for this person")
         return person_timeline(person_key, facts)
+
+    async def check_health(self, groups: list[str]) -> Gezondheid:
+        if self.health is None:
+            raise ProblemError(404, TITLES[404], "no health check is configured on this server")
+        async with self._health_lock:
+            return await asyncio.to_thread(self.health, groups or list(self.default_groups))
 
     async def _shared(self, work: Callable[[Connection], Awaitable[T]]) -> T:
         """`work` on the one shared connection. A connection the server dropped (PostgreSQL
@@ -364,6 +383,12 @@ def make_app(api: Api) -> web.Application:
         known_at = None if body.bekendOp is None else as_known_at.parse_moment(body.bekendOp)
         return web.json_response(await api.person_timeline(body.persoon, known_at))
 
+    async def gezondheid(request: web.Request) -> web.Response:
+        answer = await api.check_health(_health_groups(request))
+        return web.json_response(
+            answer.model_dump(mode="json"), status=200 if answer.status == "pass" else 503
+        )
+
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(document())
 
@@ -379,6 +404,7 @@ def make_app(api: Api) -> web.Application:
     app = web.Application(middlewares=[headers])
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_post("/v1/audit/tijdlijn", audit_timeline)
+    app.router.add_get(HEALTH_PATH, gezondheid)
     app.router.add_get("/v1/{resource}", resource)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_get("/", home)
@@ -401,6 +427,24 @@ def _validated(projection: str, request: web.Request) -> Request:
     if repeated:
         raise ProblemError(400, TITLES[400], "one or more parameters are invalid", repeated)
     return validated
+
+
+def _health_groups(request: web.Request) -> list[str]:
+    """The `groep` values (repeatable) of a health request; every other parameter is wrong."""
+    invalid = [
+        {"name": name, "reason": "not a parameter of gezondheid, which takes groep"}
+        for name in request.query
+        if name != "groep"
+    ]
+    groups = request.query.getall("groep", [])
+    invalid += [
+        {"name": "groep", "reason": f"{group!r}: a worker group's name, 1 to 128 of A-Za-z0-9._-"}
+        for group in groups
+        if not re.fullmatch(GROUP_PATTERN, group)
+    ]
+    if invalid:
+        raise ProblemError(400, TITLES[400], "one or more parameters are invalid", invalid)
+    return list(dict.fromkeys(groups))
 
 
 def _body_problems(exc: pydantic.ValidationError) -> list[dict[str, str]]:

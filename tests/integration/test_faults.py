@@ -106,22 +106,6 @@ def test_postgres_restarted_under_the_processor_needs_no_human(
         out.text()
 
 
-def test_status_exits_non_zero_while_a_worker_group_is_stalled(
-    services: RunningServices, fresh_db: str
-) -> None:
-    preparer = Preparer(f"status-{uuid.uuid4().hex}".encode(), services.settings.oin_prefix)
-    _publish(services, preparer, 100, 3)
-    group = f"status-{uuid.uuid4().hex[:8]}"
-    stalled = ketenlog(services, fresh_db, "status", "--group", group)
-    assert stalled.returncode == 1, stalled.stdout + stalled.stderr
-    assert f"worker group {group} has stalled" in stalled.stdout
-    until_idle(services, fresh_db, group)
-    healthy = ketenlog(services, fresh_db, "status", "--group", group)
-    assert healthy.returncode == 0, healthy.stdout + healthy.stderr
-    (line,) = [x for x in healthy.stdout.splitlines() if x.startswith(group)]
-    assert " idle " in line
-
-
 def _say(line: str) -> None:
     print(line, file=sys.stderr)
 
@@ -167,3 +151,47 @@ def test_the_api_answers_again_after_postgres_restarted(
         status, _, again = get(url)
         assert status == 200, again[:2000]
         assert json.loads(again) == json.loads(before)
+
+
+def test_status_and_the_api_health_resource_fail_while_a_worker_group_is_stalled(
+    services: RunningServices, fresh_db: str
+) -> None:
+    preparer = Preparer(f"status-{uuid.uuid4().hex}".encode(), services.settings.oin_prefix)
+    _publish(services, preparer, 100, 3)
+    group = f"status-{uuid.uuid4().hex[:8]}"
+    stalled = ketenlog(services, fresh_db, "status", "--group", group)
+    assert stalled.returncode == 1, stalled.stdout + stalled.stderr
+    assert f"worker group {group} has stalled" in stalled.stdout
+    with serving(fresh_db) as base:
+        status, headers, body = get(f"{base}/v1/gezondheid?groep={group}")
+        assert status == 503, body[:2000]
+        assert headers["Content-Type"].startswith("application/json")
+        failing = json.loads(body)
+        assert failing["status"] == "fail"
+        assert f"worker group {group} has stalled" in " ".join(failing["problems"])
+        (mine,) = [g for g in failing["groups"] if g["group"] == group]
+        assert mine["state"] == "stalled" and mine["lag"] >= 3 and mine["last_commit"] is None
+        assert {s["name"]: s["up"] for s in failing["services"]} == {
+            "kafka": True,
+            "postgres": True,
+        }
+
+        # By default it watches the processor's default group, which never ran here.
+        status, _, body = get(f"{base}/v1/gezondheid")
+        assert status == 503 and "ketenlog-process has stalled" in body.decode()
+
+        until_idle(services, fresh_db, group)
+        healthy = ketenlog(services, fresh_db, "status", "--group", group)
+        assert healthy.returncode == 0, healthy.stdout + healthy.stderr
+        (line,) = [x for x in healthy.stdout.splitlines() if x.startswith(group)]
+        assert " idle " in line
+        status, _, body = get(f"{base}/v1/gezondheid?groep={group}")
+        assert status == 200, body[:2000]
+        passing = json.loads(body)
+        (mine,) = [g for g in passing["groups"] if g["group"] == group]
+        assert passing["status"] == "pass" and passing["problems"] == []
+        assert mine["state"] == "idle" and mine["lag"] == 0 and mine["last_commit"]
+
+        status, _, body = get(f"{base}/v1/gezondheid?groep=a%20b&onbekend=1")
+        assert status == 400
+        assert [p["name"] for p in json.loads(body)["invalidParams"]] == ["onbekend", "groep"]

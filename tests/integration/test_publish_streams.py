@@ -1,5 +1,5 @@
 """`ketenlog publish` streams its input: its peak memory does not grow with the file. Two files
-of the same lines, one five times the other, each published by its own process (peak resident
+of the same lines, one three times the other, each published by its own process (peak resident
 memory from `os.wait4`): the larger one's peak may not exceed the smaller one's by as much as
 the file grew — an implementation that holds the file (or its checked lines, ~4 kB each) does.
 Both are larger than one chunk (file_publish.CHUNK_LINES), so both fill the same buffers."""
@@ -31,8 +31,9 @@ def write_file(path: Path, n: int, run: str) -> int:
                 "type": "ReceptionStarted",
                 "v_nummer": f"{4_100_000_000 + i:010d}",
                 "occurred_at": (START + timedelta(seconds=i)).isoformat(),
-                "ref": f"COA-STREAM-{run}-{i}",
-                "case_id": f"Z-{run}-{i}",
+                # Long references: more bytes per line, so the file's growth is a wide bound.
+                "ref": f"COA-STREAM-{run}-{i}".ljust(120, "x"),
+                "case_id": f"Z-{run}-{i}".ljust(120, "z"),
                 "data": {"reception_group": "ASYLUM_SEEKER"},
             }
             out.write(json.dumps(row) + "\n")
@@ -68,8 +69,10 @@ def test_publish_memory_does_not_grow_with_the_file(
 ) -> None:
     run = datetime.now(UTC).strftime("%H%M%S%f")
     small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
-    small_bytes = write_file(small, CHUNK_LINES + 1_000, f"{run}-s")
-    large_bytes = write_file(large, 5 * (CHUNK_LINES + 1_000), f"{run}-l")
+    # Few records in all (every later test's processor reads the whole log), yet each file
+    # more than a chunk.
+    small_bytes = write_file(small, CHUNK_LINES + 500, f"{run}-s")
+    large_bytes = write_file(large, 3 * (CHUNK_LINES + 500), f"{run}-l")
     small_peak = peak_publish(services, small)
     large_peak = peak_publish(services, large)
     grown = large_bytes - small_bytes

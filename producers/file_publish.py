@@ -358,7 +358,8 @@ def publish_file(
                         sender.add(line, seen)
                 sender.finish(seen)
     except OSError as exc:
-        raise FilePublishError(f"cannot read {paths.source}: {exc}", EXIT_INVALID) from exc
+        # Reading the input or writing what became of its lines (the error names the file).
+        raise FilePublishError(f"cannot publish {paths.source}: {exc}", EXIT_INVALID) from exc
     if sender.unreachable is not None:
         raise FilePublishError(
             f"{sender.unreachable}; nothing published, all {sender.unacked} lines written to "

@@ -1,8 +1,10 @@
 """`ketenlog publish` streams its input: its peak memory does not grow with the file. Two files
 of the same lines, one three times the other, each published by its own process (peak resident
-memory from `os.wait4`): the larger one's peak may not exceed the smaller one's by as much as
-the file grew — an implementation that holds the file (or its checked lines, ~4 kB each) does.
-Both are larger than one chunk (file_publish.CHUNK_LINES), so both fill the same buffers."""
+memory from `os.wait4`) with `publish_file` and a real Publisher, onto a topic of this test's
+own (tests.integration.publish_child): the larger one's peak may not exceed the smaller one's by
+as much as the file grew — an implementation that holds the file (or its checked lines, ~4 kB
+each) does. Both are larger than one chunk (file_publish.CHUNK_LINES), so both fill the same
+buffers."""
 
 from __future__ import annotations
 
@@ -15,12 +17,15 @@ from pathlib import Path
 
 import pytest
 
+from infra import topics
 from producers.file_publish import CHUNK_LINES
+from schemas.topics import RETAIN_FOREVER, TopicSpec
 from tests.conftest import RunningServices
 
 pytestmark = pytest.mark.integration
 
-CHAIN_KEY = "q" * 40
+TOPIC = "test.publish-streams"
+ROOT = Path(__file__).resolve().parents[2]
 START = datetime(2026, 2, 1, tzinfo=UTC)
 
 
@@ -41,15 +46,15 @@ def write_file(path: Path, n: int, run: str) -> int:
 
 
 def peak_publish(services: RunningServices, file: Path) -> int:
-    """Peak resident bytes of `ketenlog publish --org COA FILE`, which must publish it all."""
+    """Peak resident bytes of a process publishing FILE, which must publish it all."""
     env = {
         **os.environ,
         "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
         "KETENLOG_DATABASE_URL": services.dsn,
-        "KETENLOG_CHAIN_KEY": CHAIN_KEY,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "ketenlog.cli", "publish", "--org", "COA", str(file)],
+        [sys.executable, "-m", "tests.integration.publish_child", TOPIC, str(file)],
+        cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -67,10 +72,10 @@ def peak_publish(services: RunningServices, file: Path) -> int:
 def test_publish_memory_does_not_grow_with_the_file(
     services: RunningServices, tmp_path: Path
 ) -> None:
+    topics.ensure(services.settings, print, [TopicSpec(TOPIC, "test", dict(RETAIN_FOREVER))])
     run = datetime.now(UTC).strftime("%H%M%S%f")
     small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
-    # Few records in all (every later test's processor reads the whole log), yet each file
-    # more than a chunk.
+    # Each file more than a chunk.
     small_bytes = write_file(small, CHUNK_LINES + 500, f"{run}-s")
     large_bytes = write_file(large, 3 * (CHUNK_LINES + 500), f"{run}-l")
     small_peak = peak_publish(services, small)

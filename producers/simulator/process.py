@@ -87,9 +87,9 @@ AMMR_OUTCOMES = (("TRANSFER", 0.78), ("ABSCOND", 0.17), ("EXPIRE", 0.05))
 ABSCONDER_FOUND = 0.35
 BORDER_SHARE_OF_SCHIPHOL_ADULTS = 0.6
 BORDER_EXTENDED = 0.06
-BORDER_MAXIMUM_ENTRY = 0.04
+BORDER_MAXIMUM_ENTRY = 0.05
 """Border cases let in at the maximum (EntryAuthorised BORDER_PROCEDURE_MAXIMUM_REACHED)."""
-BORDER_MAXIMUM_CLOCK = 0.04
+BORDER_MAXIMUM_CLOCK = 0.05
 """Border cases decided only after the maximum (the clock passes; the decision comes late)."""
 BORDER_WEEKS = 12
 # Return border procedure (Regulation 2024/1349) after a rejection in the border procedure.

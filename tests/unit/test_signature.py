@@ -15,11 +15,11 @@ from typing import Any
 from infra.chain_audit import audit_records
 from infra.signing_keys import KeyStore, verifier_from
 from processors.checks import Accepted, Reason, Rejected, check
+from producers.prepare import Preparer
+from producers.submission import Submission
 from schemas import chain, signature
 from schemas.codec import default_codec
 from schemas.records import Raw
-from producers.prepare import Preparer
-from producers.submission import Submission
 
 TOPIC = "keten.ind.events"
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)

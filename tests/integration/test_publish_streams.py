@@ -1,5 +1,5 @@
 """`ketenlog publish` streams its input: its peak memory does not grow with the file. Two files
-of the same lines, one three times the other, each published by its own process (peak resident
+of the same lines, one five times the other, each published by its own process (peak resident
 memory from `os.wait4`) with `publish_file` and a real Publisher, onto a topic of this test's
 own (tests.integration.publish_child): the larger one's peak may not exceed the smaller one's by
 as much as the file grew — an implementation that holds the file (or its checked lines, ~4 kB
@@ -77,7 +77,7 @@ def test_publish_memory_does_not_grow_with_the_file(
     small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
     # Each file more than a chunk.
     small_bytes = write_file(small, CHUNK_LINES + 500, f"{run}-s")
-    large_bytes = write_file(large, 3 * (CHUNK_LINES + 500), f"{run}-l")
+    large_bytes = write_file(large, 5 * (CHUNK_LINES + 500), f"{run}-l")
     small_peak = peak_publish(services, small)
     large_peak = peak_publish(services, large)
     grown = large_bytes - small_bytes

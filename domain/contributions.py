@@ -262,7 +262,9 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
             a.at.date(),
             a.application_type,
             a.unaccompanied_minor,
-            *person_attributes(state, a.at.date()),
+            *person_attributes(
+                state, a.at.date(), age=a.age, unaccompanied_minor=a.unaccompanied_minor
+            ),
         )
         for a in state.applications
         if a.application_type in ("FIRST", "REPEAT")
@@ -270,7 +272,12 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
     # CBS counts nareizigers on arrival.
     inflow += [
         InflowRow(
-            key, a.event_id, a.at.date(), "NAREIS", False, *person_attributes(state, a.at.date())
+            key,
+            a.event_id,
+            a.at.date(),
+            "NAREIS",
+            False,
+            *person_attributes(state, a.at.date(), age=a.age),
         )
         for a in state.arrivals
         if a.applicant_group == "MVV_HOLDER"
@@ -292,7 +299,7 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         for d in state.decisions
     ]
     departures: list[DepartureRow] = [
-        DepartureRow(key, d.event_id, d.at.date(), d.kind, d.destination, False)
+        DepartureRow(key, d.event_id, d.at.date(), d.kind, d.destination, d.border_return)
         for d in state.departures
     ]
     birth_year = state.identity.birth_year if state.identity is not None else None
@@ -344,11 +351,75 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         tasks,
         _capacity(key, _subject_events(facts, LOCATION_EVENTS)),
         relocations,
-        [],
-        [],
-        [],
-        [],
-        [],
+        *_pact_rows(state),
+    )
+
+
+def _day(moment: datetime | None) -> date | None:
+    return None if moment is None else moment.date()
+
+
+def _pact_rows(
+    state: PersonState,
+) -> tuple[
+    list[ScreeningRow],
+    list[BorderProcedureRow],
+    list[EurodacHitRow],
+    list[AmmrRow],
+    list[SolidarityRow],
+]:
+    key, pact = state.person_key, state.pact
+    return (
+        [
+            ScreeningRow(key, s.event_id, s.started_at, s.completed_at, s.location, s.referral)
+            for s in pact.screenings
+        ],
+        [
+            BorderProcedureRow(
+                key,
+                b.event_id,
+                c.case_id,
+                b.started_at,
+                b.deadline,
+                b.ended_at,
+                b.result,
+                b.outcome,
+            )
+            for c in state.cases
+            for b in c.border_procedures
+        ],
+        [
+            EurodacHitRow(key, h.event_id, h.at.date(), h.category, h.member_state)
+            for h in pact.eurodac_hits
+        ],
+        [
+            AmmrRow(
+                key,
+                r.event_id,
+                r.direction,
+                r.kind,
+                r.member_state,
+                r.requested_at.date(),
+                _day(r.answered_at),
+                r.answer,
+                _day(r.time_limit),
+                _day(r.transferred_at),
+            )
+            for r in pact.requests
+        ],
+        [
+            SolidarityRow(
+                key,
+                r.event_id,
+                r.direction,
+                r.member_state,
+                r.relocation_group,
+                r.pledge_year,
+                r.decided_at.date(),
+                _day(r.transferred_at),
+            )
+            for r in pact.relocations
+        ],
     )
 
 

@@ -95,7 +95,6 @@ ROUTES: dict[str, Route] = {
     # Entry authorised when the border procedure's maximum passed moves the case on.
     E.EntryAuthorised: _r(CASE, "border_procedures", needs_case=True),
     E.BorderDetentionImposed: _r(CASE),
-    E.BorderDetentionEnded: _r(CASE),
     E.BiometricsCaptured: _r(CASE),
     # Also the person's base data (nationality, birth year, sex) for the inflow dimensions and
     # for counting children in reception.
@@ -172,7 +171,9 @@ ROUTES: dict[str, Route] = {
     E.FosterPlacementMade: _r(GUARDIANSHIP),
     E.MinorReportedMissing: _r(GUARDIANSHIP),
     E.TurnedEighteen: _r(GUARDIANSHIP),
+    # Ended because the person left: after the departure at the same instant.
     E.ReturnBorderProcedureEnded: _r(CASE, "departures", needs_case=True),
+    E.BorderDetentionEnded: _r(CASE),
     E.ReceptionEnded: _r(RECEPTION, "coa_stays"),
     E.ReturnCaseClosed: _r(CASE),
     E.ReintegrationSupportGranted: _r(CASE),

@@ -21,8 +21,8 @@ import pytest
 
 from projections.db import connect, migrate
 from projections.queries import CATALOGUE, run
+from tests.integration.scratch_db import log_event
 from tests.integration.serving import get, serving
-from tests.integration.test_views_until import _event
 
 LAST = date(2026, 9, 30)
 PERSON = "ef" * 32
@@ -80,8 +80,7 @@ SOLIDARITY = [
 
 
 def fill(conn: psycopg.Connection) -> None:
-    # The log's last day through the one event writer the views tests share.
-    _event(conn, PERSON, LAST)
+    log_event(conn, PERSON, LAST)
     for location, started, completed, referral in SCREENINGS:
         conn.execute(
             "INSERT INTO screening_items VALUES (%s, %s, %s, %s, %s, %s)",

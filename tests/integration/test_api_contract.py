@@ -25,7 +25,7 @@ from tests.integration.serving import get, serving
 pytestmark = pytest.mark.integration
 
 TOKEN = "schemathesis-auditor-token"
-# Per operation; with 17 operations the run stays within a couple of minutes on 2 cores.
+# Per operation; with 24 operations the run stays within a few minutes on 2 cores.
 MAX_EXAMPLES = 40
 # schemathesis.toml: the health resource answers 503 by design when processing has stalled.
 CONFIG = """\

@@ -48,6 +48,11 @@ class Reason(StrEnum):
     CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
     HEADERS_MISSING = "HEADERS_MISSING"
     HEADERS_CONTRADICT_BODY = "HEADERS_CONTRADICT_BODY"
+    FOREIGN_CORRECTION = "FOREIGN_CORRECTION"
+    """Corrects or retracts an event another organisation published (an organisation may
+    correct or retract only its own events). Judged where the person's history is at hand
+    (processors.timeline.refuse_foreign), not per record; the store keeps the fact so the
+    person's fold records the anomaly."""
     STORE_REFUSED = "STORE_REFUSED"
     """Passed every check, but the store refused it (the database's error is the detail)."""
 

@@ -45,8 +45,8 @@ Times are RFC 3339 with a time zone (`2026-03-01T09:30:00+01:00` or `...Z`); dat
 be after `recorded_at`. `recorded_at` is the agency's information: what the chain knew when
 ("as known at") is the broker's time of publication, which no publisher sets
 ([replay.md](replay.md#two-time-axes)). The event id is derived from `ref` when it is given
-(below), so sending the same fact twice yields the same id and the chain keeps it once. Without `ref` every line is a
-new fact with a random id.
+(below), so sending the same fact twice yields the same id and the chain keeps it once.
+Without `ref` every line is a new fact with a random id.
 
 Events about something other than a person (a reception location, a housing task, a policy)
 carry neither `v_nummer` nor `person_key`: they are keyed by their subject, as their type says.

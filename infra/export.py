@@ -34,9 +34,14 @@ class Exported:
     anchor: str
 
 
-def export_log(bootstrap: str, directory: Path, progress: Callable[[int], Ticker]) -> Exported:
-    """Write every organisation topic to `directory` (new or empty); `progress(total)` counts
-    the records read."""
+def export_log(
+    bootstrap: str,
+    directory: Path,
+    progress: Callable[[int], Ticker],
+    signing_keys: dict[str, Any],
+) -> Exported:
+    """Write every organisation topic to `directory` (new or empty), with the public-key
+    registry `signing_keys`; `progress(total)` counts the records read."""
     if directory.exists() and any(directory.iterdir()):
         raise ExportError(f"{directory} is not empty; export into a new directory", exit_code=2)
     directory.mkdir(parents=True, exist_ok=True)
@@ -60,6 +65,6 @@ def export_log(bootstrap: str, directory: Path, progress: Callable[[int], Ticker
             )
         except kafka_log.KafkaLogError as exc:
             raise ExportError(f"export: {exc}; the export in {directory} is incomplete") from exc
-    anchor = archive.write_manifest(directory, topics, bootstrap)
+    anchor = archive.write_manifest(directory, topics, bootstrap, signing_keys)
     ticker.finish()
     return Exported(sum(t["records"] for t in topics.values()), anchor)

@@ -16,6 +16,7 @@ from ketenlog.commands import (
     demo,
     export,
     ids,
+    keys,
     process,
     publish,
     query,
@@ -54,6 +55,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     verify.register(registry)
     verify_chains.register(registry)
     timeline.register(registry)
+    keys.register(registry)
     return parser, registry
 
 

@@ -38,6 +38,12 @@ class Settings:
     cors_origins: frozenset[str] = frozenset()
     # Bearer token of the auditor role (person timelines on the API); unset: no audit access.
     auditor_token: str | None = None
+    # The organisations' signing keys and the public-key registry (infra/signing_keys.py).
+    signing_keys: Path | None = None
+
+    @property
+    def signing_dir(self) -> Path:
+        return self.signing_keys or self.home / "keys" / "signing"
 
     @property
     def starts_kafka(self) -> bool:
@@ -95,4 +101,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             o.strip() for o in (env.get("KETENLOG_CORS_ORIGINS") or "").split(",") if o.strip()
         ),
         auditor_token=env.get("KETENLOG_AUDITOR_TOKEN") or None,
+        signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,
     )

@@ -29,8 +29,10 @@ from typing import Any
 import pytest
 
 from infra import services as infra_services
+from infra.signing_keys import KeyStore
 from ketenlog import settings as settings_module
 from ketenlog.settings import Settings
+from schemas.signature import Signer
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class RunningServices:
     @property
     def dsn(self) -> str:
         return self.settings.dsn
+
+    def signer(self, org: str) -> Signer:
+        """The organisation's signing key under the session's settings, as `publish` uses."""
+        return KeyStore(self.settings.signing_dir).signer(org)[0]
 
 
 INTEGRATION = Path(__file__).resolve().parent / "integration"

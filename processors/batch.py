@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 
 from domain.derive import derive
 from domain.facts import Fact
+from domain.lifecycle.effective import target_of
 from processors.checks import Reason, Rejected
 from processors.history_cache import Entry, HistoryCache, common_prefix
 from processors.ports import PersonWrite, ProcessingStore, ProcessingTx, TopicPartition
@@ -214,10 +215,8 @@ class BatchProcessor:
                 persons = sorted({fact.person_key for _, fact in new})
                 await tx.lock_persons(persons)
                 histories = await self._histories(tx, persons)
-                known = {
-                    key: {f.event_id: f.producer for f in facts}
-                    for key, (_, facts) in histories.items()
-                }
+                judged = {fact.person_key for _, fact in new if target_of(fact) is not None}
+                known = {key: {f.event_id: f.producer for f in histories[key][1]} for key in judged}
                 # Refused ones are dead letters, but stored: the fold must see them to record
                 # the anomaly, as it does for one whose target arrives after it.
                 split = refuse_foreign(new, known, self._clock())

@@ -105,10 +105,11 @@ before with the same content is a duplicate and sent once; with other content it
 ones to every record, so what `publish` accepts is never a dead letter for them): every string
 at most {max_string} characters unless its field declares its own `maxLength` in the `.avsc`,
 no control character (U+0000 to U+001F, U+007F) in any string, and no V-nummer in free text:
-ten digits on their own or written `1234.567.890` (dots, spaces or dashes), not part of a
-longer run of digits, in `ref`, `case_id`, `correlation_id`, `causation_id` or any string of
-`data` whose schema does not constrain it (a pattern, an enum, a UUID; the gate's reason is
-`V_NUMMER_IN_TEXT`, naming the field, never the value); a line at most
+ten digits or written `1234.567.890` (dots, spaces or dashes), standing on their own (not
+touching another letter or digit, so a hex id passes), in `ref`, `case_id`,
+`correlation_id`, `causation_id` or any string of `data` whose schema does not constrain it
+(a pattern, an enum, a UUID; the gate's reason is `V_NUMMER_IN_TEXT`, naming the field,
+never the value); a line at most
 {max_line_bytes:,} bytes of UTF-8 and its encoded record at most {max_record_bytes:,} bytes (the
 broker refuses 1 MiB). A line that breaks one is named with its line and field, like any other
 invalid line.

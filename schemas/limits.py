@@ -7,24 +7,27 @@ a record the publisher refuses is one the gate would dead-letter, and the revers
   `"maxLength"` (free text such as a policy's description).
 - No string holds a control character (U+0000..U+001F, U+007F): a NUL cannot be stored by
   PostgreSQL, and the others have no business in identifiers, codes or short texts.
-- No free-text string holds a V-nummer: ten digits on their own (`1234567890`) or grouped as
-  agencies write them (`1234.567.890`, `1234 567 890`, `1234-567-890`), not part of a longer
-  run of digits. The V-nummer never leaves the agency (only its keyed pseudonym does); a
-  reference, case id or correlation id is no place for it. Free text is every string field
-  the .avsc does not constrain (a `pattern`, an enum, a UUID): the person key is a hex HMAC
-  that can hold ten digits in a row by chance, an id that is a UUID likewise.
+- No free-text string holds a V-nummer: ten digits (`1234567890`) or grouped as agencies
+  write them (`1234.567.890`, `1234 567 890`, `1234-567-890`), standing on their own (not
+  touching another letter or digit: `IND-1234567890` is refused, a hex id is not). The
+  V-nummer never leaves the agency (only its keyed pseudonym does); a reference, case id or
+  correlation id is no place for it. Free text is every string field the .avsc does not
+  constrain (a `pattern`, an enum, a UUID).
 """
 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Mapping
 from typing import Any
 
 MAX_STRING = 128
 CONTROL = re.compile("[\x00-\x1f\x7f]")
-V_NUMMER_SHAPED = re.compile(r"(?<![0-9])(?:[0-9]{10}|[0-9]{4}[. -][0-9]{3}[. -][0-9]{3})(?![0-9])")
+# Standing on its own: not touching another letter or digit, so that hex ids and hashes
+# (`H-5f1234567890ab…`), which hold ten digits in a row by chance, pass.
+V_NUMMER_SHAPED = re.compile(
+    r"(?<![0-9A-Za-z])(?:[0-9]{10}|[0-9]{4}[. -][0-9]{3}[. -][0-9]{3})(?![0-9A-Za-z])"
+)
 V_NUMMER_PROBLEM = (
     "holds a V-nummer (ten digits): no personal identifier may be in free text; refer to the "
     "person by the person key, to the fact by the agency's own reference"
@@ -41,17 +44,9 @@ def string_problem(value: str, max_length: int = MAX_STRING, free_text: bool = T
     control = CONTROL.search(value)
     if control is not None:
         return f"holds control character U+{ord(control.group()):04X} at position {control.start()}"
-    if free_text and V_NUMMER_SHAPED.search(value) is not None and not _is_uuid(value):
+    if free_text and V_NUMMER_SHAPED.search(value) is not None:
         return V_NUMMER_PROBLEM
     return None
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        return False
-    return len(value) == 36
 
 
 def suspicious_strings(record: Any, path: str = "") -> list[tuple[str, str]]:

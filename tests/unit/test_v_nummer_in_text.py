@@ -58,8 +58,8 @@ def _reasons(records: list[Raw]) -> list[tuple[str, str]]:
         "1234 567 890",
         "1234-567-890",
         "ref of 1234.567-890 today",
-        "V1234567890",
         "IND-1234567890-c",
+        "V-nummer: 1234567890.",
     ],
 )
 def test_what_looks_like_a_v_nummer_is_refused(text: str) -> None:
@@ -81,7 +81,9 @@ def test_what_looks_like_a_v_nummer_is_refused(text: str) -> None:
         "AZC-0123",
         "GM0363",
         "2026-I",
-        str(uuid.UUID("12345678-1234-5678-1234-001234567890")),  # a UUID holding ten digits
+        str(uuid.UUID("12345678-1234-5678-1234-ab1234567890")),  # a UUID holding ten digits
+        "H-5f1234567890abcdef0123456789ab",  # a hex id (uuid4().hex) holding ten digits
+        "sha-1234567890f",
     ],
 )
 def test_ids_and_codes_with_digits_pass(text: str) -> None:

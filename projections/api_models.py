@@ -16,7 +16,11 @@ from projections.api_spec import HOUSING, MOMENT_SCHEMA, RESOURCES, parse_moment
 from projections.queries import CATALOGUE
 
 # Dimensions that are not text.
-DIMENSION_TYPES: dict[str, type] = {"unaccompanied_minor": bool, "demonstrable": bool}
+DIMENSION_TYPES: dict[str, type] = {
+    "unaccompanied_minor": bool,
+    "demonstrable": bool,
+    "pledge_year": int,
+}
 # The last day the log holds data for, beside the results (and in a header, projections.openapi).
 DATA_UNTIL_FIELD = "gegevensTotEnMet"
 PERSON_KEY_PATTERN = r"^[0-9a-f]{32,128}$"

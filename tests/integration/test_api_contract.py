@@ -23,7 +23,7 @@ from tests.integration.serving import get, serving
 pytestmark = pytest.mark.integration
 
 TOKEN = "schemathesis-auditor-token"
-# Per operation; with 16 operations the run stays within a couple of minutes on 2 cores.
+# Per operation; with 23 operations the run stays within a few minutes on 2 cores.
 MAX_EXAMPLES = 40
 
 

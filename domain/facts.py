@@ -36,6 +36,10 @@ class Fact:
     topic: str = ""
     partition: int = UNKNOWN_POSITION
     offset: int = UNKNOWN_POSITION
+    logged_at: datetime | None = None
+    """When the broker appended the record to the agency topic (its record timestamp, which
+    the broker bounds to its own clock): the chain's system time, which the publisher cannot
+    set, unlike `recorded_at`. Like the position, not part of the fact's content."""
 
     @property
     def key(self) -> tuple[str, str]:
@@ -53,6 +57,7 @@ class Fact:
         topic: str = "",
         partition: int = UNKNOWN_POSITION,
         offset: int = UNKNOWN_POSITION,
+        logged_at: datetime | None = None,
     ) -> Fact:
         """From a decoded Avro record (`schemas.codec.decode(value).record`)."""
         env = record["envelope"]
@@ -71,6 +76,7 @@ class Fact:
             topic=topic,
             partition=partition,
             offset=offset,
+            logged_at=logged_at,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -95,6 +101,8 @@ class Fact:
             out["sens"] = self.sensitivity
         if self.topic:
             out["pos"] = [self.topic, self.partition, self.offset]
+        if self.logged_at is not None:
+            out["logged"] = _micros(self.logged_at)
         return out
 
     @classmethod
@@ -115,6 +123,7 @@ class Fact:
             topic=topic,
             partition=int(partition),
             offset=int(offset),
+            logged_at=None if raw.get("logged") is None else _from_micros(raw["logged"]),
         )
 
     def to_json(self) -> str:
@@ -126,8 +135,10 @@ class Fact:
         return cls.from_dict(orjson.loads(text))
 
     def same_content(self, other: Fact) -> bool:
-        """Equal as a fact, wherever each copy sits on the log (a re-send is the same fact)."""
-        return self.to_dict() | {"pos": None} == other.to_dict() | {"pos": None}
+        """Equal as a fact, wherever and whenever each copy sits on the log (a re-send is the
+        same fact)."""
+        where = {"pos": None, "logged": None}
+        return self.to_dict() | where == other.to_dict() | where
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -10,17 +10,22 @@ from typing import Any
 
 from domain.derive import derive
 from domain.facts import Fact
-from domain.lifecycle.effective import RETRACTION, valid_time_key
+from domain.lifecycle.effective import RETRACTION, foreign_target, target_of, valid_time_key
 
 
 def person_timeline(person_key: str, facts: list[Fact]) -> dict[str, Any]:
     """JSON-able: `events` (each with its status), `states` (the changes the fold made, each
     naming the event that caused it) and `anomalies`."""
     row = derive(person_key, facts)
-    retracted_by = {f.retracts: f.event_id for f in facts if f.retracts is not None}
+    producer_of = {f.event_id: f.producer for f in facts}
+    # Refused as the fold refuses them: a correction or retraction of another organisation's
+    # event replaces and removes nothing (domain.lifecycle.effective).
+    refused = {f.event_id: owner for f in facts if (owner := foreign_target(f, producer_of))}
+    valid = [f for f in facts if f.event_id not in refused]
+    retracted_by = {f.retracts: f.event_id for f in valid if f.retracts is not None}
     corrected_by = {
         f.corrects: f.event_id
-        for f in facts
+        for f in valid
         if f.corrects is not None and f.event_id not in retracted_by
     }
     effective = {c.event_id for c in row.changes}
@@ -34,7 +39,7 @@ def person_timeline(person_key: str, facts: list[Fact]) -> dict[str, Any]:
                 "case_id": fact.case_id,
                 "occurred_at": fact.occurred_at.isoformat(),
                 "recorded_at": fact.recorded_at.isoformat(),
-                "status": _status(fact, retracted_by, corrected_by),
+                "status": _status(fact, retracted_by, corrected_by, refused),
                 "changed_state": fact.event_id in effective,
                 "source": {"topic": fact.topic, "partition": fact.partition, "offset": fact.offset},
                 "data": dict(fact.data),
@@ -67,7 +72,15 @@ def person_timeline(person_key: str, facts: list[Fact]) -> dict[str, Any]:
     }
 
 
-def _status(fact: Fact, retracted_by: dict[str, str], corrected_by: dict[str, str]) -> str:
+def _status(
+    fact: Fact,
+    retracted_by: dict[str, str],
+    corrected_by: dict[str, str],
+    refused: dict[str, str],
+) -> str:
+    if fact.event_id in refused:
+        verb = "retracts" if fact.retracts is not None else "corrects"
+        return f"refused: {verb} {target_of(fact)}, an event of {refused[fact.event_id]}"
     if fact.event_type == RETRACTION or fact.retracts is not None:
         return f"retracts {fact.retracts}"
     if fact.event_id in retracted_by:

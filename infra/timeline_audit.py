@@ -6,7 +6,7 @@ counted, not faults. What `ketenlog verify` reports next to its checksums.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from infra import kafka_log
@@ -34,9 +34,17 @@ class TimelineAudit:
         return not self.missing and not self.unaccounted
 
 
-def audit(records: Iterable[Raw], accepted: set[FactKey], *, at_rest: bool) -> TimelineAudit:
+def audit(
+    records: Iterable[Raw],
+    accepted: set[FactKey],
+    *,
+    at_rest: bool,
+    optional: Collection[FactKey] = frozenset(),
+) -> TimelineAudit:
     """Pure. `at_rest`: the accepted facts are all the log holds (the store is not behind), so
-    a timeline record that is not one of them has no business there."""
+    a timeline record that is not one of them has no business there. `optional`: facts that
+    may be on the timeline or not (corrections of another organisation's event: dead letters
+    when the gate had seen their target, passed on when it had not)."""
     seen: set[FactKey] = set()
     unaccounted: list[tuple[int, int, str]] = []
     count = 0
@@ -44,7 +52,7 @@ def audit(records: Iterable[Raw], accepted: set[FactKey], *, at_rest: bool) -> T
         count += 1
         event_id = dict(r.headers).get("ce_id", b"").decode("utf-8", "replace")
         key = (event_id, (r.key or b"").decode("utf-8", "replace"))
-        if key not in accepted and at_rest:
+        if key not in accepted and key not in optional and at_rest:
             unaccounted.append((r.partition, r.offset, event_id))
         seen.add(key)
     return TimelineAudit(
@@ -57,7 +65,13 @@ def audit(records: Iterable[Raw], accepted: set[FactKey], *, at_rest: bool) -> T
     )
 
 
-def audit_live(bootstrap: str, accepted: set[FactKey], *, at_rest: bool) -> TimelineAudit:
+def audit_live(
+    bootstrap: str,
+    accepted: set[FactKey],
+    *,
+    at_rest: bool,
+    optional: Collection[FactKey] = frozenset(),
+) -> TimelineAudit:
     """The whole of keten.timeline as it is now, read partition by partition."""
     ends = kafka_log.end_offsets(bootstrap, [TIMELINE])
     begins = kafka_log.begin_offsets(bootstrap, [TIMELINE])
@@ -68,4 +82,4 @@ def audit_live(bootstrap: str, accepted: set[FactKey], *, at_rest: bool) -> Time
                 bootstrap, topic, partition, begins.get((topic, partition), 0), stop
             )
 
-    return audit(records(), accepted, at_rest=at_rest)
+    return audit(records(), accepted, at_rest=at_rest, optional=optional)

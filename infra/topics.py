@@ -16,7 +16,7 @@ from kafka.errors import KafkaError
 
 from infra.config import ServiceConfig
 from infra.errors import InfraError
-from schemas.topics import TopicSpec, catalogue
+from schemas.topics import BROKER_TIME, TopicSpec, catalogue
 
 Say = Callable[[str], None]
 
@@ -160,7 +160,8 @@ def describe(settings: ServiceConfig, specs: list[TopicSpec] | None = None) -> l
     try:
         with admin(settings) as client:
             counts = _partition_counts(client, names)
-            configs = _configs(client, [n for n in names if n in counts], ["retention.ms"])
+            keys = sorted({"retention.ms", *BROKER_TIME})
+            configs = _configs(client, [n for n in names if n in counts], keys)
     except KafkaError as exc:
         raise InfraError(f"describing topics on {settings.bootstrap} failed: {exc!r}") from exc
     rows = []
@@ -175,6 +176,14 @@ def describe(settings: ServiceConfig, specs: list[TopicSpec] | None = None) -> l
             problem = f"{count} partitions, KETENLOG_PARTITIONS is {settings.partitions}"
         elif "retention.ms" in spec.config and retention_ms != spec.config["retention.ms"]:
             problem = f"retention.ms {retention_ms}, catalogue says {spec.config['retention.ms']}"
+        else:
+            # Without the bounds the record timestamp is the publisher's word ("as known at").
+            have = configs.get(spec.name, {})
+            drift = [k for k in BROKER_TIME if k in spec.config and have.get(k) != spec.config[k]]
+            if drift:
+                problem = ", ".join(
+                    f"{k} {have.get(k)}, catalogue says {spec.config[k]}" for k in drift
+                )
         rows.append(TopicRow(spec.name, count, retention_text(retention_ms), problem))
     return rows
 

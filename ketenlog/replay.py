@@ -162,11 +162,13 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
         )
         try:
             replayed = checksums.checksums(conn, VERIFY_SCHEMA)
-            accepted = replay_store.accepted_facts(conn, VERIFY_SCHEMA)
+            accepted, optional = replay_store.accepted_facts(conn, VERIFY_SCHEMA)
         finally:
             replay_store.drop_schema(conn, VERIFY_SCHEMA)
     say(f"verify: reading {TIMELINE} against the {len(accepted):,} accepted facts")
-    timeline = timeline_audit.audit_live(settings.bootstrap, accepted, at_rest=not behind)
+    timeline = timeline_audit.audit_live(
+        settings.bootstrap, accepted, at_rest=not behind, optional=optional
+    )
     audit = None
     if chains:
         progress = Progress("verify: chains", None)

@@ -159,7 +159,8 @@ def build_app(
                     e.message.key,
                     e.message.value,
                     list(e.message.headers or []),
-                    int(e.message.timestamp * 1000),
+                    # faust gives seconds as a float: round back to the broker's milliseconds.
+                    round(e.message.timestamp * 1000),
                 )
                 for e in events
             ]

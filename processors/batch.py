@@ -20,10 +20,11 @@ from datetime import UTC, datetime
 
 from domain.derive import derive
 from domain.facts import Fact
+from domain.lifecycle.effective import target_of
 from processors.checks import Reason, Rejected
-from processors.history_cache import HistoryCache, common_prefix
+from processors.history_cache import Entry, HistoryCache, common_prefix
 from processors.ports import PersonWrite, ProcessingStore, ProcessingTx, TopicPartition
-from processors.timeline import Outgoing, deadletter, gate, new_facts
+from processors.timeline import Outgoing, deadletter, gate, new_facts, refuse_foreign
 from schemas.codec import Codec
 from schemas.records import Raw
 from schemas.signature import Verifier
@@ -213,14 +214,23 @@ class BatchProcessor:
                 new = new_facts(result.accepted, seen)
                 persons = sorted({fact.person_key for _, fact in new})
                 await tx.lock_persons(persons)
+                histories = await self._histories(tx, persons)
+                judged = {fact.person_key for _, fact in new if target_of(fact) is not None}
+                known = {key: {f.event_id: f.producer for f in histories[key][1]} for key in judged}
+                # Refused ones are dead letters, but stored: the fold must see them to record
+                # the anomaly, as it does for one whose target arrives after it.
+                split = refuse_foreign(new, known, self._clock())
                 await tx.add_facts([fact for _, fact in new])
-                folded = await self._refold(tx, [fact for _, fact in new], persons)
+                folded = self._fold(histories, [fact for _, fact in new], persons)
                 await tx.put_persons([write for write, _ in folded])
                 await tx.advance(self.consumer, result.positions)
+                deadletters = [*result.deadletters, *split.deadletters]
                 # Acknowledged before the commit: a crash repeats the batch, never loses it.
                 await asyncio.gather(
-                    self._send(TIMELINE, [Outgoing(r.key, r.value, r.headers) for r, _ in new]),
-                    self._send(DEADLETTER, result.deadletters),
+                    self._send(
+                        TIMELINE, [Outgoing(r.key, r.value, r.headers) for r, _ in split.accepted]
+                    ),
+                    self._send(DEADLETTER, deadletters),
                 )
         except RecordFaultError:
             raise
@@ -237,11 +247,11 @@ class BatchProcessor:
         c = self.counters
         c.batches += 1
         c.records += len(fresh)
-        c.accepted += len(new)
+        c.accepted += len(split.accepted)
         c.duplicates += len(result.accepted) - len(new)
         c.persons += len(persons)
         c.cache_hits, c.cache_misses = self._cache.hits, self._cache.misses
-        self._count_deadletters(result.deadletters)
+        self._count_deadletters(deadletters)
 
     async def _refuse(self, raw: Raw, reason: str) -> None:
         """The one record the store or the fold cannot take: a dead letter, and move on."""
@@ -264,27 +274,37 @@ class BatchProcessor:
             reason = dict(dead.headers).get("dl_reason", b"?").decode()
             self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1
 
-    async def _refold(
-        self, tx: ProcessingTx, new: list[Fact], persons: list[str]
-    ) -> list[tuple[PersonWrite, list[Fact]]]:
-        """Fold every touched person again over their whole history (late events and
-        corrections can change any part of it); the history comes from the cache when it still
-        matches the store, else from the store. Runs under the persons' locks."""
-        arrived: dict[str, list[Fact]] = {key: [] for key in persons}
-        for fact in new:
-            arrived[fact.person_key].append(fact)
+    async def _histories(
+        self, tx: ProcessingTx, persons: list[str]
+    ) -> dict[str, tuple[Entry | None, list[Fact]]]:
+        """Every touched person's stored history, from the cache when it still matches the
+        store, else from the store. Runs under the persons' locks."""
         stored = await tx.fact_counts(persons)
         cached = {key: self._cache.valid(key, stored.get(key)) for key in persons}
         # No stored state means no earlier facts: state and facts are written together.
         reload = [key for key in persons if cached[key] is None and key in stored]
         loaded = await tx.histories(reload) if reload else {}
-        writes = []
+        out: dict[str, tuple[Entry | None, list[Fact]]] = {}
         for key in persons:
             entry = cached[key]
-            if entry is not None:
-                facts = entry.facts + arrived[key]
-            else:
-                facts = loaded.get(key) or arrived[key]
+            out[key] = (entry, entry.facts if entry is not None else loaded.get(key, []))
+        return out
+
+    def _fold(
+        self,
+        histories: dict[str, tuple[Entry | None, list[Fact]]],
+        new: list[Fact],
+        persons: list[str],
+    ) -> list[tuple[PersonWrite, list[Fact]]]:
+        """Fold every touched person again over their whole history (late events and
+        corrections can change any part of it)."""
+        arrived: dict[str, list[Fact]] = {key: [] for key in persons}
+        for fact in new:
+            arrived[fact.person_key].append(fact)
+        writes = []
+        for key in persons:
+            entry, before = histories[key]
+            facts = before + arrived[key]
             try:
                 row = derive(key, facts)
             except Exception as exc:

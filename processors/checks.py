@@ -5,9 +5,9 @@ A record is accepted only when it has a key on the partition that key belongs to
 with a released schema, its envelope is complete, the organisation that sent it owns the topic
 (an organisation cannot speak for another), its key is the person key in its envelope and a
 chain pseudonym (or the subject key its schema names), every field keeps the contract's
-constraints and limits (so the store can hold it), its CloudEvents headers say what its body
-says, and its times are plausible. Anything else is a dead letter with its reason: a record can
-only go to the timeline or to the dead letter.
+constraints and limits (so the store can hold it, and no V-nummer is in free text), its
+CloudEvents headers say what its body says, and its times are plausible. Anything else is a
+dead letter with its reason: a record can only go to the timeline or to the dead letter.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from aiokafka.partitioner import murmur2
 
 from schemas.cloudevents import HeaderError, format_time, parse_headers, source_system
 from schemas.codec import Codec, Decoded, DecodeError, UnknownFingerprintError
+from schemas.limits import V_NUMMER_PROBLEM
 from schemas.records import Raw
 from schemas.signature import HEADER as SIGNATURE_HEADER
 from schemas.signature import Verifier, header_of
@@ -48,10 +49,18 @@ class Reason(StrEnum):
     NO_KEY = "NO_KEY"
     WRONG_PARTITION = "WRONG_PARTITION"
     CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
+    V_NUMMER_IN_TEXT = "V_NUMMER_IN_TEXT"
+    """A free-text field holds something shaped like a V-nummer (schemas/limits.py); the
+    detail names the field, never the value."""
     HEADERS_MISSING = "HEADERS_MISSING"
     UNSIGNED = "UNSIGNED"
     BAD_SIGNATURE = "BAD_SIGNATURE"
     HEADERS_CONTRADICT_BODY = "HEADERS_CONTRADICT_BODY"
+    FOREIGN_CORRECTION = "FOREIGN_CORRECTION"
+    """Corrects or retracts an event another organisation published (an organisation may
+    correct or retract only its own events). Judged where the person's history is at hand
+    (processors.timeline.refuse_foreign), not per record; the store keeps the fact so the
+    person's fold records the anomaly."""
     STORE_REFUSED = "STORE_REFUSED"
     """Passed every check, but the store refused it (the database's error is the detail)."""
 
@@ -132,8 +141,10 @@ def check(
         codec.registry.get(decoded.event_type, decoded.reader_version), decoded.record
     )
     if problems:
+        leak = any(p.message == V_NUMMER_PROBLEM for p in problems)
         return Rejected(
-            Reason.CONTRACT_VIOLATION, "; ".join(f"{p.path}: {p.message}" for p in problems)
+            Reason.V_NUMMER_IN_TEXT if leak else Reason.CONTRACT_VIOLATION,
+            "; ".join(f"{p.path}: {p.message}" for p in problems),
         )
     headers = _header_problem(codec, raw, decoded, producer)
     if headers is not None:

@@ -17,8 +17,10 @@ from datetime import UTC, datetime
 
 from domain.derive import PersonRow, derive
 from domain.facts import Fact
+from domain.lifecycle.effective import target_of
+from processors.checks import Reason
 from processors.ports import FactKey, TopicPartition
-from processors.timeline import gate
+from processors.timeline import gate, refuse_foreign
 from schemas.codec import Codec
 from schemas.records import Raw
 from schemas.signature import Verifier
@@ -29,10 +31,14 @@ GATE_SLICE = 5_000
 
 @dataclass
 class Folded:
-    """One partition group, folded: the accepted facts in arrival order, every touched
+    """One partition group, folded: the facts to store in arrival order, every touched
     person's row with the number of facts it was folded from, and where each partition ends."""
 
     facts: list[Fact] = field(default_factory=list)
+    """Every fact to store: those the gate accepted, and those it dead-lettered as
+    FOREIGN_CORRECTION (stored, as the live path stores them, so the fold sees them)."""
+    refused: list[Fact] = field(default_factory=list)
+    """The FOREIGN_CORRECTION dead letters among `facts`."""
     persons: list[tuple[PersonRow, int]] = field(default_factory=list)
     positions: dict[TopicPartition, int] = field(default_factory=dict)
     records: int = 0
@@ -63,12 +69,24 @@ def fold_records(
         for dead in result.deadletters:
             reason = dict(dead.headers).get("dl_reason", b"?").decode()
             out.deadletters[reason] = out.deadletters.get(reason, 0) + 1
-        for _, fact in result.accepted:
+        new = []
+        for raw, fact in result.accepted:
             if fact.key in seen:
                 out.duplicates += 1
                 continue
             seen.add(fact.key)
-            out.facts.append(fact)
+            new.append((raw, fact))
+        known = {
+            key: {f.event_id: f.producer for f in by_person.get(key, [])}
+            for key in {fact.person_key for _, fact in new if target_of(fact) is not None}
+        }
+        split = refuse_foreign(new, known, clock)
+        out.facts.extend(fact for _, fact in new)
+        if split.refused:
+            out.refused.extend(fact for _, fact in split.refused)
+            foreign = Reason.FOREIGN_CORRECTION.value
+            out.deadletters[foreign] = out.deadletters.get(foreign, 0) + len(split.refused)
+        for _, fact in new:
             by_person.setdefault(fact.person_key, []).append(fact)
         if on_records is not None:
             on_records(len(chunk))

@@ -5,11 +5,12 @@ records, the store answers which event ids it has seen, the app does the I/O.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from domain.facts import Fact
+from domain.lifecycle.effective import foreign_target, target_of
 from processors.checks import Accepted, Reason, Rejected, check
 from processors.ports import FactKey, TopicPartition
 from schemas.codec import Codec
@@ -68,7 +69,9 @@ def gate(
             continue
         assert isinstance(verdict, Accepted)
         try:
-            fact = Fact.from_record(verdict.record, raw.topic, raw.partition, raw.offset)
+            fact = Fact.from_record(
+                verdict.record, raw.topic, raw.partition, raw.offset, raw.broker_time
+            )
         except (KeyError, TypeError, ValueError) as exc:
             reason = Rejected(Reason.ENVELOPE_INCOMPLETE, f"not a fact: {exc!r}")
             out.deadletters.append(deadletter(raw, reason, now))
@@ -90,3 +93,45 @@ def new_facts(accepted: list[tuple[Raw, Fact]], seen: set[FactKey]) -> list[tupl
         keys.add(key)
         fresh.append((raw, fact))
     return fresh
+
+
+@dataclass
+class Foreign:
+    """New facts split by the ownership rule: those that go on to the timeline, and those that
+    correct or retract another organisation's event (dead letters, but kept in the store so
+    the person's fold records the anomaly)."""
+
+    accepted: list[tuple[Raw, Fact]] = field(default_factory=list)
+    refused: list[tuple[Raw, Fact]] = field(default_factory=list)
+    deadletters: list[Outgoing] = field(default_factory=list)
+
+
+def refuse_foreign(
+    new: list[tuple[Raw, Fact]], known: Mapping[str, Mapping[str, str]], now: datetime
+) -> Foreign:
+    """Refuse every new fact that corrects or retracts an event of another producer.
+    `known`: person key -> event id -> producer of the person's facts already stored; the new
+    facts join it in arrival order, so a target earlier in the batch counts. A target not known
+    yet (later in the log) cannot be judged here: the fact goes on, and the fold refuses it
+    once the target arrives (domain.lifecycle.effective). A person's records share one
+    partition and arrive in offset order on every path, so live and replay decide alike."""
+    out = Foreign()
+    producers: dict[str, dict[str, str]] = {}
+    for raw, fact in new:
+        person = producers.get(fact.person_key)
+        if person is None:
+            person = producers[fact.person_key] = dict(known.get(fact.person_key, {}))
+        owner = foreign_target(fact, person)
+        person.setdefault(fact.event_id, fact.producer)
+        if owner is None:
+            out.accepted.append((raw, fact))
+            continue
+        verb = "retracts" if fact.retracts is not None else "corrects"
+        reason = Rejected(
+            Reason.FOREIGN_CORRECTION,
+            f"{fact.producer} {verb} {target_of(fact)}, an event of {owner}: an organisation "
+            "may correct or retract only its own events",
+        )
+        out.refused.append((raw, fact))
+        out.deadletters.append(deadletter(raw, reason, now))
+    return out

@@ -42,9 +42,11 @@ publisher: it is turned into the pseudonymous person key (a keyed HMAC) before a
 
 Times are RFC 3339 with a time zone (`2026-03-01T09:30:00+01:00` or `...Z`); dates are
 `YYYY-MM-DD`. Neither time may lie in the future (5 minutes' tolerance), and `occurred_at` may not
-be after `recorded_at`. The event id is derived from `ref` when it is given (below), so sending
-the same fact twice yields the same id and the chain keeps it once. Without `ref` every line is a
-new fact with a random id.
+be after `recorded_at`. `recorded_at` is the agency's information: what the chain knew when
+("as known at") is the broker's time of publication, which no publisher sets
+([replay.md](replay.md#two-time-axes)). The event id is derived from `ref` when it is given
+(below), so sending the same fact twice yields the same id and the chain keeps it once.
+Without `ref` every line is a new fact with a random id.
 
 Events about something other than a person (a reception location, a housing task, a policy)
 carry neither `v_nummer` nor `person_key`: they are keyed by their subject, as their type says.
@@ -110,10 +112,19 @@ a temporary file. Receipts, rejects and unacknowledged lines are written as each
 **Limits** (the contract's, `schemas/limits.py`; the timeline processor's gate applies the same
 ones to every record, so what `publish` accepts is never a dead letter for them): every string
 at most {max_string} characters unless its field declares its own `maxLength` in the `.avsc`,
-and no control character (U+0000 to U+001F, U+007F) in any string; a line at most
+no control character (U+0000 to U+001F, U+007F) in any string, and no V-nummer in free text:
+ten digits or written `1234.567.890` (dots, spaces or dashes), standing on their own (not
+touching another letter or digit, so a hex id passes), in `ref`, `case_id`,
+`correlation_id`, `causation_id` or any string of `data` whose schema does not constrain it
+(a pattern, an enum, a UUID; the gate's reason is `V_NUMMER_IN_TEXT`, naming the field,
+never the value); a line at most
 {max_line_bytes:,} bytes of UTF-8 and its encoded record at most {max_record_bytes:,} bytes (the
 broker refuses 1 MiB). A line that breaks one is named with its line and field, like any other
 invalid line.
+
+`corrects` and `retracts` may name only the organisation's own events: a correction or
+retraction of another organisation's event is refused by the timeline processor (dead letter
+`FOREIGN_CORRECTION`, an anomaly, no figure moves; [lifecycle.md](lifecycle.md)).
 
 Every record the publisher sends carries the Kafka header `ketenlog-chain`: a SHA-256 link over
 the previous record's link on the same topic-partition, the key, the value and the timestamp, so

@@ -201,7 +201,10 @@ def _micros(moment: datetime) -> int:
 
 
 def _data_path(path: str) -> str:
-    """Schema paths are relative to the record; submissions put payload fields under `data`."""
+    """Schema paths are relative to the record; submissions put payload fields under `data`,
+    and the agency's reference (`envelope.source_ref`) in `ref`."""
+    if path == "envelope.source_ref":
+        return "ref"
     if path.startswith("envelope.") or path in ("", "envelope"):
         return path.removeprefix("envelope.")
     return f"data.{path}"

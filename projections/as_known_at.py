@@ -2,13 +2,15 @@
 log held at T count, in their form at T — a correction or retraction recorded after T is not
 applied yet. Sits beside projections.queries, which runs the same queries on these views.
 
-System time is an event's `recorded_at`: when it entered the chain's record (the timeline
-gate rejects one dated after the broker received it). Valid time (`occurred_at`) is the
-other axis: which day a figure is about. "Occupancy on 1 March as known on 2 March" asks
+System time is an event's `logged_at`: when the broker appended it to the agency topic (the
+record timestamp, which the broker refuses more than a few minutes off its own clock), a
+time the publisher cannot set; the publisher's `recorded_at` is information, never the
+system time, so a backdated record cannot reach into the past. Valid time (`occurred_at`) is
+the other axis: which day a figure is about. "Occupancy on 1 March as known on 2 March" asks
 valid time 1 March at system time 2 March.
 
-How: persons with no event recorded after T have the same rows as today, so only the others
-are folded again, from their events recorded up to T. Inside the caller's transaction a
+How: persons with no event logged after T have the same rows as today, so only the others
+are folded again, from their events logged up to T. Inside the caller's transaction a
 scratch schema gets, per derived table, a view of today's rows for the unchanged persons plus
 the refolded rows, and the analysts' views over those; rolling back removes it all.
 """
@@ -59,7 +61,7 @@ def parse_moment(text: str) -> datetime:
 def prepare(conn: psycopg.Connection[Any], moment: datetime) -> str:
     """Build the views as known at `moment` inside the caller's open transaction (roll it
     back afterwards); returns the schema of the views. Costs one fold per person with an
-    event recorded after `moment`."""
+    event logged after `moment`."""
     tag = uuid.uuid4().hex[:12]
     scratch, views = f"asof_{tag}", f"asof_{tag}_views"
     s = sql.Identifier(scratch)
@@ -67,7 +69,7 @@ def prepare(conn: psycopg.Connection[Any], moment: datetime) -> str:
     conn.execute(
         sql.SQL(
             "CREATE TABLE {}.later AS SELECT DISTINCT person_key FROM {}.timeline_events"
-            " WHERE recorded_at > %s"
+            " WHERE logged_at > %s"
         ).format(s, sql.Identifier(LIVE)),
         (moment,),
     )
@@ -76,7 +78,7 @@ def prepare(conn: psycopg.Connection[Any], moment: datetime) -> str:
     cur = conn.execute(
         sql.SQL(
             "SELECT t.person_key, t.fact::text FROM {}.timeline_events t"
-            " JOIN {}.later USING (person_key) WHERE t.recorded_at <= %s"
+            " JOIN {}.later USING (person_key) WHERE t.logged_at <= %s"
         ).format(sql.Identifier(LIVE), s),
         (moment,),
     )

@@ -16,10 +16,11 @@ from domain.facts import Fact
 def person_facts(
     conn: psycopg.Connection[Any], person_key: str, known_at: datetime | None = None
 ) -> list[Fact]:
-    """Every event of the person the timeline accepted (recorded up to `known_at`, if given)."""
+    """Every event of the person the store holds (logged by the broker up to `known_at`, if
+    given: system time, not the publisher's recorded_at)."""
     rows = conn.execute(
         "SELECT fact::text FROM timeline_events WHERE person_key = %s"
-        " AND (%s::timestamptz IS NULL OR recorded_at <= %s::timestamptz)",
+        " AND (%s::timestamptz IS NULL OR logged_at <= %s::timestamptz)",
         (person_key, known_at, known_at),
     ).fetchall()
     return [Fact.from_json(text) for (text,) in rows]

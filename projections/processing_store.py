@@ -25,9 +25,10 @@ async def _copy(cur: psycopg.AsyncCursor[Any], target: str, rows: Sequence[Seque
                 await copy.write_row(row)
 
 
+# In the table's column order (facts_in, its copy, is inserted with SELECT *).
 FACT_COLUMNS = (
     "(event_id, person_key, event_type, producer, occurred_at, recorded_at, source_topic,"
-    " source_partition, source_offset, fact)"
+    " source_partition, source_offset, fact, logged_at)"
 )
 
 
@@ -44,6 +45,7 @@ def fact_row(f: Any) -> tuple[Any, ...]:
         f.partition,
         f.offset,
         f.to_json(),
+        f.logged_at,
     )
 
 

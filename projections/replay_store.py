@@ -174,11 +174,27 @@ def _copy(cur: psycopg.Cursor[Any], target: str, rows: Iterable[Sequence[Any]]) 
             copy.write_row(row)
 
 
-def accepted_facts(conn: psycopg.Connection, schema: str) -> set[tuple[str, str]]:
-    """(event id, person key) of every fact `schema` holds: what the gate accepted."""
-    cur = conn.execute(
-        sql.SQL("SELECT event_id::text, person_key FROM {}").format(
-            sql.Identifier(schema, "timeline_events")
+def accepted_facts(
+    conn: psycopg.Connection, schema: str
+) -> tuple[set[tuple[str, str]], set[tuple[str, str]]]:
+    """(event id, person key) of the facts `schema` holds, split in two: those the timeline
+    must carry, and those that correct or retract another organisation's event. The gate
+    dead-letters the latter only when it has seen the target (on another organisation's
+    topic, so which comes first varies between paths) and the store keeps them for the fold
+    either way; so on the timeline they may be, or not."""
+    table = sql.Identifier(schema, "timeline_events")
+    foreign = {
+        (str(e), str(k))
+        for e, k in conn.execute(
+            sql.SQL(
+                "SELECT f.event_id::text, f.person_key FROM {} f JOIN {} t"
+                " ON t.event_id = coalesce(f.fact->>'retracts', f.fact->>'corrects')::uuid"
+                " AND t.person_key = f.person_key WHERE t.producer <> f.producer"
+            ).format(table, table)
         )
-    )
-    return {(str(e), str(k)) for e, k in cur}
+    }
+    everything = {
+        (str(e), str(k))
+        for e, k in conn.execute(sql.SQL("SELECT event_id::text, person_key FROM {}").format(table))
+    }
+    return everything - foreign, foreign

@@ -54,6 +54,17 @@ DEADLETTER = "keten.deadletter"
 
 # -1 = keep forever: agency topics are the system of record.
 RETAIN_FOREVER = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+# System time the publisher cannot set: the broker refuses an agency record whose timestamp
+# (set by the publisher, covered by its chain link) is more than this off the broker's own
+# clock, so the timestamp on the log is the broker's time within this tolerance. "As known
+# at" rests on it, not on the publisher's recorded_at (docs/audit.md). LogAppendTime would
+# overwrite the timestamp the chain link covers; CreateTime with bounds keeps it.
+TIMESTAMP_TOLERANCE_MS = 5 * 60 * 1000
+BROKER_TIME = {
+    "message.timestamp.type": "CreateTime",
+    "message.timestamp.before.max.ms": str(TIMESTAMP_TOLERANCE_MS),
+    "message.timestamp.after.max.ms": str(TIMESTAMP_TOLERANCE_MS),
+}
 # The dead-letter topic is evidence for operators; keep it too.
 RETAIN_DEADLETTER = RETAIN_FOREVER
 
@@ -82,7 +93,9 @@ class TopicSpec:
 def catalogue() -> list[TopicSpec]:
     """Every topic, in a stable order: one per organisation, then the timeline and dead letters."""
     specs = [
-        TopicSpec(event_topic(org), f"events published by {org.value}", dict(RETAIN_FOREVER))
+        TopicSpec(
+            event_topic(org), f"events published by {org.value}", RETAIN_FOREVER | BROKER_TIME
+        )
         for org in Org
     ]
     specs.append(

@@ -68,6 +68,9 @@ class _FieldPlan:
     maps (none of the contract's constrained fields is inside one)."""
     max_lengths: dict[str, int]
     """Dotted field path (array items as `[]`) -> the `maxLength` its .avsc field declares."""
+    identifiers: set[str]
+    """Dotted paths of the string fields the .avsc constrains (a `pattern`, an enum, a UUID):
+    not free text, so not checked for a V-nummer (schemas/limits.py)."""
 
 
 # By the version object, not its fingerprint: `maxLength`, `pattern` and `minimum` are not in
@@ -80,7 +83,15 @@ def _plan(sv: SchemaVersion) -> _FieldPlan:
     cached = _PLANS.get(id(sv))
     if cached is not None and cached[0] is sv:
         return cached[1]
-    plan = _FieldPlan([], {})
+    plan = _FieldPlan([], {}, set())
+
+    def constrained_string(node: Any, ns: str) -> bool:
+        if isinstance(node, list):
+            return any(constrained_string(b, ns) for b in node if b != "null")
+        if isinstance(node, str):
+            named = sv.named_types.get(full_name(node, ns)) if node not in PRIMITIVES else None
+            return named is not None and named.get("type") == "enum"
+        return bool(node.get("type") == "enum" or node.get("logicalType") == "uuid")
 
     def walk(node: Any, path: tuple[str, ...], ns: str, seen: frozenset[str]) -> None:
         if isinstance(node, list):
@@ -96,8 +107,11 @@ def _plan(sv: SchemaVersion) -> _FieldPlan:
                 where = (*path, fld["name"])
                 if ("pattern" in fld or "minimum" in fld) and not {"[]", "*"} & set(path):
                     plan.constrained.append((where, fld))
+                dotted = ".".join(where).replace(".[]", "[]")
                 if isinstance(fld.get("maxLength"), int):
-                    plan.max_lengths[".".join(where).replace(".[]", "[]")] = fld["maxLength"]
+                    plan.max_lengths[dotted] = fld["maxLength"]
+                if "pattern" in fld or constrained_string(fld["type"], inner):
+                    plan.identifiers.add(dotted)
                 walk(fld["type"], where, inner, seen)
         elif node.get("type") == "array":
             walk(node["items"], (*path, "[]"), ns, seen)
@@ -115,9 +129,11 @@ def limit_problems(sv: SchemaVersion, record: Any) -> list[Problem]:
     """Every string of `record` that breaks the contract's limits (schemas/limits.py), with its
     path; what the timeline gate checks on each decoded record."""
     problems = []
+    plan = _plan(sv)
     for path, value in suspicious_strings(record):
-        declared = _plan(sv).max_lengths.get(re.sub(r"\[\d+\]", "[]", path), MAX_STRING)
-        problem = string_problem(value, declared)
+        field = re.sub(r"\[\d+\]", "[]", path)
+        declared = plan.max_lengths.get(field, MAX_STRING)
+        problem = string_problem(value, declared, free_text=field not in plan.identifiers)
         if problem is not None:
             problems.append(Problem(path, problem))
     return problems

@@ -5,7 +5,7 @@ facts included). The result does not depend on the delivery order.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -57,10 +57,29 @@ def fact_without_position(fact: Fact) -> Fact:
     )
 
 
+def target_of(fact: Fact) -> str | None:
+    """The event a correction or retraction names (None for a plain event)."""
+    return fact.retracts if fact.retracts is not None else fact.corrects
+
+
+def foreign_target(fact: Fact, producer_of: Mapping[str, str]) -> str | None:
+    """The producer of the event `fact` corrects or retracts when that is another organisation
+    (an organisation may correct or retract only its own events), else None. `producer_of`:
+    event id -> producer of the person's events known so far; a target not among them cannot
+    be judged yet (None)."""
+    target = target_of(fact)
+    if target is None:
+        return None
+    owner = producer_of.get(target)
+    return owner if owner is not None and owner != fact.producer else None
+
+
 def effective(facts: Iterable[Fact]) -> Effective:
     """Each event once; a correction replaces its target (chains of corrections included);
     a retraction removes its target and is itself no lifecycle event. A correction or
-    retraction whose target has not arrived yet is kept, and an anomaly says so."""
+    retraction whose target has not arrived yet is kept, and an anomaly says so. One whose
+    target another organisation published is refused: it neither replaces nor removes
+    anything and is no lifecycle event itself (FOREIGN_CORRECTION), whichever arrived first."""
     by_id: dict[str, list[Fact]] = {}
     for fact in facts:
         by_id.setdefault(fact.event_id, []).append(fact)
@@ -79,11 +98,26 @@ def effective(facts: Iterable[Fact]) -> Effective:
                     f"{len(copies)} copies with different content; kept one by content order",
                 )
             )
+    producer_of = {event_id: fact.producer for event_id, fact in unique.items()}
+    for fact in list(unique.values()):
+        owner = foreign_target(fact, producer_of)
+        if owner is not None:
+            del unique[fact.event_id]
+            verb = "retracts" if fact.retracts is not None else "corrects"
+            anomalies.append(
+                Anomaly(
+                    AnomalyKind.FOREIGN_CORRECTION,
+                    fact.event_id,
+                    fact.occurred_at,
+                    fact.case_id,
+                    f"{fact.producer} {verb} {target_of(fact)}, an event of {owner}: refused",
+                )
+            )
     retracted: set[str] = set()
     for fact in unique.values():
         if fact.retracts is not None:
             retracted.add(fact.retracts)
-            if fact.retracts not in unique:
+            if fact.retracts not in producer_of:
                 anomalies.append(
                     Anomaly(
                         AnomalyKind.RETRACTION_OF_UNKNOWN_EVENT,
@@ -102,7 +136,7 @@ def effective(facts: Iterable[Fact]) -> Effective:
     for fact in active:
         if fact.corrects is not None:
             replaced.add(fact.corrects)
-            if fact.corrects not in unique:
+            if fact.corrects not in producer_of:
                 anomalies.append(
                     Anomaly(
                         AnomalyKind.CORRECTION_OF_UNKNOWN_EVENT,

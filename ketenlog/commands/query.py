@@ -50,7 +50,8 @@ def register(registry: Registry) -> None:
         "--as-known-at",
         metavar="T",
         help="the figures as the chain knew them at system time T (ISO date = end of that day, "
-        "or date-time): events recorded later, and corrections recorded later, do not count",
+        "or date-time): events and corrections published later (by the broker's clock, not "
+        "their recorded_at) do not count",
     )
 
 

@@ -27,7 +27,10 @@ def register(registry: Registry) -> None:
     )
     parser.add_argument("person_key", help="the pseudonymous person key (hex)")
     parser.add_argument(
-        "--as-known-at", type=moment, metavar="T", help="only what the chain had recorded at T"
+        "--as-known-at",
+        type=moment,
+        metavar="T",
+        help="only what the broker had logged at T (system time, not the events' recorded_at)",
     )
     parser.add_argument("--format", choices=("table", "json"), default="table")
 

@@ -159,16 +159,17 @@ def _wait_for_positions(dsn: str, group: str, services: RunningServices) -> None
 # The issue's example: occupancy on 1 March as reported on 2 March differs from occupancy on
 # 1 March as known today when a late placement was published on 5 March. Set in a year before
 # 2020, where no other test's data lives, drawn per run: a log that already holds an earlier
-# run (a developer's) would count that run's persons too.
+# run (a developer's) would count that run's persons too. System time is the broker's, not the
+# events' recorded_at: the three publications (on time, late, the correction) are made one
+# after the other, and the moments between them stand for 2 March and 5 March 10:59.
 YEAR = 1995 + uuid.uuid4().int % 25
 DAY = date(YEAR, 3, 1)
 
 
-def _placements(key: bytes) -> list[tuple[Submission, str | None]]:
-    """Five persons placed in an AZC on 20 February (recorded that day), five more placed on 27
-    February but published only on 5 March, and on 5 March a correction: the first person was
-    in a POL, not an AZC."""
-    out: list[tuple[Submission, str | None]] = []
+def _placements(key: bytes) -> list[tuple[Submission, bool]]:
+    """Five persons placed in an AZC on 20 February (published then), five more placed on 27
+    February but published only on 5 March (late: True)."""
+    out: list[tuple[Submission, bool]] = []
 
     def at(day: int, month: int = 2) -> datetime:
         return datetime(YEAR, month, day, 10, tzinfo=UTC)
@@ -189,7 +190,7 @@ def _placements(key: bytes) -> list[tuple[Submission, str | None]]:
                     ref=f"asof-start-{i}",
                     data={"reception_group": "ASYLUM_SEEKER"},
                 ),
-                None,
+                late,
             )
         )
         out.append(
@@ -203,17 +204,38 @@ def _placements(key: bytes) -> list[tuple[Submission, str | None]]:
                     ref=f"asof-place-{i}",
                     data={"location_id": "AZC-TEST", "location_type": "AZC"},
                 ),
-                None,
+                late,
             )
         )
     return out
 
 
-def _publish_as_known_at_example(services: RunningServices) -> tuple[bytes, str]:
+def _between() -> datetime:
+    """A moment after everything published so far and before anything published next (the
+    broker's clock has millisecond steps)."""
+    time.sleep(0.05)
+    moment = datetime.now(UTC)
+    time.sleep(0.05)
+    return moment
+
+
+def _publish_as_known_at_example(
+    services: RunningServices,
+) -> tuple[bytes, str, datetime, datetime]:
+    """The chain key, the first person's key, and the moments standing for 2 March (after the
+    on-time placements) and 5 March 10:59 (after the late ones, before the correction)."""
     key = f"asof-{uuid.uuid4().hex}".encode()
     preparer = Preparer(key, services.settings.oin_prefix)
+    placements = _placements(key)
     with Publisher("COA", preparer, services.bootstrap, signer=services.signer("COA")) as pub:
-        ids = [pub.publish(sub) for sub, _ in _placements(key)]
+        ids = [pub.publish(sub) for sub, late in placements if not late]
+        pub.flush()
+        reported = _between()
+        for sub, late in placements:
+            if late:
+                pub.publish(sub)
+        pub.flush()
+        before_correction = _between()
         pub.publish(
             Submission(
                 type="PlacedAtLocation",
@@ -227,7 +249,7 @@ def _publish_as_known_at_example(services: RunningServices) -> tuple[bytes, str]
             )
         )
         pub.flush()
-    return key, person_key("5500000000", key)
+    return key, person_key("5500000000", key), reported, before_correction
 
 
 def occupancy(dsn: str, known_at: datetime | None) -> dict[str, int]:
@@ -242,18 +264,21 @@ def occupancy(dsn: str, known_at: datetime | None) -> dict[str, int]:
 def test_occupancy_as_known_at_a_moment_and_the_auditors_timeline(
     services: RunningServices, fresh_db: str
 ) -> None:
-    _, first = _publish_as_known_at_example(services)
+    _, first, reported, before_correction = _publish_as_known_at_example(services)
     until_idle(services, fresh_db, f"asof-{uuid.uuid4().hex[:8]}")
 
-    reported = parse_moment(f"{YEAR}-03-02")
     assert occupancy(fresh_db, reported) == {"AZC": 5}
     assert occupancy(fresh_db, None) == {"AZC": 9, "POL": 1}
-    assert occupancy(fresh_db, parse_moment(f"{YEAR}-03-05T10:59:59Z")) == {"AZC": 10}
+    assert occupancy(fresh_db, before_correction) == {"AZC": 10}
+    # The events' own recorded_at (20 February, 5 March) is the publisher's word, not when
+    # the chain knew them: as known on 2 March of their year, nothing was known yet.
+    assert occupancy(fresh_db, parse_moment(f"{YEAR}-03-02")) == {}
+    moment = reported.isoformat().replace("+00:00", "Z")
 
     # The same on the command line, with disclosure control (9 -> 10, 1 -> suppressed).
     args = ["query", "occupancy", "--by", "day,location_type", "--from", f"{YEAR}-03-01"]
     args += ["--to", f"{YEAR}-03-01", "--format", "json"]
-    then = ketenlog(services, fresh_db, *args, "--as-known-at", f"{YEAR}-03-02")
+    then = ketenlog(services, fresh_db, *args, "--as-known-at", moment)
     now = ketenlog(services, fresh_db, *args)
     assert then.returncode == 0 and now.returncode == 0, then.stderr + now.stderr
     assert _by_type(json.loads(then.stdout)) == {"AZC": 5}
@@ -267,14 +292,14 @@ def test_occupancy_as_known_at_a_moment_and_the_auditors_timeline(
     assert any(s.startswith("corrects ") for s in statuses)
     assert [s["to"] for s in seen["states"] if s["lifecycle"] == "RECEPTION"]
     earlier = ketenlog(
-        services, fresh_db, "timeline", first, "--format", "json", "--as-known-at", f"{YEAR}-03-02"
+        services, fresh_db, "timeline", first, "--format", "json", "--as-known-at", moment
     )
     assert [e["status"] for e in json.loads(earlier.stdout)["events"]] == ["as recorded"] * 2
 
     with serving(fresh_db, KETENLOG_AUDITOR_TOKEN="s3cret") as base:
         url = f"{base}/v1/bezetting?periode=dag&indeling=location_type&van={YEAR}-03-01"
         url += f"&tot={YEAR}-03-01"
-        status, _, body = get(f"{url}&bekend-op={YEAR}-03-02")
+        status, _, body = get(f"{url}&bekend-op={moment}")
         assert status == 200, body
         assert _by_type(json.loads(body)["resultaten"]) == {"AZC": 5}
         status, _, body = get(url)

@@ -54,8 +54,8 @@ def _today(conn: psycopg.Connection) -> date:
 def _event(conn: psycopg.Connection, person: str, day: date) -> None:
     conn.execute(
         "INSERT INTO timeline_events (event_id, person_key, event_type, producer, occurred_at,"
-        " recorded_at, source_topic, source_partition, source_offset, fact)"
-        " VALUES (%s, %s, 'X', 'COA', %s, now(), 'keten.timeline', 0, 0, '{}')",
+        " recorded_at, source_topic, source_partition, source_offset, fact, logged_at)"
+        " VALUES (%s, %s, 'X', 'COA', %s, now(), 'keten.timeline', 0, 0, '{}', now())",
         (uuid.uuid4(), person, f"{day.isoformat()}T12:00:00Z"),
     )
 

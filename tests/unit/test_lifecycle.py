@@ -3,6 +3,7 @@ corrections, retractions, duplicates, the case-attachment rule, state_at and ser
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
@@ -342,6 +343,17 @@ ANOMALY_TABLE: list[tuple[str, list[Fact], list[AnomalyKind]]] = [
         "retraction of unknown event",
         [arrival(), ev("EventRetracted", 1, retracts=str(uuid.uuid4()), reason="DUPLICATE")],
         [A.RETRACTION_OF_UNKNOWN_EVENT],
+    ),
+    (
+        "another organisation's retraction",
+        [
+            *GRANTED,
+            dataclasses.replace(
+                ev("EventRetracted", 30, retracts=GRANTED[-1].event_id, reason="OTHER"),
+                producer="COA",
+            ),
+        ],
+        [A.FOREIGN_CORRECTION],
     ),
     (
         "decision without legal aid",

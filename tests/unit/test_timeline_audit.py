@@ -31,3 +31,14 @@ def test_a_lost_fact_and_a_slipped_in_record_are_named() -> None:
 def test_while_the_store_is_behind_later_records_are_not_judged() -> None:
     result = audit([record(0, "e1", "p1"), record(1, "later", "p2")], {("e1", "p1")}, at_rest=False)
     assert result.ok and not result.judged_unaccounted
+
+
+def test_a_foreign_correction_may_be_on_the_timeline_or_not() -> None:
+    # Passed on when the gate had not seen its target yet, a dead letter when it had.
+    accepted, optional = {("e1", "p1")}, {("c1", "p1"), ("c2", "p1")}
+    result = audit(
+        [record(0, "e1", "p1"), record(1, "c1", "p1")], accepted, at_rest=True, optional=optional
+    )
+    assert result.ok and result.missing == [] and result.unaccounted == []
+    without = audit([record(0, "e1", "p1"), record(1, "c1", "p1")], accepted, at_rest=True)
+    assert without.unaccounted == [(0, 1, "c1")], "only as optional, not as any record"

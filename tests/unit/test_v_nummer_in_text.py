@@ -15,7 +15,7 @@ import pytest
 
 from processors.checks import Reason
 from processors.timeline import gate
-from producers.file_publish import check_file
+from producers.file_publish import SeenIds, check_lines
 from producers.prepare import InvalidEventError, Prepared, Preparer
 from producers.submission import Submission
 from schemas.codec import default_codec
@@ -117,8 +117,8 @@ def test_publish_names_the_line_and_the_field() -> None:
             data={"location_id": "AZC-1234567890", "location_type": "AZC"},
         ),
     ]
-    checked = check_file(PREPARER, Org.COA, io.BytesIO(b"".join(lines)))
-    problems = {line.number: line.problems for line in checked.lines}
+    checked = check_lines(PREPARER, Org.COA, io.BytesIO(b"".join(lines)), SeenIds())
+    problems = {line.number: line.problems for line in checked}
     assert not problems[1]
     assert problems[2] == [("ref", V_NUMMER_PROBLEM)]
     assert problems[3] == [("case_id", V_NUMMER_PROBLEM)]

@@ -29,6 +29,7 @@ from aiokafka.partitioner import murmur2
 
 from infra import kafka_log
 from ketenlog import settings as settings_module
+from schemas.access import KafkaAccess
 from schemas.chain import HEADER
 from schemas.codec import DecodeError, default_codec
 from schemas.records import Raw
@@ -69,11 +70,11 @@ def rekey(value: bytes, copy: int) -> tuple[str, bytes] | None:
     return env["person_key"], body
 
 
-async def grow(bootstrap: str, copies: range, partitions: int) -> int:
-    ends = kafka_log.end_offsets(bootstrap, event_topics())
+async def grow(kafka: KafkaAccess, copies: range, partitions: int) -> int:
+    ends = kafka_log.end_offsets(kafka, event_topics())
     total = len(copies) * sum(ends.values())
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka.aiokafka(),
         acks="all",
         enable_idempotence=True,
         linger_ms=50,
@@ -85,7 +86,7 @@ async def grow(bootstrap: str, copies: range, partitions: int) -> int:
     try:
         for copy in copies:
             for (topic, partition), stop in sorted(ends.items()):
-                async for batch in kafka_log.aread(bootstrap, topic, partition, 0, stop):
+                async for batch in kafka_log.aread(kafka, topic, partition, 0, stop):
                     acks += [await _send(producer, raw, copy, partitions) for raw in batch]
                     if len(acks) < WINDOW:
                         continue
@@ -129,7 +130,7 @@ def main() -> int:
     args = parser.parse_args()
     settings = settings_module.load()
     copies = range(args.first, args.first + args.copies)
-    sent = asyncio.run(grow(settings.bootstrap, copies, settings.partitions))
+    sent = asyncio.run(grow(settings.kafka("admin"), copies, settings.partitions))
     say(f"grow: appended {sent:,} records")
     return 0
 

@@ -25,6 +25,7 @@ from ketenlog import settings as settings_module
 from producers.prepare import Prepared, Preparer
 from producers.publisher import DeliverySettings, Publisher
 from producers.submission import Submission
+from schemas.access import KafkaAccess
 from schemas.topics import RETAIN_FOREVER, TopicSpec
 
 TOPIC = "bench.publish"
@@ -55,9 +56,9 @@ def submissions(n: int) -> list[Submission]:
     return out
 
 
-def run_publisher(bootstrap: str, preparer: Preparer, subs: list[Submission]) -> float:
+def run_publisher(kafka: KafkaAccess, preparer: Preparer, subs: list[Submission]) -> float:
     delivery = DeliverySettings()
-    with Publisher("IND", preparer, bootstrap, delivery, topic=TOPIC) as pub:
+    with Publisher("IND", preparer, kafka, delivery, topic=TOPIC) as pub:
         t0 = time.perf_counter()
         for sub in subs:
             pub.publish(sub)
@@ -67,8 +68,8 @@ def run_publisher(bootstrap: str, preparer: Preparer, subs: list[Submission]) ->
     return len(subs) / elapsed
 
 
-def run_raw(bootstrap: str, records: list[Prepared]) -> float:
-    producer = KafkaProducer(**DeliverySettings().producer_config(bootstrap))
+def run_raw(kafka: KafkaAccess, records: list[Prepared]) -> float:
+    producer = KafkaProducer(**DeliverySettings().producer_config(kafka))
     try:
         t0 = time.perf_counter()
         futures = [
@@ -100,12 +101,12 @@ def main() -> int:
     subs = submissions(args.events)
     prepared = [preparer.prepare("IND", s) for s in subs]
     # Warm up both paths (connections, metadata, JIT-free Python caches).
-    run_raw(settings.bootstrap, prepared[:2000])
-    run_publisher(settings.bootstrap, preparer, subs[:2000])
+    run_raw(settings.kafka("admin"), prepared[:2000])
+    run_publisher(settings.kafka("admin"), preparer, subs[:2000])
     raw_rates, pub_rates, ratios = [], [], []
     for round_no in range(1, args.rounds + 1):
-        raw = run_raw(settings.bootstrap, prepared)
-        pub = run_publisher(settings.bootstrap, preparer, subs)
+        raw = run_raw(settings.kafka("admin"), prepared)
+        pub = run_publisher(settings.kafka("admin"), preparer, subs)
         raw_rates.append(raw)
         pub_rates.append(pub)
         ratios.append(pub / raw)

@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from infra import kafka_broker, postgres, topics
+from infra import kafka_broker, kafka_security, postgres, topics
 from infra.config import ServiceConfig
 from infra.errors import InfraError
 from infra.topics import TopicRow
@@ -124,9 +124,17 @@ def up(settings: ServiceConfig, say: Say) -> list[Endpoint]:
             postgres.stop(settings, say)
         raise
 
+    prepare_kafka(settings, say)
+    return endpoints(settings)
+
+
+def prepare_kafka(settings: ServiceConfig, say: Say) -> None:
+    """On a running Kafka: principals and ACLs as the catalogue says, then the topics."""
+    if settings.kafka_insecure:
+        say("kafka: WARNING: plaintext (KETENLOG_KAFKA_INSECURE=1): no authentication, no ACLs")
+    kafka_security.ensure(settings, say)
     for problem in topics.ensure(settings, say):
         say(f"problem: {problem}")
-    return endpoints(settings)
 
 
 def down(settings: ServiceConfig, say: Say) -> None:

@@ -31,6 +31,7 @@ import pytest
 from infra import services as infra_services
 from ketenlog import settings as settings_module
 from ketenlog.settings import Settings
+from schemas.access import KafkaAccess, principal_of
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,25 @@ class RunningServices:
     @property
     def dsn(self) -> str:
         return self.settings.dsn
+
+    def kafka(self, who: str) -> KafkaAccess:
+        """The client settings of a principal (`IND`, `coa`, `auditor`, `admin`, ...)."""
+        return self.settings.kafka(principal_of(who))
+
+    @property
+    def kafka_env(self) -> dict[str, str]:
+        """The settings a `ketenlog` subprocess needs to reach this session's Kafka."""
+        return kafka_env(self.settings)
+
+
+def kafka_env(settings: Settings) -> dict[str, str]:
+    env = {
+        "KETENLOG_KAFKA_BOOTSTRAP": settings.bootstrap,
+        "KETENLOG_KAFKA_CREDENTIALS_DIR": str(settings.kafka_credentials_dir),
+    }
+    if settings.kafka_insecure:
+        env["KETENLOG_KAFKA_INSECURE"] = "1"
+    return env
 
 
 INTEGRATION = Path(__file__).resolve().parent / "integration"

@@ -12,6 +12,7 @@ from pathlib import Path
 from infra.export import ExportError, export_log
 from ketenlog.commands.base import CommandError, Progress, Registry, say
 from ketenlog.settings import Settings
+from schemas.access import AUDITOR
 
 
 def register(registry: Registry) -> None:
@@ -29,7 +30,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     directory: Path = args.directory
     try:
         exported = export_log(
-            settings.bootstrap, directory, lambda total: Progress("export: records", total)
+            settings.kafka(AUDITOR), directory, lambda total: Progress("export: records", total)
         )
     except ExportError as exc:
         raise CommandError(str(exc), exc.exit_code) from exc

@@ -11,6 +11,7 @@ from ketenlog.settings import Settings
 from producers.file_publish import FilePublishError, Paths, publish_file
 from producers.prepare import Preparer
 from producers.publisher import DeliverySettings, Publisher
+from schemas.access import org_principal
 from schemas.topics import Org
 
 
@@ -52,7 +53,7 @@ def publish(args: argparse.Namespace, settings: Settings) -> int:
             args.file,
             Paths.beside(args.file, args.rejects, args.unacked, args.receipts),
             preparer,
-            lambda: Publisher(org, preparer, settings.bootstrap, delivery),
+            lambda: Publisher(org, preparer, settings.kafka(org_principal(org)), delivery),
             skip_invalid=args.skip_invalid,
             say=say,
             progress=Progress,

@@ -15,6 +15,7 @@ from producers.simulator import output
 from producers.simulator.calibration import measure, report
 from producers.simulator.generator import Simulation, simulate
 from producers.simulator.params import Noise, SimParams
+from schemas.access import ADMIN
 
 
 def register(registry: Registry) -> None:
@@ -138,7 +139,7 @@ def _publish(sim: Simulation, settings: Settings, key: bytes) -> int:
     preparer = Preparer(key, settings.oin_prefix)
     delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
     try:
-        publish_simulation(sim, preparer, settings.bootstrap, delivery, say)
+        publish_simulation(sim, preparer, settings.kafka(ADMIN), delivery, say)
     except (FeedInFutureError, ConnectionError, PublishError) as exc:
         raise CommandError(str(exc)) from exc
     return 0

@@ -11,6 +11,7 @@ import json
 from infra import chain_audit, kafka_log
 from ketenlog.commands.base import CommandError, Progress, Registry, say
 from ketenlog.settings import Settings
+from schemas.access import AUDITOR
 from schemas.topics import event_topics
 
 # Breaks listed one by one; beyond this only counted (a log from before the chains has many).
@@ -51,7 +52,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     topics: list[str] = args.topic or event_topics()
     progress = Progress("verify-chains: records")
     try:
-        audit = chain_audit.walk_all(settings.bootstrap, topics, progress.tick)
+        audit = chain_audit.walk_all(settings.kafka(AUDITOR), topics, progress.tick)
     except kafka_log.KafkaLogError as exc:
         raise CommandError(f"{exc}; is Kafka running (`ketenlog status`)?") from exc
     progress.finish()

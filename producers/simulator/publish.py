@@ -1,5 +1,10 @@
 """The simulated chain onto Kafka (`ketenlog simulate --publish`, the demo): every delivery in
-recorded-time order, with one Publisher per organisation sharing one producer."""
+recorded-time order, with one Publisher per organisation sharing one producer.
+
+The simulator speaks for every organisation at once, so its one producer connects as a
+principal that may write every agency topic (the demo and `simulate --publish` give it the
+admin's settings); a real agency publishes with its own credentials and can write only its own
+topic."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from producers.publisher import DeliverySettings, Publisher, open_producer
 from producers.simulator import calendar as cal
 from producers.simulator.generator import Simulation
 from producers.simulator.output import Rate
+from schemas.access import KafkaAccess
 
 FLUSH_EVERY = 20_000
 
@@ -23,7 +29,7 @@ class FeedInFutureError(ValueError):
 def publish_simulation(
     sim: Simulation,
     preparer: Preparer,
-    bootstrap: str,
+    kafka: KafkaAccess,
     delivery: DeliverySettings,
     say: Callable[[str], None],
 ) -> int:
@@ -38,7 +44,7 @@ def publish_simulation(
         )
     # One producer for all organisations: eleven kafka-python sender threads in one process
     # contend for the GIL and publish at a third of the rate.
-    producer = open_producer(bootstrap, delivery, "ketenlog-simulate")
+    producer = open_producer(kafka, delivery, "ketenlog-simulate")
     publishers: dict[str, Publisher] = {}
     rate = Rate(say, "published")
     total = len(sim.deliveries)
@@ -47,7 +53,7 @@ def publish_simulation(
             pub = publishers.get(org.value)
             if pub is None:
                 pub = publishers[org.value] = Publisher(
-                    org, preparer, bootstrap, delivery, producer=producer
+                    org, preparer, kafka, delivery, producer=producer
                 )
             pub.publish(sub)
             if n % FLUSH_EVERY == 0:

@@ -38,7 +38,7 @@ def published(services: RunningServices) -> Published:
     for org, sub in sim.submissions():
         pub = publishers.get(org.value)
         if pub is None:
-            pub = publishers[org.value] = Publisher(org, preparer, services.bootstrap)
+            pub = publishers[org.value] = Publisher(org, preparer, services.kafka(org.value))
         pub.publish(sub)
         if sub.v_nummer:
             keys.add(person_key(sub.v_nummer, key))

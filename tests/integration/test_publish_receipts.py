@@ -48,7 +48,7 @@ def test_receipts_name_the_partition_and_offset_of_each_published_line(
     events = tmp_path / "coa.jsonl"
     events.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     topic = event_topic("COA")
-    before = end_offsets(services.bootstrap, topic)
+    before = end_offsets(services.kafka("auditor"), topic)
 
     done = ketenlog(services, "publish", "--org", "COA", str(events))
     assert done.returncode == 0, done.stderr
@@ -61,7 +61,9 @@ def test_receipts_name_the_partition_and_offset_of_each_published_line(
         k: v for k, v in receipts[3].items() if k != "line"
     }
 
-    landed = {(r.partition, r.offset): r for r in read_from(services.bootstrap, topic, before)}
+    landed = {
+        (r.partition, r.offset): r for r in read_from(services.kafka("auditor"), topic, before)
+    }
     assert len(landed) == len(rows) - 1
     placed = {(r["partition"], r["offset"]) for r in receipts}
     assert placed == set(landed), "every record on the topic has a receipt and vice versa"

@@ -33,12 +33,12 @@ def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_r
     key = f"vc-{uuid.uuid4().hex}".encode()
     first = publish(services, topic, key, range(20))
     second = publish(services, topic, key, range(20, 30))  # a restart: continues each chain
-    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    audit = chain_audit.walk_all(services.kafka("admin"), [topic])
     assert audit.breaks == []
     assert [(t.records, t.chained, t.breaks) for t in audit.by_topic()] == [(30, 30, 0)]
 
     victim = first[0].partition
-    producer = KafkaProducer(bootstrap_servers=services.bootstrap)
+    producer = KafkaProducer(**services.kafka("admin").kafka_python())
     try:
         unchained = producer.send(topic, b"not an event", partition=victim).get(30)
         wrong = producer.send(
@@ -53,7 +53,7 @@ def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_r
     partitions = services.settings.partitions
     assert same_key.partition == (murmur2(b"a-person-key") & 0x7FFFFFFF) % partitions
 
-    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    audit = chain_audit.walk_all(services.kafka("admin"), [topic])
     found = {(b.partition, b.offset): b.kind for b in audit.breaks}
     assert found == {
         (victim, unchained.offset): "unchained",
@@ -63,7 +63,7 @@ def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_r
     mine = {(r.partition, r.offset) for r in first + second + third}
     assert not mine & set(found)
     # Each partition's head is the last link, as the publisher reads it back (another reader).
-    heads = last_links(services.bootstrap, topic, services.settings.partitions)
+    heads = last_links(services.kafka("admin"), topic, services.settings.partitions)
     assert {p.partition: p.head for p in audit.partitions} == heads
 
     shown = ketenlog(services, services.dsn, "verify-chains", "--topic", topic, "--heads")
@@ -106,7 +106,7 @@ def test_records_a_client_wrote_in_a_transaction_are_named_and_its_markers_read_
 ) -> None:
     topic = fresh_topic(services)
     producer = KafkaProducer(
-        bootstrap_servers=services.bootstrap, transactional_id=f"vc-{uuid.uuid4().hex[:8]}"
+        transactional_id=f"vc-{uuid.uuid4().hex[:8]}", **services.kafka("admin").kafka_python()
     )
     try:
         producer.init_transactions()
@@ -118,14 +118,18 @@ def test_records_a_client_wrote_in_a_transaction_are_named_and_its_markers_read_
         producer.close()
     # Offsets 0..2 are the records, 3 the commit marker: the end is 4, and reading stops there
     # at once instead of waiting for a record that never comes.
-    stop = kafka_log.end_offsets(services.bootstrap, [topic])[(topic, 0)]
+    stop = kafka_log.end_offsets(services.kafka("auditor"), [topic])[(topic, 0)]
     assert stop == 4
     began = time.monotonic()
-    assert [r.offset for r in kafka_log.read(services.bootstrap, topic, 0, 0, stop)] == [0, 1, 2]
+    assert [r.offset for r in kafka_log.read(services.kafka("admin"), topic, 0, 0, stop)] == [
+        0,
+        1,
+        2,
+    ]
     assert time.monotonic() - began < 10
     key = f"vc-{uuid.uuid4().hex}".encode()
     publish(services, topic, key, range(40))  # some land in partition 0, after the marker
-    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    audit = chain_audit.walk_all(services.kafka("admin"), [topic])
     assert [(b.partition, b.offset, b.kind) for b in audit.breaks] == [
         (0, 0, "unchained"),
         (0, 1, "unchained"),

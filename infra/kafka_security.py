@@ -138,6 +138,37 @@ class AclState:
         return not self.missing and not self.extra
 
 
+@dataclass(frozen=True)
+class MatrixRow:
+    """One principal on one resource: the operations the catalogue grants it, and which of
+    them the broker lacks."""
+
+    principal: str
+    resource: str
+    operations: tuple[str, ...]
+    missing: tuple[str, ...]
+
+
+def matrix(state: AclState) -> list[MatrixRow]:
+    """The ACL matrix (principal x resource x operation) of the catalogue, marked with what
+    the broker lacks; in the catalogue's order of principals."""
+    cells: dict[tuple[str, str], tuple[list[str], list[str]]] = {}
+    for grant in sorted([*state.found, *state.missing]):
+        pattern = "" if grant.pattern == "LITERAL" else f" ({grant.pattern.lower()})"
+        where = f"{grant.resource.lower()} {grant.name}{pattern}"
+        ops, lacking = cells.setdefault((grant.principal, where), ([], []))
+        ops.append(grant.operation)
+        if grant in state.missing:
+            lacking.append(grant.operation)
+    order = {p: i for i, p in enumerate(principals())}
+    return [
+        MatrixRow(principal, where, tuple(ops), tuple(lacking))
+        for (principal, where), (ops, lacking) in sorted(
+            cells.items(), key=lambda item: (order.get(item[0][0], len(order)), item[0][1])
+        )
+    ]
+
+
 def _all_acls(client: Any) -> list[Any]:
     acls, _error = client.describe_acls(
         ACLFilter(

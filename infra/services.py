@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from infra import kafka_broker, kafka_security, postgres, topics
 from infra.config import ServiceConfig
 from infra.errors import InfraError
+from infra.kafka_security import AclState
 from infra.topics import TopicRow
 
 __all__ = ["Endpoint", "InfraError", "ServiceState", "Status", "TopicRow", "down", "status", "up"]
@@ -40,6 +41,8 @@ class Status:
     services: list[ServiceState]
     topics: list[TopicRow]
     problems: list[str] = field(default_factory=list)
+    # The broker's ACLs against the catalogue's; None on a plaintext Kafka (no authoriser).
+    acls: AclState | None = None
 
     @property
     def ok(self) -> bool:
@@ -192,4 +195,20 @@ def status(settings: ServiceConfig) -> Status:
         except InfraError as exc:
             problems.append(str(exc))
         problems += [f"topic {row.name}: {row.problem}" for row in rows if row.problem]
-    return Status(services=services, topics=rows, problems=problems)
+    acls = None
+    if kafka.up and not settings.kafka_insecure:
+        try:
+            acls = kafka_security.state(settings)
+        except InfraError as exc:
+            problems.append(str(exc))
+        else:
+            problems += [
+                f"ACL missing: {g.principal} may {g.operation} on {g.resource.lower()} "
+                f"{g.name} ({g.pattern.lower()}) by the catalogue; `ketenlog up` creates it"
+                for g in acls.missing
+            ]
+            problems += [
+                f"ACL the catalogue does not grant: {extra}; `ketenlog up` removes it"
+                for extra in acls.extra
+            ]
+    return Status(services=services, topics=rows, problems=problems, acls=acls)

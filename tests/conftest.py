@@ -128,6 +128,8 @@ def _containers(settings: Settings) -> Iterator[Settings]:
             settings,
             kafka_bootstrap=kafka.get_bootstrap_server(),
             database_url=pg.get_connection_url(driver=None),
+            # The container's Kafka is plaintext, without an authoriser.
+            kafka_insecure=True,
         )
 
 

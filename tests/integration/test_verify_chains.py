@@ -26,8 +26,16 @@ from tests.integration.pipeline import ketenlog
 pytestmark = pytest.mark.integration
 
 
+def as_auditor(services: RunningServices, folder: Path) -> dict[str, str]:
+    """Settings under which `ketenlog` audits a test topic: such a topic is outside the
+    catalogue, so the auditor has no grant on it; the admin's settings stand in for it."""
+    folder.mkdir(exist_ok=True)
+    (folder / "auditor.json").write_text(services.kafka("admin").to_json())
+    return {**services.kafka_env, "KETENLOG_KAFKA_CREDENTIALS_DIR": str(folder)}
+
+
 def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_record(
-    services: RunningServices,
+    services: RunningServices, tmp_path: Path
 ) -> None:
     topic = fresh_topic(services)
     key = f"vc-{uuid.uuid4().hex}".encode()
@@ -66,7 +74,15 @@ def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_r
     heads = last_links(services.kafka("admin"), topic, services.settings.partitions)
     assert {p.partition: p.head for p in audit.partitions} == heads
 
-    shown = ketenlog(services, services.dsn, "verify-chains", "--topic", topic, "--heads")
+    shown = ketenlog(
+        services,
+        services.dsn,
+        "verify-chains",
+        "--topic",
+        topic,
+        "--heads",
+        env=as_auditor(services, tmp_path / "creds"),
+    )
     assert shown.returncode == 1, shown.stderr[-2000:]
     assert f"break  {topic}[{victim}] offset {unchained.offset}: no chain link" in shown.stdout
     assert f"break  {topic}[{victim}] offset {wrong.offset}: chain link does not match" in (
@@ -77,10 +93,17 @@ def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_r
     assert "3 hash-chain break(s)" in shown.stderr
 
 
-def test_a_clean_topic_verifies_with_exit_0_and_json(services: RunningServices) -> None:
+def test_a_clean_topic_verifies_with_exit_0_and_json(
+    services: RunningServices, tmp_path: Path
+) -> None:
     topic = fresh_topic(services)
     receipts = publish(services, topic, f"vc-{uuid.uuid4().hex}".encode(), range(8))
-    shown = ketenlog(services, services.dsn, "verify-chains", "--topic", topic, "--format", "json")
+    shown = ketenlog(
+        services,
+        services.dsn,
+        *("verify-chains", "--topic", topic, "--format", "json"),
+        env=as_auditor(services, tmp_path / "creds"),
+    )
     assert shown.returncode == 0, shown.stderr[-2000:]
     report = json.loads(shown.stdout)
     assert report["breaks"] == 0
@@ -118,7 +141,7 @@ def test_records_a_client_wrote_in_a_transaction_are_named_and_its_markers_read_
         producer.close()
     # Offsets 0..2 are the records, 3 the commit marker: the end is 4, and reading stops there
     # at once instead of waiting for a record that never comes.
-    stop = kafka_log.end_offsets(services.kafka("auditor"), [topic])[(topic, 0)]
+    stop = kafka_log.end_offsets(services.kafka("admin"), [topic])[(topic, 0)]
     assert stop == 4
     began = time.monotonic()
     assert [r.offset for r in kafka_log.read(services.kafka("admin"), topic, 0, 0, stop)] == [

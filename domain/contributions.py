@@ -61,6 +61,8 @@ class DepartureRow(NamedTuple):
     day: date
     kind: str
     destination: str | None
+    border_return: bool
+    """Departed from the return border procedure (Regulation 2024/1349)."""
 
 
 class StayRow(NamedTuple):
@@ -123,6 +125,72 @@ class RelocationRow(NamedTuple):
     location_type: str
 
 
+class ScreeningRow(NamedTuple):
+    """One screening (Screening Regulation 2024/1356), from ScreeningStarted to its completion."""
+
+    person_key: str
+    event_id: str
+    started_at: datetime
+    completed_at: datetime | None
+    location: str
+    referral: str | None
+
+
+class BorderProcedureRow(NamedTuple):
+    """One asylum border procedure (APR 2024/1348 art. 43-54): from TrackAssigned BORDER, its
+    deadline (registration + 12 weeks + extensions, art. 51(2)) and how it ended: DECIDED (the
+    decision's outcome), MAXIMUM_REACHED (moved to the regular procedure), ENDED otherwise
+    (another track, departure); NULL while open."""
+
+    person_key: str
+    event_id: str
+    case_id: str
+    started_at: datetime
+    deadline: datetime
+    ended_at: datetime | None
+    result: str | None
+    outcome: str | None
+
+
+class EurodacHitRow(NamedTuple):
+    person_key: str
+    event_id: str
+    day: date
+    category: str
+    member_state: str
+
+
+class AmmrRow(NamedTuple):
+    """One AMMR (Dublin) request: OUT from the Netherlands or IN from another member state; a
+    TAKE_CHARGE request or a TAKE_BACK notification; its answer (ACCEPTED, which counts a
+    confirmed notification, or REFUSED), the transfer's time limit (art. 46) and the day of the
+    transfer."""
+
+    person_key: str
+    event_id: str
+    direction: str
+    kind: str
+    member_state: str
+    requested_day: date
+    answered_day: date | None
+    answer: str | None
+    time_limit: date | None
+    transferred_day: date | None
+
+
+class SolidarityRow(NamedTuple):
+    """One solidarity relocation (AMMR art. 67-68), into or out of the Netherlands."""
+
+    person_key: str
+    event_id: str
+    direction: str
+    member_state: str
+    relocation_group: str
+    pledge_year: int
+    decided_day: date
+    transferred_day: date | None
+
+
 # Each contribution by name (the keys of Items.tables()) and the shape of its rows.
 ROWS: dict[str, type[tuple[object, ...]]] = {
     "inflow": InflowRow,
@@ -135,6 +203,11 @@ ROWS: dict[str, type[tuple[object, ...]]] = {
     "tasks": TaskRow,
     "capacity": CapacityRow,
     "relocations": RelocationRow,
+    "screenings": ScreeningRow,
+    "border_procedures": BorderProcedureRow,
+    "eurodac_hits": EurodacHitRow,
+    "ammr_requests": AmmrRow,
+    "solidarity_relocations": SolidarityRow,
 }
 
 LOCATION_EVENTS = frozenset(
@@ -154,6 +227,11 @@ class Items:
     tasks: list[TaskRow]
     capacity: list[CapacityRow]
     relocations: list[RelocationRow]
+    screenings: list[ScreeningRow]
+    border_procedures: list[BorderProcedureRow]
+    eurodac_hits: list[EurodacHitRow]
+    ammr_requests: list[AmmrRow]
+    solidarity_relocations: list[SolidarityRow]
 
     def tables(self) -> dict[str, list[tuple[object, ...]]]:
         """Rows per key of ROWS, for the store."""
@@ -184,7 +262,9 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
             a.at.date(),
             a.application_type,
             a.unaccompanied_minor,
-            *person_attributes(state, a.at.date()),
+            *person_attributes(
+                state, a.at.date(), age=a.age, unaccompanied_minor=a.unaccompanied_minor
+            ),
         )
         for a in state.applications
         if a.application_type in ("FIRST", "REPEAT")
@@ -192,7 +272,12 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
     # CBS counts nareizigers on arrival.
     inflow += [
         InflowRow(
-            key, a.event_id, a.at.date(), "NAREIS", False, *person_attributes(state, a.at.date())
+            key,
+            a.event_id,
+            a.at.date(),
+            "NAREIS",
+            False,
+            *person_attributes(state, a.at.date(), age=a.age),
         )
         for a in state.arrivals
         if a.applicant_group == "MVV_HOLDER"
@@ -214,7 +299,8 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         for d in state.decisions
     ]
     departures: list[DepartureRow] = [
-        DepartureRow(key, d.event_id, d.at.date(), d.kind, d.destination) for d in state.departures
+        DepartureRow(key, d.event_id, d.at.date(), d.kind, d.destination, d.border_return)
+        for d in state.departures
     ]
     birth_year = state.identity.birth_year if state.identity is not None else None
     counted = [s for s in state.reception.spans if s.group not in COA_EXCLUDED_GROUPS]
@@ -265,6 +351,75 @@ def items_of(state: PersonState, facts: Sequence[Fact] = ()) -> Items:
         tasks,
         _capacity(key, _subject_events(facts, LOCATION_EVENTS)),
         relocations,
+        *_pact_rows(state),
+    )
+
+
+def _day(moment: datetime | None) -> date | None:
+    return None if moment is None else moment.date()
+
+
+def _pact_rows(
+    state: PersonState,
+) -> tuple[
+    list[ScreeningRow],
+    list[BorderProcedureRow],
+    list[EurodacHitRow],
+    list[AmmrRow],
+    list[SolidarityRow],
+]:
+    key, pact = state.person_key, state.pact
+    return (
+        [
+            ScreeningRow(key, s.event_id, s.started_at, s.completed_at, s.location, s.referral)
+            for s in pact.screenings
+        ],
+        [
+            BorderProcedureRow(
+                key,
+                b.event_id,
+                c.case_id,
+                b.started_at,
+                b.deadline,
+                b.ended_at,
+                b.result,
+                b.outcome,
+            )
+            for c in state.cases
+            for b in c.border_procedures
+        ],
+        [
+            EurodacHitRow(key, h.event_id, h.at.date(), h.category, h.member_state)
+            for h in pact.eurodac_hits
+        ],
+        [
+            AmmrRow(
+                key,
+                r.event_id,
+                r.direction,
+                r.kind,
+                r.member_state,
+                r.requested_at.date(),
+                _day(r.answered_at),
+                r.answer,
+                _day(r.time_limit),
+                _day(r.transferred_at),
+            )
+            for r in pact.requests
+        ],
+        [
+            SolidarityRow(
+                key,
+                r.event_id,
+                r.direction,
+                r.member_state,
+                r.relocation_group,
+                r.pledge_year,
+                r.decided_at.date(),
+                _day(r.transferred_at),
+            )
+            for r in pact.relocations
+        ],
     )
 
 

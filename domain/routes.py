@@ -78,18 +78,28 @@ CASE, RECEPTION, PROTECTION, GUARDIANSHIP, PERSON = (
 # the same instant, so this tie-break agrees with its ground truth (which ties by event id); it
 # only orders a case event against a reception event (e.g. a departure before ReceptionEnded).
 ROUTES: dict[str, Route] = {
+    # Before the person reports here: another member state's request to the Netherlands, a
+    # solidarity relocation into the Netherlands, a transfer received (AMMR).
+    E.IncomingRequestReceived: _r(CASE, "ammr_requests"),
+    E.IncomingRequestAnswered: _r(CASE, "ammr_requests"),
+    E.SolidarityRelocationDecided: _r(CASE, "solidarity_relocations", needs_case=True),
+    E.SolidarityRelocationTransferred: _r(CASE, "solidarity_relocations", needs_case=True),
+    E.IncomingTransferReceived: _r(CASE, "ammr_requests"),
     E.FamilyReunificationRequested: _r(CASE, needs_case=True),
     E.FamilyReunificationDecided: _r(CASE, needs_case=True),
     E.EntryRefused: _r(CASE),
     E.ArrivalReported: _r(CASE, "inflow", collect=Collect.ARRIVAL, needs_case=True),
-    E.ScreeningStarted: _r(CASE, needs_case=True),
-    E.ScreeningCompleted: _r(CASE),
+    E.ScreeningStarted: _r(CASE, "screenings", needs_case=True),
+    E.EntryNotAuthorised: _r(CASE),
+    E.ScreeningCompleted: _r(CASE, "screenings"),
+    # Entry authorised when the border procedure's maximum passed moves the case on.
+    E.EntryAuthorised: _r(CASE, "border_procedures", needs_case=True),
     E.BorderDetentionImposed: _r(CASE),
     E.BiometricsCaptured: _r(CASE),
     # Also the person's base data (nationality, birth year, sex) for the inflow dimensions and
     # for counting children in reception.
     E.IdentityRegistered: _r(CASE, "inflow", "coa_stays", "relocations"),
-    E.EurodacHitReceived: _r(CASE),
+    E.EurodacHitReceived: _r(CASE, "eurodac_hits"),
     E.AsylumApplicationLodged: _r(
         CASE, "inflow", "cases", "decisions", collect=Collect.APPLICATION, needs_case=True
     ),
@@ -103,13 +113,26 @@ ROUTES: dict[str, Route] = {
     E.Relocated: _r(RECEPTION, "coa_stays", "relocations"),
     E.IncidentRecorded: _r(PERSON),
     E.MeasureImposed: _r(PERSON),
-    E.TrackAssigned: _r(CASE, "decisions", needs_case=True),
+    E.TrackAssigned: _r(CASE, "decisions", "border_procedures", needs_case=True),
     E.InterviewHeld: _r(CASE),
-    E.DublinClaimSent: _r(CASE),
-    E.DublinClaimAccepted: _r(CASE, needs_case=True),
+    E.DublinClaimSent: _r(CASE, "ammr_requests"),
+    E.DublinClaimAccepted: _r(CASE, "ammr_requests", needs_case=True),
+    E.TakeBackNotificationSent: _r(CASE, "ammr_requests"),
+    E.TakeBackNotificationConfirmed: _r(CASE, "ammr_requests"),
+    E.ResponsibilityShifted: _r(CASE, "ammr_requests", needs_case=True),
+    E.TransferDecisionIssued: _r(CASE, "ammr_requests", needs_case=True),
+    E.TransferTimeLimitExtended: _r(CASE, "ammr_requests"),
     E.IntendedRejectionIssued: _r(CASE),
     E.DecisionDeadlineExceeded: _r(CASE),
-    E.DecisionIssued: _r(CASE, "decisions", "cases", collect=Collect.DECISION, needs_case=True),
+    E.BorderProcedureExtended: _r(CASE, "border_procedures"),
+    E.DecisionIssued: _r(
+        CASE,
+        "decisions",
+        "cases",
+        "border_procedures",
+        collect=Collect.DECISION,
+        needs_case=True,
+    ),
     E.ResidencePermitIssued: _r(CASE, needs_case=True),
     # At the decision's instant the lawyer was still in force.
     E.LegalAidAssignmentEnded: _r(CASE, needs_case=True),
@@ -128,6 +151,7 @@ ROUTES: dict[str, Route] = {
     E.IrregularStayDetected: _r(CASE),
     E.CaseTransferredToReturn: _r(CASE),
     E.ReturnCaseOpened: _r(CASE, needs_case=True),
+    E.ReturnBorderProcedureStarted: _r(CASE, "departures", needs_case=True),
     E.DepartureInterviewHeld: _r(CASE),
     E.TravelDocumentObtained: _r(CASE),
     E.ReturnSupportGranted: _r(CASE),
@@ -138,13 +162,18 @@ ROUTES: dict[str, Route] = {
     E.AssistedReturnDeparted: _r(CASE),
     E.DepartureObservedAtBorder: _r(CASE),
     E.DepartedIndependently: _r(CASE, "departures", collect=Collect.DEPARTURE, needs_case=True),
-    E.ForcedReturnExecuted: _r(CASE, "departures", collect=Collect.DEPARTURE, needs_case=True),
+    E.ForcedReturnExecuted: _r(
+        CASE, "departures", "ammr_requests", collect=Collect.DEPARTURE, needs_case=True
+    ),
     E.DepartedWithoutSupervision: _r(
         CASE, "departures", collect=Collect.DEPARTURE, needs_case=True
     ),
     E.FosterPlacementMade: _r(GUARDIANSHIP),
     E.MinorReportedMissing: _r(GUARDIANSHIP),
     E.TurnedEighteen: _r(GUARDIANSHIP),
+    # Ended because the person left: after the departure at the same instant.
+    E.ReturnBorderProcedureEnded: _r(CASE, "departures", needs_case=True),
+    E.BorderDetentionEnded: _r(CASE),
     E.ReceptionEnded: _r(RECEPTION, "coa_stays"),
     E.ReturnCaseClosed: _r(CASE),
     E.ReintegrationSupportGranted: _r(CASE),

@@ -219,6 +219,10 @@ def render(registry: Registry) -> str:
     for org in Org:
         out += [f"### {org.value} — topic `{event_topic(org)}`", ""]
         out += [f"- `{t}`" for t in registry.event_types_of(org)]
+        shared = registry.co_published_by(org)
+        if shared:
+            out += ["", "Also, at its own posts, these types of another organisation:", ""]
+            out += [f"- `{t}` (owned by {registry.org_of(t)})" for t in shared]
         out.append("")
     out += ["### Any organisation", ""]
     out += [f"- `{t}`" for t in registry.common_event_types()]

@@ -21,6 +21,11 @@ TABLE_OF = {
     "tasks": "housing_tasks",
     "capacity": "location_capacity",
     "relocations": "relocation_items",
+    "screenings": "screening_items",
+    "border_procedures": "border_procedure_items",
+    "eurodac_hits": "eurodac_hit_items",
+    "ammr_requests": "ammr_items",
+    "solidarity_relocations": "solidarity_items",
 }
 
 # Contribution name -> COPY target "table (column, ...)".

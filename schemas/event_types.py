@@ -13,20 +13,30 @@ class EventType(StrEnum):
     AgeAssessed = "AgeAssessed"
     # RECHTSPRAAK, v1: An appeal or request for interim relief was lodged at a district court.
     AppealLodged = "AppealLodged"
-    # AVIM, v1: A person reported to apply for protection (aanmelding), before identification
+    # AVIM, v2: A person reported to apply for protection (aanmelding), before identification
     # and registration.
     ArrivalReported = "ArrivalReported"
     # IOM, v1: The person left with IOM assistance.
     AssistedReturnDeparted = "AssistedReturnDeparted"
     # IOM, v1: The person asked IOM for assisted voluntary return.
     AssistedReturnRequested = "AssistedReturnRequested"
-    # IND, v1: An asylum application was signed; from this moment it counts as inflow.
+    # IND, v2: An asylum application was signed; from this moment it counts as inflow.
     AsylumApplicationLodged = "AsylumApplicationLodged"
     # AVIM, v1: Fingerprints and/or facial image were taken (and checked against Eurodac where
     # the law requires).
     BiometricsCaptured = "BiometricsCaptured"
+    # KMAR, v1: Detention at the border (Vw art. 6; during the border procedure Reception
+    # Conditions Directive 2024/1346 art. 10, in the return border procedure Regulation
+    # 2024/1349 art. 5) ended. Ends what BorderDetentionImposed began; it does not end
+    # immigration detention ordered by DJI.
+    BorderDetentionEnded = "BorderDetentionEnded"
     # KMAR, v1: Detention at the border (Vw art. 6) was imposed.
     BorderDetentionImposed = "BorderDetentionImposed"
+    # IND, v1: The maximum duration of the asylum border procedure (Asylum Procedure Regulation
+    # 2024/1348, art. 51(2): 12 weeks from registration) was extended for this case, e.g. in a
+    # situation of crisis or force majeure by at most six weeks (Regulation 2024/1359, art.
+    # 11(1)).
+    BorderProcedureExtended = "BorderProcedureExtended"
     # AVIM, v1: The police handed the person's case to DT&V for return.
     CaseTransferredToReturn = "CaseTransferredToReturn"
     # IND, v1: The legal decision period passed without a decision; penalty payments (dwangsom)
@@ -57,9 +67,23 @@ class EventType(StrEnum):
     DublinClaimSent = "DublinClaimSent"
     # GEMEENTE, v1: The person started paid work.
     EmploymentStarted = "EmploymentStarted"
+    # KMAR, v1: The fiction of non-entry ended: the person is authorised to enter the
+    # territory, e.g. because screening referred them to the regular procedure, because the
+    # border procedure's maximum duration passed without a decision (Asylum Procedure
+    # Regulation 2024/1348, art. 51(2): 12 weeks from registration, longer when extended),
+    # because the border procedure does not or no longer applies (art. 53), or because
+    # protection was granted.
+    EntryAuthorised = "EntryAuthorised"
+    # KMAR, v1: The person is not authorised to enter the territory (the legal fiction of non-
+    # entry): during the screening at the external border (Screening Regulation 2024/1356, art.
+    # 6), during the asylum border procedure (Asylum Procedure Regulation 2024/1348, art.
+    # 43(2)) or during the return border procedure (Regulation 2024/1349, art. 4). Published by
+    # KMar at the border posts it controls. The person may be present in the Netherlands
+    # without having entered it; EntryAuthorised ends the fiction.
+    EntryNotAuthorised = "EntryNotAuthorised"
     # KMAR, v1: Entry at the external border was refused.
     EntryRefused = "EntryRefused"
-    # AVIM, v1: Eurodac reported a match with a registration in another member state.
+    # AVIM, v2: Eurodac reported a match with a registration in another member state.
     EurodacHitReceived = "EurodacHitReceived"
     # any organisation, v1: Withdraws an earlier event of the same producer without replacing
     # it; envelope.retracts names it. Any organisation may publish this on its own topic.
@@ -96,6 +120,18 @@ class EventType(StrEnum):
     IdentityRegistered = "IdentityRegistered"
     # COA, v1: An incident involving the person was recorded at a location.
     IncidentRecorded = "IncidentRecorded"
+    # IND, v1: The IND answered another member state's request: accepted a take charge request
+    # (art. 40, tacitly after one month), confirmed a take back notification (art. 41(3)-(4)),
+    # or refused / showed it is not responsible.
+    IncomingRequestAnswered = "IncomingRequestAnswered"
+    # IND, v1: Another member state asked the Netherlands to take charge of an applicant (AMMR
+    # 2024/1351 art. 39) or notified it to take back a person (art. 41). The person key is the
+    # pseudonym of the V-nummer the IND registers for the person.
+    IncomingRequestReceived = "IncomingRequestReceived"
+    # KMAR, v1: A person transferred to the Netherlands as the member state responsible (AMMR
+    # 2024/1351 art. 46) arrived and was handed over at the border post. For a solidarity
+    # relocation into the Netherlands see SolidarityRelocationTransferred.
+    IncomingTransferReceived = "IncomingTransferReceived"
     # GEMEENTE, v1: Civic integration (inburgering) started.
     IntegrationStarted = "IntegrationStarted"
     # IND, v1: The IND announced its intention to reject the application (voornemen); the
@@ -167,6 +203,21 @@ class EventType(StrEnum):
     Relocated = "Relocated"
     # IND, v1: A residence permit was issued.
     ResidencePermitIssued = "ResidencePermitIssued"
+    # IND, v1: The Netherlands became responsible for examining the application after a request
+    # to another member state: the take charge request was refused (AMMR 2024/1351 art. 40),
+    # the notified member state showed it is not responsible (art. 41(3)), or the transfer was
+    # not carried out within its time limit (art. 46(2)). The case continues in the national
+    # procedure.
+    ResponsibilityShifted = "ResponsibilityShifted"
+    # DTV, v1: The return border procedure ended: the person departed, the maximum passed (the
+    # Return Directive's procedure continues, Regulation 2024/1349 art. 4(2)), or the person
+    # was authorised to enter on another ground.
+    ReturnBorderProcedureEnded = "ReturnBorderProcedureEnded"
+    # DTV, v1: The return border procedure began after the application was rejected in the
+    # asylum border procedure (Return Border Procedure Regulation 2024/1349, art. 4(1)); the
+    # person stays at or near the border, for at most 12 weeks (art. 4(2); extended by at most
+    # six weeks in a situation of crisis, Regulation 2024/1359 art. 5).
+    ReturnBorderProcedureStarted = "ReturnBorderProcedureStarted"
     # DTV, v1: DT&V closed the return case.
     ReturnCaseClosed = "ReturnCaseClosed"
     # DTV, v1: DT&V opened a return case.
@@ -183,9 +234,35 @@ class EventType(StrEnum):
     # GEMEENTE, v1: A displaced person from Ukraine was placed in municipal shelter (GOO),
     # outside COA.
     ShelterPlacementStarted = "ShelterPlacementStarted"
+    # IND, v1: A person was selected and accepted for relocation under the solidarity mechanism
+    # (AMMR 2024/1351 art. 67: the procedure before relocation; the types of solidarity in art.
+    # 56(2)(a)), counted against a member state's pledge to the Annual Solidarity Pool of a
+    # year (art. 57).
+    SolidarityRelocationDecided = "SolidarityRelocationDecided"
+    # KMAR, v1: The person relocated under the solidarity mechanism (AMMR 2024/1351 art. 67-68;
+    # the transfer within the time limit of art. 67(11)) crossed the border: arrived in the
+    # Netherlands, or left it for the member state of relocation.
+    SolidarityRelocationTransferred = "SolidarityRelocationTransferred"
+    # IND, v1: The notified member state confirmed receipt of the take back notification, or
+    # did not answer within two weeks, which is tantamount to confirming (AMMR 2024/1351 art.
+    # 41(3)-(4)). The six months for the transfer run from here (art. 46(1)).
+    TakeBackNotificationConfirmed = "TakeBackNotificationConfirmed"
+    # IND, v1: The IND sent a take back notification to the member state responsible (AMMR
+    # 2024/1351 art. 41(1): within two weeks of the Eurodac hit). Unlike a take charge request
+    # it needs no acceptance, only a confirmation of receipt (TakeBackNotificationConfirmed).
+    TakeBackNotificationSent = "TakeBackNotificationSent"
     # IND, v1: The case was assigned to a procedure track, or moved to another (e.g. from the
     # general to the extended procedure).
     TrackAssigned = "TrackAssigned"
+    # IND, v1: The IND decided to transfer the person to the member state responsible (AMMR
+    # 2024/1351 art. 42: within two weeks of the acceptance or confirmation), and will not
+    # examine the application. Replaces, from 12 June 2026, the inadmissibility decision that a
+    # Dublin claim led to.
+    TransferDecisionIssued = "TransferDecisionIssued"
+    # IND, v1: The six-month time limit for the transfer (AMMR 2024/1351 art. 46(1)) was
+    # extended: to at most one year when the person is imprisoned, to at most three years when
+    # the person absconds (art. 46(2)).
+    TransferTimeLimitExtended = "TransferTimeLimitExtended"
     # DTV, v1: A travel document (or laissez-passer) was obtained.
     TravelDocumentObtained = "TravelDocumentObtained"
     # NIDOS, v1: The minor came of age; guardianship ends.

@@ -16,7 +16,7 @@ from typing import Any
 
 from schemas.canonical import canonical_form, crc64_avro, full_name, namespace_of
 from schemas.errors import SchemaError
-from schemas.topics import Org
+from schemas.topics import CO_PUBLISHERS, Org
 
 ENVELOPE_FILE = "envelope.avsc"
 NAMESPACE = "nl.keten"
@@ -190,6 +190,11 @@ class Registry:
         owner = Org(org)
         return [t for t in self.event_types() if self._versions[t][0].org is owner]
 
+    def co_published_by(self, org: Org | str) -> list[str]:
+        """The types another organisation owns that `org` may also publish (CO_PUBLISHERS)."""
+        publisher = Org(org)
+        return [t for t in self.event_types() if publisher in CO_PUBLISHERS.get(t, ())]
+
     def common_event_types(self) -> list[str]:
         """Types any organisation may publish, such as EventRetracted and PersonErased."""
         return [t for t in self.event_types() if self._versions[t][0].org is None]
@@ -203,7 +208,7 @@ class Registry:
         if event_type not in self._versions:
             return False
         owner = self.org_of(event_type)
-        return owner is None or owner is Org(org)
+        return owner is None or owner is Org(org) or Org(org) in CO_PUBLISHERS.get(event_type, ())
 
     def __contains__(self, event_type: object) -> bool:
         return event_type in self._versions

@@ -34,6 +34,21 @@ class Org(StrEnum):
     """Raad voor Rechtsbijstand: assigns asylum seekers a lawyer (legal aid)."""
 
 
+# Steps two organisations take, each at its own posts: the type's owner (its schema directory)
+# and the organisations named here may publish it, each on its own topic. KMar does at the
+# border posts it controls (Schiphol, the seaports) what AVIM does inland: the report, the
+# identification and registration, the biometrics and the Eurodac check, all part of the
+# screening (Screening Regulation 2024/1356 art. 14-16). AVIM screens persons found within the
+# territory (art. 7), which KMar does at the external border (art. 5).
+CO_PUBLISHERS: dict[str, frozenset[Org]] = {
+    "ArrivalReported": frozenset({Org.KMAR}),
+    "BiometricsCaptured": frozenset({Org.KMAR}),
+    "IdentityRegistered": frozenset({Org.KMAR}),
+    "EurodacHitReceived": frozenset({Org.KMAR}),
+    "ScreeningStarted": frozenset({Org.AVIM}),
+    "ScreeningCompleted": frozenset({Org.AVIM}),
+}
+
 TIMELINE = "keten.timeline"
 DEADLETTER = "keten.deadletter"
 

@@ -15,6 +15,7 @@ from schemas.canonical import PRIMITIVES, full_name, namespace_of
 from schemas.errors import ContractError, Problem
 from schemas.limits import MAX_STRING, string_problem, suspicious_strings
 from schemas.registry import SchemaVersion
+from schemas.topics import CO_PUBLISHERS
 
 _INT_RANGE = (-(2**31), 2**31 - 1)
 _LONG_RANGE = (-(2**63), 2**63 - 1)
@@ -136,9 +137,15 @@ def _semantic_problems(sv: SchemaVersion, record: Mapping[str, Any]) -> list[Pro
         problems.append(
             Problem("envelope.event_type", f"is {envelope['event_type']!r}, not {sv.event_type!r}")
         )
-    if sv.org is not None and envelope["producer"] != sv.org.value:
+    allowed = CO_PUBLISHERS.get(sv.event_type, frozenset())
+    if sv.org is not None and envelope["producer"] not in {sv.org.value, *allowed}:
+        who = " or ".join(sorted({sv.org.value, *allowed}))
+        problems.append(Problem("envelope.producer", f"{sv.event_type} is published by {who} only"))
+    age = record.get("age_at_application")
+    if record.get("unaccompanied_minor") is True and isinstance(age, int) and age >= 18:
+        # Eurostat: an applicant considered an unaccompanied minor is under 18.
         problems.append(
-            Problem("envelope.producer", f"{sv.event_type} is published by {sv.org.value} only")
+            Problem("age_at_application", f"is {age}: an unaccompanied minor is under 18")
         )
     expected = expected_subject_key(sv, record)
     if expected is not None and envelope["person_key"] != expected:

@@ -7,8 +7,8 @@ the projections count (arrivals, applications, decisions, departures, housing).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -24,6 +24,8 @@ class CaseStatus(StrEnum):
     IN_SCREENING = "IN_SCREENING"
     REGISTERED = "REGISTERED"
     DUBLIN = "DUBLIN"
+    TRANSFER_DECIDED = "TRANSFER_DECIDED"
+    """AMMR art. 42: the transfer to the member state responsible is decided."""
     BORDER = "BORDER"
     ACCELERATED = "ACCELERATED"
     IN_GENERAL = "IN_GENERAL"
@@ -33,10 +35,14 @@ class CaseStatus(StrEnum):
     REJECTED = "REJECTED"
     IN_APPEAL = "IN_APPEAL"
     RETURN_PHASE = "RETURN_PHASE"
+    RETURN_BORDER = "RETURN_BORDER"
+    """In the return border procedure (Regulation 2024/1349)."""
     DETAINED = "DETAINED"
     DEPARTED_INDEPENDENT = "DEPARTED_INDEPENDENT"
     DEPARTED_FORCED = "DEPARTED_FORCED"
     DEPARTED_DUBLIN = "DEPARTED_DUBLIN"
+    RELOCATED = "RELOCATED"
+    """Left for another member state under solidarity relocation (AMMR art. 67-68)."""
     UNSUPERVISED = "UNSUPERVISED"
     AWAITING_HOUSING = "AWAITING_HOUSING"
     HOUSED = "HOUSED"
@@ -62,10 +68,12 @@ IN_PROCEDURE = frozenset({S.DUBLIN, S.BORDER, S.ACCELERATED, S.IN_GENERAL, S.IN_
 # a lawyer before the procedure starts, so a decision there without one is an anomaly.
 TRACK_4 = frozenset({"GENERAL", "EXTENDED"})
 GRANTED_PATH = frozenset({S.GRANTED_A, S.GRANTED_B, S.AWAITING_HOUSING, S.HOUSED, S.NATURALISED})
-DEPARTED = frozenset({S.DEPARTED_INDEPENDENT, S.DEPARTED_FORCED, S.DEPARTED_DUBLIN})
+DEPARTED = frozenset({S.DEPARTED_INDEPENDENT, S.DEPARTED_FORCED, S.DEPARTED_DUBLIN, S.RELOCATED})
 GONE = DEPARTED | {S.UNSUPERVISED}
 DEPARTURE_TYPES = collecting(Collect.DEPARTURE)
 HOUSING_TYPES = collecting(Collect.HOUSING_STEP)
+# The asylum border procedure's maximum: 12 weeks from registration (APR 2024/1348 art. 51(2)).
+BORDER_MAXIMUM = timedelta(weeks=12)
 
 
 def next_status(event_type: str, data: Mapping[str, Any]) -> CaseStatus | None:
@@ -105,10 +113,20 @@ def next_status(event_type: str, data: Mapping[str, Any]) -> CaseStatus | None:
             return S.HOUSED
         case EventType.NaturalisationDecided:
             return S.NATURALISED if data.get("outcome") == "GRANTED" else None
+        case EventType.TransferDecisionIssued:
+            return S.TRANSFER_DECIDED
+        case EventType.ResponsibilityShifted:
+            return S.IN_GENERAL
+        case EventType.ReturnBorderProcedureStarted:
+            return S.RETURN_BORDER
+        case EventType.ReturnBorderProcedureEnded:
+            return None if data.get("outcome") == "DEPARTED" else S.RETURN_PHASE
+        case EventType.SolidarityRelocationTransferred:
+            return S.RELOCATED if data.get("direction") == "OUT_OF_NETHERLANDS" else None
     return None
 
 
-_RETURNABLE = frozenset({S.REJECTED, S.IN_APPEAL, S.RETURN_PHASE, S.DETAINED})
+_RETURNABLE = frozenset({S.REJECTED, S.IN_APPEAL, S.RETURN_PHASE, S.RETURN_BORDER, S.DETAINED})
 # The states an event is expected in (reference/events.md, with the simulator's deviations);
 # anything else is an UNEXPECTED_TRANSITION. None = the case has no state yet.
 EXPECTED_FROM: dict[str, frozenset[CaseStatus | None]] = {
@@ -117,7 +135,7 @@ EXPECTED_FROM: dict[str, frozenset[CaseStatus | None]] = {
     EventType.AsylumApplicationLodged: frozenset({S.REPORTED, S.IN_SCREENING}),
     EventType.TrackAssigned: frozenset({S.REGISTERED}) | IN_PROCEDURE,
     EventType.DecisionIssued: IN_PROCEDURE,
-    EventType.AppealLodged: frozenset({S.REJECTED}),
+    EventType.AppealLodged: frozenset({S.REJECTED, S.TRANSFER_DECIDED}),
     EventType.FurtherAppealLodged: frozenset({S.IN_APPEAL}),
     EventType.JudgmentIssued: frozenset({S.IN_APPEAL}),
     EventType.FinalJudgmentIssued: frozenset({S.IN_APPEAL}),
@@ -126,14 +144,25 @@ EXPECTED_FROM: dict[str, frozenset[CaseStatus | None]] = {
     EventType.DetentionEnded: frozenset({S.DETAINED}),
     EventType.PermitWithdrawn: GRANTED_PATH - {S.NATURALISED},
     EventType.DepartedIndependently: _RETURNABLE,
-    EventType.ForcedReturnExecuted: _RETURNABLE | {S.DUBLIN},
+    EventType.ForcedReturnExecuted: _RETURNABLE | {S.DUBLIN, S.TRANSFER_DECIDED},
     # Absconding can happen at any stage of the procedure.
     EventType.DepartedWithoutSupervision: frozenset(
-        {None, S.REPORTED, S.IN_SCREENING, S.REGISTERED} | IN_PROCEDURE | _RETURNABLE
+        {None, S.REPORTED, S.IN_SCREENING, S.REGISTERED, S.TRANSFER_DECIDED}
+        | IN_PROCEDURE
+        | _RETURNABLE
     ),
     EventType.LinkedToMunicipality: frozenset({S.GRANTED_A, S.GRANTED_B}),
     EventType.HousingAllocated: frozenset({S.GRANTED_A, S.GRANTED_B, S.AWAITING_HOUSING}),
     EventType.NaturalisationDecided: frozenset({S.HOUSED}),
+    EventType.TransferDecisionIssued: frozenset({S.DUBLIN}),
+    EventType.ResponsibilityShifted: frozenset(
+        {S.DUBLIN, S.TRANSFER_DECIDED, S.IN_APPEAL, S.RETURN_PHASE, S.UNSUPERVISED}
+    ),
+    EventType.ReturnBorderProcedureStarted: frozenset({S.REJECTED, S.IN_APPEAL, S.RETURN_PHASE}),
+    EventType.ReturnBorderProcedureEnded: frozenset({S.RETURN_BORDER}),
+    EventType.SolidarityRelocationTransferred: frozenset(
+        {S.REPORTED, S.IN_SCREENING, S.REGISTERED, S.GRANTED_A, S.GRANTED_B} | IN_PROCEDURE
+    ),
 }
 
 # Events the case lifecycle or the case counts need; without a case they are an anomaly.
@@ -146,6 +175,8 @@ class Arrival:
     event_id: str
     case_id: str | None
     applicant_group: str
+    age: int | None = None
+    """ArrivalReported v2's age_at_report."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +186,8 @@ class Application:
     case_id: str | None
     application_type: str
     unaccompanied_minor: bool
+    age: int | None = None
+    """AsylumApplicationLodged v2's age_at_application."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +209,8 @@ class Departure:
     kind: str
     """INDEPENDENT, FORCED, DUBLIN_TRANSFER or UNSUPERVISED."""
     destination: str | None
+    border_return: bool = False
+    """From the return border procedure: the case was in RETURN_BORDER when it departed."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +225,21 @@ class HousingStep:
 
 
 @dataclass(frozen=True, slots=True)
+class BorderProcedure:
+    """One asylum border procedure of a case (APR 2024/1348 art. 43-54): from TrackAssigned
+    BORDER to its end; `deadline` is registration + 12 weeks + the extensions."""
+
+    event_id: str
+    started_at: datetime
+    deadline: datetime
+    ended_at: datetime | None = None
+    result: str | None = None
+    """DECIDED, MAXIMUM_REACHED or ENDED (another track, a departure); None while open."""
+    outcome: str | None = None
+    """The decision's outcome (A, B, REJECTED, ...) when DECIDED."""
+
+
+@dataclass(frozen=True, slots=True)
 class CaseState:
     case_id: str
     kind: CaseKind
@@ -198,6 +248,7 @@ class CaseState:
     track: str | None
     history: tuple[StateChange, ...]
     event_ids: tuple[str, ...]
+    border_procedures: tuple[BorderProcedure, ...] = ()
 
     def status_at(self, t: datetime) -> CaseStatus | None:
         """The state after the case's events with occurred_at < t."""
@@ -214,8 +265,10 @@ class CaseBuilder:
 
     __slots__ = (
         "application_lodged",
+        "border",
         "case_id",
         "event_ids",
+        "first_lodged_at",
         "gone_by",
         "history",
         "kind",
@@ -232,6 +285,8 @@ class CaseBuilder:
         self.status: CaseStatus | None = None
         self.track: str | None = None
         self.application_lodged = False
+        self.first_lodged_at: datetime | None = None
+        self.border: list[BorderProcedure] = []
         self.lawyers: set[str] = set()
         """The RVR assignments in force on the case (LawyerAssigned not yet ended)."""
         self.gone_by: Fact | None = None
@@ -243,10 +298,14 @@ class CaseBuilder:
         self.event_ids.append(fact.event_id)
         data = fact.data
         etype = fact.event_type
+        self.tick(fact.occurred_at, log)
         self._classify(etype, data)
         if etype == EventType.AsylumApplicationLodged:
             self.application_lodged = True
+            if self.first_lodged_at is None:
+                self.first_lodged_at = fact.occurred_at
         self._legal_aid(fact, log)
+        self._border_procedure(fact, log)
         new = next_status(etype, data)
         if new is None:
             return
@@ -260,9 +319,15 @@ class CaseBuilder:
             # Reporting opens a case (docs/simulator.md, the ground truth's table); a report
             # for a case already under way is a misfit (above) and leaves its state as it is.
             return
+        self._change(fact.event_id, fact.occurred_at, new, log)
+        if etype == EventType.TrackAssigned:
+            self.track = str(data.get("track"))
+        self.gone_by = fact if new in GONE else None
+
+    def _change(self, event_id: str, at: datetime, new: CaseStatus, log: Log) -> None:
         change = StateChange(
-            fact.event_id,
-            fact.occurred_at,
+            event_id,
+            at,
             Lifecycle.CASE,
             self.case_id,
             None if self.status is None else self.status.value,
@@ -271,9 +336,72 @@ class CaseBuilder:
         self.history.append(change)
         log.changes.append(change)
         self.status = new
+
+    def _open_border(self) -> BorderProcedure | None:
+        bp = self.border[-1] if self.border else None
+        return bp if bp is not None and bp.result is None else None
+
+    def _end_border(self, **end: Any) -> None:
+        self.border[-1] = replace(self.border[-1], **end)
+
+    def tick(self, now: datetime, log: Log) -> None:
+        """The border procedure's clock: a case still in it when its maximum has passed moves
+        to the regular procedure at the deadline (APR art. 51(2)). It runs on the events'
+        own time: the fold ticks before each event, so the first event after the deadline
+        (a late decision, KMar authorising entry) shows that the maximum passed; until one
+        arrives the case stays in the border procedure, and the figures count it as open past
+        its maximum (docs/lifecycle.md)."""
+        bp = self._open_border()
+        if bp is None or now <= bp.deadline:
+            return
+        self._end_border(ended_at=bp.deadline, result="MAXIMUM_REACHED")
+        if self.status is S.BORDER:
+            self._change(bp.event_id, bp.deadline, S.IN_GENERAL, log)
+        log.anomalies.append(
+            Anomaly(
+                AnomalyKind.BORDER_PROCEDURE_EXCEEDED,
+                bp.event_id,
+                bp.deadline,
+                self.case_id,
+                "no decision within the border procedure's maximum",
+            )
+        )
+
+    def _border_procedure(self, fact: Fact, log: Log) -> None:
+        etype, data, at = fact.event_type, fact.data, fact.occurred_at
+        bp = self._open_border()
         if etype == EventType.TrackAssigned:
-            self.track = str(data.get("track"))
-        self.gone_by = fact if new in GONE else None
+            if data.get("track") == "BORDER":
+                if bp is None:
+                    start = self.first_lodged_at or at
+                    self.border.append(BorderProcedure(fact.event_id, at, start + BORDER_MAXIMUM))
+            elif bp is not None:
+                self._end_border(ended_at=at, result="ENDED")
+        elif bp is None:
+            return
+        elif etype == EventType.BorderProcedureExtended:
+            weeks = int(data.get("extension_weeks") or 0)
+            self._end_border(deadline=bp.deadline + timedelta(weeks=weeks))
+        elif etype == EventType.DecisionIssued:
+            self._end_border(ended_at=at, result="DECIDED", outcome=decided_outcome(data))
+        elif etype in DEPARTURE_TYPES:
+            self._end_border(ended_at=at, result="ENDED")
+        elif (
+            etype == EventType.EntryAuthorised
+            and data.get("ground") == "BORDER_PROCEDURE_MAXIMUM_REACHED"
+        ):
+            self._end_border(ended_at=at, result="MAXIMUM_REACHED")
+            if self.status is S.BORDER:
+                self._change(fact.event_id, at, S.IN_GENERAL, log)
+            log.anomalies.append(
+                Anomaly(
+                    AnomalyKind.BORDER_PROCEDURE_EXCEEDED,
+                    fact.event_id,
+                    at,
+                    self.case_id,
+                    "entry authorised: the border procedure's maximum was reached",
+                )
+            )
 
     def _legal_aid(self, fact: Fact, log: Log) -> None:
         etype = fact.event_type
@@ -327,11 +455,19 @@ class CaseBuilder:
             self.track,
             tuple(self.history),
             tuple(self.event_ids),
+            tuple(self.border),
         )
 
 
 def arrival(fact: Fact, case_id: str | None) -> Arrival:
-    return Arrival(fact.occurred_at, fact.event_id, case_id, str(fact.data.get("applicant_group")))
+    age = fact.data.get("age_at_report")
+    return Arrival(
+        fact.occurred_at,
+        fact.event_id,
+        case_id,
+        str(fact.data.get("applicant_group")),
+        age if isinstance(age, int) else None,
+    )
 
 
 def application(fact: Fact, case_id: str | None) -> Application:
@@ -341,6 +477,7 @@ def application(fact: Fact, case_id: str | None) -> Application:
         case_id,
         str(fact.data.get("application_type")),
         bool(fact.data.get("unaccompanied_minor")),
+        age if isinstance(age := fact.data.get("age_at_application"), int) else None,
     )
 
 
@@ -356,7 +493,14 @@ def decision(fact: Fact, case: CaseBuilder | None) -> Decision:
     )
 
 
-def departure(fact: Fact, case_id: str | None) -> Departure:
+def decided_outcome(data: Mapping[str, Any]) -> str:
+    """A decision as the figures count it: A or B for a grant, else the outcome."""
+    if data.get("outcome") == "GRANTED":
+        return "A" if data.get("status") == "A" else "B"
+    return str(data.get("outcome"))
+
+
+def departure(fact: Fact, case: CaseBuilder | None) -> Departure:
     data = fact.data
     match fact.event_type:
         case EventType.DepartedIndependently:
@@ -367,7 +511,12 @@ def departure(fact: Fact, case_id: str | None) -> Departure:
         case _:
             kind, dest = "UNSUPERVISED", None
     return Departure(
-        fact.occurred_at, fact.event_id, case_id, kind, None if dest is None else str(dest)
+        fact.occurred_at,
+        fact.event_id,
+        None if case is None else case.case_id,
+        kind,
+        None if dest is None else str(dest),
+        case is not None and case.status is S.RETURN_BORDER,
     )
 
 

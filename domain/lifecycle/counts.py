@@ -68,24 +68,42 @@ def is_minor(birth_year: int | None, on: date) -> bool:
 
 
 def age_band(birth_year: int | None, on: date) -> str:
-    """The age band on day `on`. Only the birth year is on the chain, so the age is the one
-    reached in that calendar year (year of `on` minus birth year)."""
+    """The age band on day `on` from the birth year alone: the age reached in that calendar
+    year (year of `on` minus birth year). Figures defined by the age on an event's day use
+    `band_of_age` with the age the event carries, when it does."""
     if birth_year is None or on.year < birth_year:
         return UNKNOWN
-    age = on.year - birth_year
+    return band_of_age(on.year - birth_year)
+
+
+def band_of_age(age: int) -> str:
     return next(label for low, label in reversed(AGE_BANDS) if age >= low)
 
 
-def person_attributes(person: PersonState, on: date) -> tuple[str, str, str]:
-    """Nationality, age band on `on` and sex, from the latest effective registration."""
+MINOR_BANDS = frozenset({"0-13", "14-17"})
+
+
+def person_attributes(
+    person: PersonState,
+    on: date,
+    *,
+    age: int | None = None,
+    unaccompanied_minor: bool = False,
+) -> tuple[str, str, str]:
+    """Nationality, age band and sex, from the latest effective registration. The band is
+    that of `age` (the age on the event's day, AsylumApplicationLodged v2 / ArrivalReported
+    v2) when given, else of the calendar year of `on`. An unaccompanied minor is under 18 by
+    definition (Eurostat), so the calendar-year fallback never puts one in an adult band."""
     identity = person.identity
-    if identity is None:
-        return UNKNOWN, UNKNOWN, UNKNOWN
-    return (
-        identity.nationality or UNKNOWN,
-        age_band(identity.birth_year, on),
-        identity.sex or UNKNOWN,
-    )
+    nationality = identity.nationality if identity is not None else None
+    sex = identity.sex if identity is not None else None
+    if age is not None:
+        band = band_of_age(age)
+    else:
+        band = age_band(identity.birth_year if identity is not None else None, on)
+    if unaccompanied_minor and band not in MINOR_BANDS and band != UNKNOWN:
+        band = "14-17"
+    return nationality or UNKNOWN, band, sex or UNKNOWN
 
 
 def end_of(day: date) -> datetime:

@@ -6,7 +6,7 @@ Pure and cheap, so the stream processor refolds a person's whole history on ever
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import orjson
@@ -29,6 +29,7 @@ from domain.lifecycle.changes import Log, StateChange
 from domain.lifecycle.effective import effective
 from domain.lifecycle.guardianship import GuardianshipBuilder, GuardianshipState
 from domain.lifecycle.nareis import NareisBuilder, NareisState, nareis_step
+from domain.lifecycle.pact import PACT_TYPES, PactBuilder, PactState
 from domain.lifecycle.protection import ProtectionBuilder, ProtectionState
 from domain.lifecycle.reception import ReceptionBuilder, ReceptionState
 from domain.lifecycle.serial import from_plain
@@ -72,6 +73,8 @@ class PersonState:
     identity: Identity | None = None
     """From the latest effective IdentityRegistered (valid time); None before any. Last with
     a default: states stored before it existed still load."""
+    pact: PactState = field(default_factory=PactState)
+    """The EU Migration Pact's procedures (screening, Eurodac, AMMR, solidarity)."""
 
     def case(self, case_id: str) -> CaseState | None:
         return next((c for c in self.cases if c.case_id == case_id), None)
@@ -91,17 +94,22 @@ def fold(facts: Iterable[Fact]) -> PersonState:
     """A person's state from every fact delivered about them, in any order."""
     facts = list(facts)
     eff = effective(facts)
-    return _fold(_person_key(facts), eff.events, eff.anomalies)
+    return _fold(_person_key(facts), eff.events, eff.anomalies, None)
 
 
 def state_at(facts: Iterable[Fact], t: datetime) -> PersonState:
     """The state as of valid time t: the effective events with occurred_at < t."""
     facts = list(facts)
     eff = effective(facts)
+    # The border clock runs on the events' own time: it has passed a deadline before t when
+    # some event of the person (before t or after it) is later than the deadline, as in the
+    # whole fold, so state_at(t) agrees with the whole fold's history at t.
+    latest = max((e.occurred_at for e in eff.events), default=t)
     return _fold(
         _person_key(facts),
         tuple(e for e in eff.events if e.occurred_at < t),
         tuple(a for a in eff.anomalies if a.occurred_at < t),
+        min(t, latest),
     )
 
 
@@ -125,11 +133,14 @@ class _Fold:
         self.departures: list[Departure] = []
         self.housing: list[HousingStep] = []
         self.identity: Identity | None = None
+        self.pact = PactBuilder()
 
     def step(self, fact: Fact) -> None:
         etype = fact.event_type
         if etype == EventType.IdentityRegistered:
             self.identity = _identity(fact)
+        if etype in PACT_TYPES:
+            self.pact.apply(fact)
         match ROUTES.get(etype, _UNROUTED).handler:
             case Handler.CASE:
                 self.case_step(fact)
@@ -181,7 +192,7 @@ class _Fold:
             case Collect.DECISION:
                 self.decisions.append(case_mod.decision(fact, case))
             case Collect.DEPARTURE:
-                self.departures.append(case_mod.departure(fact, case_id))
+                self.departures.append(case_mod.departure(fact, case))
             case Collect.HOUSING_STEP:
                 self.housing.append(case_mod.housing_step(fact, case_id))
 
@@ -212,10 +223,18 @@ def _identity(fact: Fact) -> Identity:
     )
 
 
-def _fold(person_key: str, events: tuple[Fact, ...], anomalies: tuple[Anomaly, ...]) -> PersonState:
+def _fold(
+    person_key: str,
+    events: tuple[Fact, ...],
+    anomalies: tuple[Anomaly, ...],
+    horizon: datetime | None,
+) -> PersonState:
     run = _Fold()
     for fact in events:
         run.step(fact)
+    if horizon is not None:
+        for case in run.cases.values():
+            case.tick(horizon, run.log)
     run.ghost_occupancy()
     all_anomalies = sorted(
         (*anomalies, *run.log.anomalies),
@@ -237,4 +256,5 @@ def _fold(person_key: str, events: tuple[Fact, ...], anomalies: tuple[Anomaly, .
         departures=tuple(run.departures),
         housing=tuple(run.housing),
         identity=run.identity,
+        pact=run.pact.freeze(),
     )

@@ -159,14 +159,25 @@ def test_instants_and_dates_use_logical_types(sv: SchemaVersion) -> None:
 
 
 def test_enums_with_one_name_have_one_definition() -> None:
-    # Generated models have one class per enum name.
-    seen: dict[str, list[str]] = {}
+    # One name, one meaning across the contract: every type's latest version defines an enum
+    # of a given name alike. A later version of a type may add symbols to its own enum (the
+    # enum then has a default, so readers of the earlier version read them as it).
+    latest: dict[str, list[str]] = {}
+    by_type: dict[tuple[str, str], list[str]] = {}
     for sv in ALL:
+        is_latest = REGISTRY.latest(sv.event_type).version == sv.version
         for full, node in sv.named_types.items():
-            if node.get("type") == "enum":
-                short = full.rpartition(".")[2]
-                symbols = list(node["symbols"])
-                assert seen.setdefault(short, symbols) == symbols, f"{sv.path}: {short}"
+            if node.get("type") != "enum":
+                continue
+            short = full.rpartition(".")[2]
+            symbols = list(node["symbols"])
+            earlier = by_type.setdefault((sv.event_type, short), symbols)
+            assert set(earlier) <= set(symbols), f"{sv.path}: {short} lost symbols"
+            if earlier != symbols:
+                assert "default" in node, f"{sv.path}: {short} grew without a default"
+            by_type[(sv.event_type, short)] = symbols
+            if is_latest:
+                assert latest.setdefault(short, symbols) == symbols, f"{sv.path}: {short}"
 
 
 def test_subject_keyed_types_say_so_in_their_doc() -> None:

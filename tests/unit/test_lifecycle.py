@@ -253,6 +253,11 @@ ANOMALY_TABLE: list[tuple[str, list[Fact], list[AnomalyKind]]] = [
     ),
     ("unexpected transition", [arrival(), track(2, "GENERAL")], [A.UNEXPECTED_TRANSITION]),
     (
+        "border procedure past its maximum",
+        [*START, track(2, "BORDER"), decision(100, "REJECTED")],
+        [A.BORDER_PROCEDURE_EXCEEDED],
+    ),
+    (
         "ghost occupancy",
         [*RECEPTION, *RETURN, ev("DepartedIndependently", 60)],
         [A.RECEPTION_AFTER_DEPARTURE],

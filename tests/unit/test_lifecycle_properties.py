@@ -54,6 +54,59 @@ PATHS: list[list[Step]] = [
         ("TrackAssigned", {"track": "DUBLIN"}),
         ("DecisionIssued", {"outcome": "INADMISSIBLE"}),
     ],
+    # The Pact: screening and the border procedure (its clock runs out when the steps are far
+    # apart), the return border procedure, AMMR take back with a transfer decision, a refused
+    # take charge request, a solidarity relocation out.
+    [
+        ("ArrivalReported", {"applicant_group": "FIRST", "reporting_location": "SCHIPHOL"}),
+        ("ScreeningStarted", {"screening_location": "SCHIPHOL"}),
+        ("ScreeningCompleted", {"referral": "BORDER_PROCEDURE", "vulnerable": False}),
+        ("AsylumApplicationLodged", {"application_type": "FIRST", "unaccompanied_minor": False}),
+        ("TrackAssigned", {"track": "BORDER"}),
+        ("BorderProcedureExtended", {"extension_weeks": 2, "ground": "OTHER"}),
+        ("DecisionIssued", {"outcome": "MANIFESTLY_UNFOUNDED", "status": None}),
+        ("ReturnBorderProcedureStarted", {"maximum_weeks": 12}),
+        ("ReturnBorderProcedureEnded", {"outcome": "MAXIMUM_REACHED"}),
+    ],
+    [
+        *ARRIVE,
+        ("TrackAssigned", {"track": "BORDER"}),
+        ("EntryAuthorised", {"ground": "BORDER_PROCEDURE_MAXIMUM_REACHED"}),
+    ],
+    [
+        *ARRIVE,
+        ("EurodacHitReceived", {"member_state": "ITA", "hit_category": "SEARCH_AND_RESCUE"}),
+        ("TrackAssigned", {"track": "DUBLIN"}),
+        ("TakeBackNotificationSent", {"member_state": "ITA"}),
+        ("TakeBackNotificationConfirmed", {"member_state": "ITA", "tacit": True}),
+        (
+            "TransferDecisionIssued",
+            {"member_state": "ITA", "request_kind": "TAKE_BACK_NOTIFICATION"},
+        ),
+        ("TransferTimeLimitExtended", {"ground": "ABSCONDING", "new_time_limit": 20000}),
+    ],
+    [
+        *ARRIVE,
+        ("TrackAssigned", {"track": "DUBLIN"}),
+        ("DublinClaimSent", {"member_state": "FRA", "claim_kind": "TAKE_CHARGE"}),
+        ("ResponsibilityShifted", {"member_state": "FRA", "ground": "REQUEST_REFUSED"}),
+    ],
+    [
+        (
+            "SolidarityRelocationDecided",
+            {
+                "direction": "OUT_OF_NETHERLANDS",
+                "member_state": "PRT",
+                "relocation_group": "APPLICANT",
+                "pledge_year": 2026,
+            },
+        ),
+        *ARRIVE,
+        (
+            "SolidarityRelocationTransferred",
+            {"direction": "OUT_OF_NETHERLANDS", "member_state": "PRT"},
+        ),
+    ],
 ]
 MISFITS: list[Step] = [
     ("DecisionIssued", {"outcome": "GRANTED", "status": "B"}),

@@ -22,18 +22,24 @@ import re
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
 from infra import kafka_log
+from infra.signing_keys import KeyStore
 from ketenlog import settings as settings_module
+from schemas import chain, signature
 from schemas.access import KafkaAccess
 from schemas.chain import HEADER
 from schemas.codec import DecodeError, default_codec
 from schemas.records import Raw
-from schemas.topics import event_topics
+from schemas.signature import Signer
+from schemas.topics import event_topics, owner_of
+
+Signers = Callable[[str], Signer]
 
 HEX_KEY = re.compile(r"[0-9a-f]{64}")
 # Records in flight before waiting for their acknowledgements.
@@ -70,7 +76,7 @@ def rekey(value: bytes, copy: int) -> tuple[str, bytes] | None:
     return env["person_key"], body
 
 
-async def grow(kafka: KafkaAccess, copies: range, partitions: int) -> int:
+async def grow(kafka: KafkaAccess, copies: range, partitions: int, signers: Signers) -> int:
     ends = kafka_log.end_offsets(kafka, event_topics())
     total = len(copies) * sum(ends.values())
     producer = AIOKafkaProducer(
@@ -87,7 +93,7 @@ async def grow(kafka: KafkaAccess, copies: range, partitions: int) -> int:
         for copy in copies:
             for (topic, partition), stop in sorted(ends.items()):
                 async for batch in kafka_log.aread(kafka, topic, partition, 0, stop):
-                    acks += [await _send(producer, raw, copy, partitions) for raw in batch]
+                    acks += [await _send(producer, raw, copy, partitions, signers) for raw in batch]
                     if len(acks) < WINDOW:
                         continue
                     await asyncio.gather(*acks)
@@ -105,10 +111,18 @@ async def grow(kafka: KafkaAccess, copies: range, partitions: int) -> int:
     return sent
 
 
-async def _send(producer: AIOKafkaProducer, raw: Raw, copy: int, partitions: int) -> Any:
-    headers = [(k, v) for k, v in raw.headers if k != HEADER]
+async def _send(
+    producer: AIOKafkaProducer, raw: Raw, copy: int, partitions: int, signers: Signers
+) -> Any:
+    headers = [(k, v) for k, v in raw.headers if k not in (HEADER, signature.HEADER)]
     out = rekey(raw.value, copy) if raw.value else None
     key, value = (raw.key, raw.value) if out is None else (out[0].encode(), out[1])
+    owner = owner_of(raw.topic)
+    if out is not None and owner is not None:
+        # A copy is a new record: signed again by the topic's owner, as the gate requires.
+        link = chain.link(chain.GENESIS, key, value, 0)
+        signed = signers(owner.value).sign(raw.topic, link, key, value)
+        headers += [(HEADER, link), (signature.HEADER, signed)]
     target = 0 if key is None else (murmur2(key) & 0x7FFFFFFF) % partitions
     return await producer.send(raw.topic, value, key=key, partition=target, headers=headers)
 
@@ -130,7 +144,10 @@ def main() -> int:
     args = parser.parse_args()
     settings = settings_module.load()
     copies = range(args.first, args.first + args.copies)
-    sent = asyncio.run(grow(settings.kafka("admin"), copies, settings.partitions))
+    store = KeyStore(settings.signing_dir)
+    sent = asyncio.run(
+        grow(settings.kafka("admin"), copies, settings.partitions, lambda org: store.signer(org)[0])
+    )
     say(f"grow: appended {sent:,} records")
     return 0
 

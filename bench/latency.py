@@ -35,6 +35,7 @@ import psycopg
 from kafka import KafkaConsumer
 
 from infra import services, topics
+from infra.signing_keys import KeyStore
 from infra.topics import end_offsets
 from ketenlog import settings as settings_module
 from producers.prepare import Preparer
@@ -159,7 +160,10 @@ def main() -> int:
         preparer = Preparer(f"latency-{run}".encode(), settings.oin_prefix)
         delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
         producer = open_producer(settings.kafka("admin"), delivery, "bench-latency")
-        publisher = Publisher("IND", preparer, settings.kafka("admin"), delivery, producer=producer)
+        signer = KeyStore(settings.signing_dir).signer("IND")[0]
+        publisher = Publisher(
+            "IND", preparer, settings.kafka("admin"), delivery, producer=producer, signer=signer
+        )
         query = "SELECT event_id FROM inflow_items WHERE event_id = ANY(%s::uuid[])"
 
         # Maximum sustained ingest: a burst, and the rate its rows appear.

@@ -21,11 +21,13 @@ from pathlib import Path
 from kafka import KafkaProducer
 
 from infra import services, topics
+from infra.signing_keys import KeyStore
 from ketenlog import settings as settings_module
 from producers.prepare import Prepared, Preparer
 from producers.publisher import DeliverySettings, Publisher
 from producers.submission import Submission
 from schemas.access import KafkaAccess
+from schemas.signature import Signer
 from schemas.topics import RETAIN_FOREVER, TopicSpec
 
 TOPIC = "bench.publish"
@@ -56,9 +58,12 @@ def submissions(n: int) -> list[Submission]:
     return out
 
 
-def run_publisher(kafka: KafkaAccess, preparer: Preparer, subs: list[Submission]) -> float:
+def run_publisher(
+    kafka: KafkaAccess, preparer: Preparer, subs: list[Submission], signer: Signer
+) -> float:
+    """The publisher as `ketenlog publish` runs it: chained and signed."""
     delivery = DeliverySettings()
-    with Publisher("IND", preparer, kafka, delivery, topic=TOPIC) as pub:
+    with Publisher("IND", preparer, kafka, delivery, topic=TOPIC, signer=signer) as pub:
         t0 = time.perf_counter()
         for sub in subs:
             pub.publish(sub)
@@ -102,11 +107,12 @@ def main() -> int:
     prepared = [preparer.prepare("IND", s) for s in subs]
     # Warm up both paths (connections, metadata, JIT-free Python caches).
     run_raw(settings.kafka("admin"), prepared[:2000])
-    run_publisher(settings.kafka("admin"), preparer, subs[:2000])
+    signer = KeyStore(settings.signing_dir).signer("IND")[0]
+    run_publisher(settings.kafka("admin"), preparer, subs[:2000], signer)
     raw_rates, pub_rates, ratios = [], [], []
     for round_no in range(1, args.rounds + 1):
         raw = run_raw(settings.kafka("admin"), prepared)
-        pub = run_publisher(settings.kafka("admin"), preparer, subs)
+        pub = run_publisher(settings.kafka("admin"), preparer, subs, signer)
         raw_rates.append(raw)
         pub_rates.append(pub)
         ratios.append(pub / raw)

@@ -52,11 +52,13 @@ from latency import application, pct, say
 from psycopg import sql
 
 from infra import services
+from infra.signing_keys import KeyStore
 from infra.topics import end_offsets
 from ketenlog import settings as settings_module
 from producers.prepare import Preparer
 from producers.publisher import DeliverySettings, open_producer
 from projections.queries import CATALOGUE, plan
+from schemas import chain, signature
 from schemas.topics import event_topics
 
 HERE = Path(__file__).resolve().parent
@@ -162,7 +164,8 @@ class Load:
         self.run = run
         self.preparer = Preparer(f"query-latency-{run}".encode(), settings.oin_prefix)
         delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
-        self.producer = open_producer(settings.bootstrap, delivery, "bench-query-latency")
+        self.producer = open_producer(settings.kafka("admin"), delivery, "bench-query-latency")
+        self.signer = KeyStore(settings.signing_dir).signer("IND")[0]
         self.sent = 0
         self.behind = 0.0  # the largest delay behind schedule, s
         self.stop = threading.Event()
@@ -178,9 +181,11 @@ class Load:
             else:
                 self.behind = max(self.behind, -delay)
             prepared = self.preparer.prepare("IND", application(f"q{self.run}", self.sent))
-            self.producer.send(
-                LOAD_TOPIC, value=prepared.value, key=prepared.key, headers=prepared.headers
-            )
+            # Signed as IND signs (a link from the start of a chain: not continued here).
+            link = chain.link(chain.GENESIS, prepared.key, prepared.value, 0)
+            signed = self.signer.sign(LOAD_TOPIC, link, prepared.key, prepared.value)
+            headers = [*prepared.headers, (chain.HEADER, link), (signature.HEADER, signed)]
+            self.producer.send(LOAD_TOPIC, value=prepared.value, key=prepared.key, headers=headers)
             self.sent += 1
         self.producer.flush()
         self.producer.close()

@@ -25,6 +25,9 @@ from schemas import chain
 from schemas.records import Raw
 
 MANIFEST = "manifest.json"
+# The public keys the records are signed with (infra/signing_keys.py's registry), so an offline
+# auditor can check the signatures; its hash is in the manifest.
+SIGNING_KEYS = "signing-keys.json"
 # The kinds of chain break a live log can have, which the manifest may list as known.
 LIVE_BREAKS = frozenset({"unchained", "mismatch"})
 FORMAT = "ketenlog-archive/1"
@@ -132,14 +135,20 @@ def write_topic(
     }
 
 
-def write_manifest(directory: Path, topics: dict[str, Any], source: str) -> str:
-    """Writes manifest.json; returns its SHA-256, the anchor to keep apart from the archive."""
+def write_manifest(
+    directory: Path, topics: dict[str, Any], source: str, signing_keys: dict[str, Any]
+) -> str:
+    """Writes the public signing keys and manifest.json; returns the manifest's SHA-256, the
+    anchor to keep apart from the archive."""
+    keys = directory / SIGNING_KEYS
+    keys.write_text(json.dumps(signing_keys, indent=1) + "\n", "utf-8")
     manifest = {
         "format": FORMAT,
         "exported_at": datetime.now(UTC).isoformat(),
         "source": source,
         "values": "Avro single-object encoding; schemas in schemas/avro of the ketenlog repository",
         "chain": f"Kafka header {chain.HEADER}: SHA-256 links per topic-partition (docs/audit.md)",
+        "signing_keys": {"file": SIGNING_KEYS, "sha256": _sha256(keys)},
         "topics": topics,
     }
     (directory / MANIFEST).write_text(json.dumps(manifest, indent=1) + "\n", "utf-8")
@@ -241,6 +250,14 @@ class Archive:
         with path.open("rb") as f:
             yield from map(_raw, fastavro.reader(f))  # type: ignore[arg-type]
 
+    def signing_keys(self) -> dict[str, Any]:
+        """The public-key registry exported with the log (empty for an archive without one)."""
+        entry = self.manifest.get("signing_keys")
+        if entry is None:
+            return {"keys": []}
+        data: dict[str, Any] = json.loads((self.directory / entry["file"]).read_text("utf-8"))
+        return data
+
     def known_breaks(self) -> list[str]:
         """Breaks the log itself had when it was exported (listed by the export)."""
         return [b for t in self.topics() for b in self.manifest["topics"][t]["known_breaks"]]
@@ -252,6 +269,13 @@ class Archive:
         problems: list[Problem] = []
         if self._anchor is not None and self.manifest_sha256 != self._anchor.lower():
             problems.append(Problem(MANIFEST, "SHA-256 differs from the one export printed"))
+        keys = self.manifest.get("signing_keys")
+        if keys is not None:
+            path = self.directory / keys["file"]
+            if not path.is_file():
+                problems.append(Problem(keys["file"], "missing"))
+            elif _sha256(path) != keys["sha256"]:
+                problems.append(Problem(keys["file"], "SHA-256 differs from the manifest"))
         for topic in self.topics():
             entry = self.manifest["topics"][topic]
             path = self.directory / entry["file"]

@@ -9,10 +9,11 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from infra import kafka_log
-from schemas import chain
+from schemas import chain, signature
 from schemas.access import KafkaAccess
 from schemas.records import Raw
-from schemas.topics import event_topics
+from schemas.signature import Verifier
+from schemas.topics import event_topics, owner_of
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,13 @@ class ChainAudit:
 
 
 def audit_records(
-    topic: str, partition: int, start: int, stop: int, records: Iterable[Raw]
+    topic: str,
+    partition: int,
+    start: int,
+    stop: int,
+    records: Iterable[Raw],
+    *,
+    signatures: Verifier | None = None,
 ) -> PartitionAudit:
     """Walk one partition's records (offset order). Pure. Every organisation topic is kept
     forever (schemas/topics.py) and ketenlog deletes nothing, so a log that no longer starts at
@@ -66,8 +73,11 @@ def audit_records(
     (kind "truncated"), and the first chained record after it is taken as given, since its
     predecessor is gone. Offsets without a record are not breaks here: on a live log they are
     transaction markers some client's commits left, and a record removed from the middle shows
-    as the link of the record after it."""
+    as the link of the record after it. With `signatures`, every chained record must carry
+    the topic owner's valid signature (schemas/signature.py): a forger who computes a correct
+    link cannot sign, so the record is named (kind "unsigned" or "signature")."""
     walk = chain.ChainWalk()
+    owner = owner_of(topic)
     breaks: list[chain.Break] = []
     if start > 0:
         breaks.append(
@@ -87,15 +97,26 @@ def audit_records(
             found = [b for b in found if b.kind != "mismatch"]
             trust_next_link = False
         breaks += found
+        if signatures is not None and owner is not None and chain.link_of(r) is not None:
+            breaks += signature_breaks(signatures, owner.value, r)
     return PartitionAudit(
         topic, partition, start, stop, walk.records, walk.chained, breaks, walk.prev
     )
+
+
+def signature_breaks(signatures: Verifier, org: str, r: Raw) -> list[chain.Break]:
+    problem = signatures.problem(org, r)
+    if problem is None:
+        return []
+    kind = "unsigned" if signature.header_of(r.headers) is None else "signature"
+    return [chain.Break(r.topic, r.partition, r.offset, problem, kind)]
 
 
 def walk_all(
     kafka: KafkaAccess,
     topics: Iterable[str] | None = None,
     on_record: Callable[[], None] | None = None,
+    signatures: Verifier | None = None,
 ) -> ChainAudit:
     """Every partition of `topics` (default: every organisation topic), from the first offset
     still in the log up to the end offsets of now. `on_record` is called per record read
@@ -111,7 +132,9 @@ def walk_all(
             start = begins.get((t, partition), 0)
             read = kafka_log.read(kafka, topic, partition, start, stop)
             records = read if on_record is None else _ticking(read, on_record)
-            audits.append(audit_records(topic, partition, start, stop, records))
+            audits.append(
+                audit_records(topic, partition, start, stop, records, signatures=signatures)
+            )
     return ChainAudit(audits)
 
 

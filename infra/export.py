@@ -35,9 +35,14 @@ class Exported:
     anchor: str
 
 
-def export_log(kafka: KafkaAccess, directory: Path, progress: Callable[[int], Ticker]) -> Exported:
-    """Write every organisation topic to `directory` (new or empty); `progress(total)` counts
-    the records read."""
+def export_log(
+    kafka: KafkaAccess,
+    directory: Path,
+    progress: Callable[[int], Ticker],
+    signing_keys: dict[str, Any],
+) -> Exported:
+    """Write every organisation topic to `directory` (new or empty), with the public-key
+    registry `signing_keys`; `progress(total)` counts the records read."""
     if directory.exists() and any(directory.iterdir()):
         raise ExportError(f"{directory} is not empty; export into a new directory", exit_code=2)
     directory.mkdir(parents=True, exist_ok=True)
@@ -61,6 +66,6 @@ def export_log(kafka: KafkaAccess, directory: Path, progress: Callable[[int], Ti
             )
         except kafka_log.KafkaLogError as exc:
             raise ExportError(f"export: {exc}; the export in {directory} is incomplete") from exc
-    anchor = archive.write_manifest(directory, topics, kafka.bootstrap)
+    anchor = archive.write_manifest(directory, topics, kafka.bootstrap, signing_keys)
     ticker.finish()
     return Exported(sum(t["records"] for t in topics.values()), anchor)

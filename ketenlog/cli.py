@@ -17,6 +17,7 @@ from ketenlog.commands import (
     demo,
     export,
     ids,
+    keys,
     process,
     publish,
     query,
@@ -56,6 +57,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     verify.register(registry)
     verify_chains.register(registry)
     timeline.register(registry)
+    keys.register(registry)
     return parser, registry
 
 

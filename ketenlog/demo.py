@@ -19,6 +19,7 @@ from ketenlog.demo_tables import shared_tasks, table_figures
 from ketenlog.processing import ProcessingError, process_until_idle_apart
 from ketenlog.serving import ServingError, serve
 from ketenlog.settings import Settings
+from ketenlog.signing import signer_of
 from producers.prepare import Preparer
 from producers.pseudonym import person_key
 from producers.publisher import DeliverySettings, PublishError
@@ -65,6 +66,7 @@ def run_demo(
         settings.kafka(ADMIN),
         DeliverySettings(timeout_s=settings.publish_timeout_s),
         say,
+        signer_of=signer_of(settings, say),
     )
     persons = sorted(
         {person_key(sub.v_nummer, chain_key) for _, sub in sim.submissions() if sub.v_nummer}

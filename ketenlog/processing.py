@@ -13,6 +13,7 @@ from datetime import datetime
 from domain.facts import Fact
 from infra.topics import end_offsets
 from ketenlog.settings import Settings
+from ketenlog.signing import live_verifier
 from processors.app import WorkerConfig, build_app, run_worker
 from processors.batch import BatchProcessor, Earliest, Seek, Send
 from projections import health
@@ -64,6 +65,8 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
         else (),
     )
 
+    signatures = live_verifier(settings)
+
     async def make_processor(send: Send, seek: Seek, earliest: Earliest) -> BatchProcessor:
         store = await PgProcessingStore.open(settings.dsn, Fact)
         return BatchProcessor(
@@ -74,6 +77,7 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
             seek=seek,
             earliest=earliest,
             partitions=config.partitions,
+            signatures=signatures,
         )
 
     async def on_fault(at: datetime, error: str) -> None:

@@ -24,6 +24,7 @@ from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wai
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from infra.signing_keys import verifier_from
 from processors.ports import TopicPartition
 from processors.replay import fold_records
 from projections import replay_store
@@ -77,6 +78,8 @@ class _Group:
     source: Source
     upto: tuple[tuple[TopicPartition, int], ...]
     partitions: int
+    signing_keys: dict[str, Any]
+    """The public-key registry the records' signatures are checked against."""
 
 
 def rebuild(
@@ -89,6 +92,7 @@ def rebuild(
     tick: Callable[[int], None] | None = None,
     workers: int | None = None,
     phase: Callable[[str], None] | None = None,
+    signing_keys: dict[str, Any] | None = None,
 ) -> Rebuilt:
     """Every record below `upto` folded into a fresh `schema` (whatever it held is dropped);
     positions are stored for `consumer`, so a live worker can continue where the replay ends.
@@ -109,6 +113,7 @@ def rebuild(
             source,
             tuple(sorted((tp, stop) for tp, stop in upto.items() if tp[1] == p and stop > 0)),
             partitions,
+            signing_keys or {"keys": []},
         )
         for p in sorted({p for _, p in upto})
     ]
@@ -201,7 +206,12 @@ def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> R
         group.source.records(t, p, 0, stop) for (t, p), stop in group.upto
     )
     folded = fold_records(
-        default_codec(), records, set(), partitions=group.partitions, on_records=tick
+        default_codec(),
+        records,
+        set(),
+        partitions=group.partitions,
+        signatures=verifier_from(group.signing_keys),
+        on_records=tick,
     )
     short = {tp: folded.positions.get(tp, 0) for tp in upto}
     short = {tp: at for tp, at in short.items() if at < upto[tp]}

@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import IsolationLevel
@@ -23,6 +24,7 @@ from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.progress import Progress
 from ketenlog.rebuild import IncompleteSourceError, Rebuilt, Source, rebuild
 from ketenlog.settings import Settings
+from ketenlog.signing import registry, verifier
 from processors.batch import BatchProcessor
 from processors.ports import TopicPartition
 from processors.timeline import Outgoing
@@ -100,9 +102,15 @@ def replay(settings: Settings, options: ReplayOptions, say: Say) -> Replayed:
         raise ReplayError("--manifest-sha256 goes with --from-archive", exit_code=2)
     with open_database(settings) as conn:
         if options.archive is not None:
-            source, upto = _archive(options.archive, options.manifest_sha256, say)
+            source, upto, keys = _archive(options.archive, options.manifest_sha256, say)
             built = rebuild_into(
-                settings, source, upto, group=options.group, workers=options.workers, say=say
+                settings,
+                source,
+                upto,
+                group=options.group,
+                workers=options.workers,
+                say=say,
+                signing_keys=keys,
             )
             with conn.transaction():
                 replay_store.lock_swap(conn)
@@ -116,6 +124,7 @@ def replay(settings: Settings, options: ReplayOptions, say: Say) -> Replayed:
                 group=options.group,
                 workers=options.workers,
                 say=say,
+                signing_keys=registry(settings),
             )
             _catch_up_and_swap(conn, settings, options.group, say)
         say("replay: swapped in; the rebuilt projections are live")
@@ -150,6 +159,7 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
             say=say,
             schema=VERIFY_SCHEMA,
             label="verify",
+            signing_keys=registry(settings),
         )
         try:
             replayed = checksums.checksums(conn, VERIFY_SCHEMA)
@@ -161,7 +171,9 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
     audit = None
     if chains:
         progress = Progress("verify: chains", None)
-        audit = chain_audit.walk_all(settings.kafka(AUDITOR), on_record=progress.tick)
+        audit = chain_audit.walk_all(
+            settings.kafka(AUDITOR), on_record=progress.tick, signatures=verifier(settings)
+        )
         progress.finish()
     return Verified(live, checksums.compare(live, replayed), audit, timeline)
 
@@ -186,7 +198,7 @@ def open_database(settings: Settings) -> psycopg.Connection:
 
 def _archive(
     directory: Path, manifest_sha256: str | None, say: Say
-) -> tuple[Source, dict[TopicPartition, int]]:
+) -> tuple[Source, dict[TopicPartition, int], dict[str, Any]]:
     try:
         archive = open_archive(directory, manifest_sha256)
     except (OSError, ValueError) as exc:
@@ -207,7 +219,8 @@ def _archive(
             "listed above); nothing was rebuilt",
             exit_code=1,
         )
-    return ArchiveSource(directory), archive.ends()
+    # The archive's own public keys: an offline rebuild trusts what was exported with the log.
+    return ArchiveSource(directory), archive.ends(), archive.signing_keys()
 
 
 def rebuild_into(
@@ -220,6 +233,7 @@ def rebuild_into(
     say: Say,
     schema: str = SCHEMA,
     label: str = "replay",
+    signing_keys: dict[str, Any],
 ) -> Rebuilt:
     total = sum(upto.values())
     say(f"{label}: rebuilding {total:,} records of {len(upto)} partitions into schema {schema}")
@@ -239,6 +253,7 @@ def rebuild_into(
             tick=progress.tick,
             workers=workers,
             phase=phase,
+            signing_keys=signing_keys,
         )
     except (IncompleteSourceError, KafkaLogError, psycopg.Error) as exc:
         with connect(settings.dsn) as conn:
@@ -285,6 +300,7 @@ async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition
         seek=seek,
         earliest=earliest,
         partitions=settings.partitions,
+        signatures=verifier(settings),
     )
     caught = 0
     try:

@@ -44,6 +44,12 @@ class Settings:
     kafka_insecure: bool = False
     # Each principal's client settings (<principal>.json, as `ketenlog credentials` prints).
     kafka_credentials_dir_setting: Path | None = None
+    # The organisations' signing keys and the public-key registry (infra/signing_keys.py).
+    signing_keys: Path | None = None
+
+    @property
+    def signing_dir(self) -> Path:
+        return self.signing_keys or self.home / "keys" / "signing"
 
     @property
     def starts_kafka(self) -> bool:
@@ -139,4 +145,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         auditor_token=env.get("KETENLOG_AUDITOR_TOKEN") or None,
         kafka_insecure=_flag(env, "KETENLOG_KAFKA_INSECURE"),
         kafka_credentials_dir_setting=Path(creds).resolve() if creds else None,
+        signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,
     )

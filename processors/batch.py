@@ -26,6 +26,7 @@ from processors.ports import PersonWrite, ProcessingStore, ProcessingTx, TopicPa
 from processors.timeline import Outgoing, deadletter, gate, new_facts
 from schemas.codec import Codec
 from schemas.records import Raw
+from schemas.signature import Verifier
 from schemas.topics import DEADLETTER, TIMELINE
 
 # Sends the records to the topic and returns once the broker acknowledged every one of them.
@@ -75,6 +76,7 @@ class BatchProcessor:
         seek: Seek,
         earliest: Earliest,
         partitions: int | None,
+        signatures: Verifier | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_persons: int = 100_000,
     ) -> None:
@@ -85,6 +87,7 @@ class BatchProcessor:
         self._seek = seek
         self._earliest = earliest
         self._partitions = partitions
+        self._signatures = signatures
         self._clock = clock
         self.positions: dict[TopicPartition, int] = {}
         self._log_start: dict[TopicPartition, int] = {}
@@ -197,7 +200,13 @@ class BatchProcessor:
             await self._isolating(fresh[middle:])
 
     async def _apply(self, fresh: list[Raw]) -> None:
-        result = gate(self._codec, fresh, self._clock(), partitions=self._partitions)
+        result = gate(
+            self._codec,
+            fresh,
+            self._clock(),
+            partitions=self._partitions,
+            signatures=self._signatures,
+        )
         try:
             async with self._store.transaction() as tx:
                 seen = await tx.seen([fact.key for _, fact in result.accepted])

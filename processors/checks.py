@@ -23,6 +23,8 @@ from aiokafka.partitioner import murmur2
 from schemas.cloudevents import HeaderError, format_time, parse_headers, source_system
 from schemas.codec import Codec, Decoded, DecodeError, UnknownFingerprintError
 from schemas.records import Raw
+from schemas.signature import HEADER as SIGNATURE_HEADER
+from schemas.signature import Verifier, header_of
 from schemas.topics import owner_of
 from schemas.validation import decoded_problems
 
@@ -47,6 +49,8 @@ class Reason(StrEnum):
     WRONG_PARTITION = "WRONG_PARTITION"
     CONTRACT_VIOLATION = "CONTRACT_VIOLATION"
     HEADERS_MISSING = "HEADERS_MISSING"
+    UNSIGNED = "UNSIGNED"
+    BAD_SIGNATURE = "BAD_SIGNATURE"
     HEADERS_CONTRADICT_BODY = "HEADERS_CONTRADICT_BODY"
     STORE_REFUSED = "STORE_REFUSED"
     """Passed every check, but the store refused it (the database's error is the detail)."""
@@ -74,9 +78,16 @@ def partition_of(key: bytes, partitions: int) -> int:
     return int(murmur2(key) & 0x7FFFFFFF) % partitions
 
 
-def check(codec: Codec, raw: Raw, partitions: int | None = None) -> Accepted | Rejected:
+def check(
+    codec: Codec,
+    raw: Raw,
+    partitions: int | None = None,
+    signatures: Verifier | None = None,
+) -> Accepted | Rejected:
     """Decode and check one record from an agency topic. `partitions`: the topic's partition
-    count, to check the record is where its key belongs (None: not checked)."""
+    count, to check the record is where its key belongs (None: not checked). `signatures`: the
+    registry of the organisations' public keys, to check the record is signed by the owner of
+    its topic (schemas/signature.py; None: not checked)."""
     if not raw.value:
         return Rejected(Reason.EMPTY, "the record has no value")
     if raw.key is None:
@@ -143,6 +154,12 @@ def check(codec: Codec, raw: Raw, partitions: int | None = None) -> Accepted | R
         )
     if occurred < EARLIEST:
         return Rejected(Reason.IMPLAUSIBLE_TIME, f"occurred_at {occurred.isoformat()} is too old")
+    # Last: the one check that costs a public-key operation.
+    if signatures is not None:
+        problem = signatures.problem(producer, raw)
+        if problem is not None:
+            unsigned = header_of(raw.headers, SIGNATURE_HEADER) is None
+            return Rejected(Reason.UNSIGNED if unsigned else Reason.BAD_SIGNATURE, problem)
     return Accepted(decoded)
 
 

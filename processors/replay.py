@@ -21,6 +21,7 @@ from processors.ports import FactKey, TopicPartition
 from processors.timeline import gate
 from schemas.codec import Codec
 from schemas.records import Raw
+from schemas.signature import Verifier
 
 # Gate in slices so the dead-letter list and decoded records of one slice stay small.
 GATE_SLICE = 5_000
@@ -45,6 +46,7 @@ def fold_records(
     seen: set[FactKey],
     *,
     partitions: int | None,
+    signatures: Verifier | None = None,
     now: datetime | None = None,
     on_records: Callable[[int], None] | None = None,
 ) -> Folded:
@@ -54,7 +56,7 @@ def fold_records(
     by_person: dict[str, list[Fact]] = {}
     clock = now or datetime.now(UTC)
     for chunk in _slices(records, GATE_SLICE):
-        result = gate(codec, chunk, clock, partitions=partitions)
+        result = gate(codec, chunk, clock, partitions=partitions, signatures=signatures)
         out.records += len(chunk)
         for tp, offset in result.positions.items():
             out.positions[tp] = max(out.positions.get(tp, 0), offset)

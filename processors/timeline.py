@@ -14,6 +14,7 @@ from processors.checks import Accepted, Reason, Rejected, check
 from processors.ports import FactKey, TopicPartition
 from schemas.codec import Codec
 from schemas.records import Headers, Raw
+from schemas.signature import Verifier
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,14 +47,22 @@ def deadletter(raw: Raw, rejected: Rejected, now: datetime) -> Outgoing:
     return Outgoing(raw.key, raw.value, headers)
 
 
-def gate(codec: Codec, records: Iterable[Raw], now: datetime, *, partitions: int | None) -> Gate:
+def gate(
+    codec: Codec,
+    records: Iterable[Raw],
+    now: datetime,
+    *,
+    partitions: int | None,
+    signatures: Verifier | None = None,
+) -> Gate:
     """Check every record; the last offset seen per partition sets the next position.
-    `partitions`: the agency topics' partition count (None only where no partitioner applies)."""
+    `partitions`: the agency topics' partition count (None only where no partitioner applies);
+    `signatures`: the public keys the records must be signed with (None: not checked)."""
     out = Gate()
     for raw in records:
         tp = (raw.topic, raw.partition)
         out.positions[tp] = max(out.positions.get(tp, 0), raw.offset + 1)
-        verdict = check(codec, raw, partitions)
+        verdict = check(codec, raw, partitions, signatures)
         if isinstance(verdict, Rejected):
             out.deadletters.append(deadletter(raw, verdict, now))
             continue

@@ -21,8 +21,9 @@ from kafka.partitioner.default import murmur2
 
 from producers.prepare import Prepared, Preparer
 from producers.submission import Submission
-from schemas import chain
+from schemas import chain, signature
 from schemas.access import KafkaAccess
+from schemas.signature import Signer
 from schemas.topics import Org, event_topic
 
 
@@ -121,9 +122,12 @@ class Publisher:
         on_ack: Callable[[Receipt], None] | None = None,
         topic: str | None = None,
         producer: Any | None = None,
+        signer: Signer | None = None,
     ) -> None:
         """`producer`: an open kafka-python producer (see `open_producer`) to share between
-        the publishers of several organisations in one process; its owner closes it."""
+        the publishers of several organisations in one process; its owner closes it.
+        `signer`: the organisation's signing key (infra/signing_keys.py); without one the
+        records go out unsigned, and the timeline processor dead-letters them (UNSIGNED)."""
         self.org = Org(org)
         # Another topic than the organisation's own only for benchmarks and tests.
         self.topic = topic or event_topic(self.org)
@@ -135,6 +139,7 @@ class Publisher:
             kafka, self._delivery, f"ketenlog-{self.org.value}"
         )
         self._pending: list[tuple[Prepared, Any]] = []
+        self._signer = signer
         self._kafka = kafka
         self._partitions: int | None = None
         # Per partition, the link of the last record sent; read from the log on first use.
@@ -155,11 +160,15 @@ class Publisher:
             if not self._links:
                 self._links = last_links(self._kafka, self.topic, self._partitions or 0)
             link = chain.link(self._links[partition], prepared.key, prepared.value, timestamp_ms)
+            headers = [*prepared.headers, (chain.HEADER, link)]
+            if self._signer is not None:
+                signed = self._signer.sign(self.topic, link, prepared.key, prepared.value)
+                headers.append((signature.HEADER, signed))
             future = self._producer.send(
                 self.topic,
                 value=prepared.value,
                 key=prepared.key,
-                headers=[*prepared.headers, (chain.HEADER, link)],
+                headers=headers,
                 partition=partition,
                 timestamp_ms=timestamp_ms,
             )

@@ -62,8 +62,9 @@ class Break:
     offset: int
     reason: str
     # "unchained" (no link), "mismatch", "missing" (offsets), "order", "truncated" (the log's
-    # first records deleted): a live log shows "unchained" and "mismatch" when a client other
-    # than the publisher wrote to the topic, "truncated" when someone deleted records.
+    # first records deleted), "unsigned" / "signature" (no valid signature of the topic's
+    # owner, schemas/signature.py): a live log shows "unchained" and "mismatch" when a client
+    # other than the publisher wrote to the topic, "truncated" when someone deleted records.
     kind: str = "mismatch"
 
     def __str__(self) -> str:

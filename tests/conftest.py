@@ -29,9 +29,11 @@ from typing import Any
 import pytest
 
 from infra import services as infra_services
+from infra.signing_keys import KeyStore
 from ketenlog import settings as settings_module
 from ketenlog.settings import Settings
 from schemas.access import KafkaAccess, principal_of
+from schemas.signature import Signer
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class RunningServices:
     def kafka_env(self) -> dict[str, str]:
         """The settings a `ketenlog` subprocess needs to reach this session's Kafka."""
         return kafka_env(self.settings)
+
+    def signer(self, org: str) -> Signer:
+        """The organisation's signing key under the session's settings, as `publish` uses."""
+        return KeyStore(self.settings.signing_dir).signer(org)[0]
 
 
 def kafka_env(settings: Settings) -> dict[str, str]:

@@ -12,6 +12,7 @@ from pathlib import Path
 from infra.export import ExportError, export_log
 from ketenlog.commands.base import CommandError, Progress, Registry, say
 from ketenlog.settings import Settings
+from ketenlog.signing import registry
 from schemas.access import AUDITOR
 
 
@@ -30,7 +31,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     directory: Path = args.directory
     try:
         exported = export_log(
-            settings.kafka(AUDITOR), directory, lambda total: Progress("export: records", total)
+            settings.kafka(AUDITOR),
+            directory,
+            lambda total: Progress("export: records", total),
+            registry(settings),
         )
     except ExportError as exc:
         raise CommandError(str(exc), exc.exit_code) from exc

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ketenlog.commands.base import CommandError, Progress, Registry, chain_key, say
 from ketenlog.settings import Settings
+from ketenlog.signing import signer_of
 from producers.file_publish import FilePublishError, Paths, publish_file
 from producers.prepare import Preparer
 from producers.publisher import DeliverySettings, Publisher
@@ -47,13 +48,16 @@ def publish(args: argparse.Namespace, settings: Settings) -> int:
     org = Org(args.org)
     preparer = Preparer(chain_key(settings), settings.oin_prefix)
     delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
+    signer = signer_of(settings, say)(org)
     try:
         outcome = publish_file(
             org,
             args.file,
             Paths.beside(args.file, args.rejects, args.unacked, args.receipts),
             preparer,
-            lambda: Publisher(org, preparer, settings.kafka(org_principal(org)), delivery),
+            lambda: Publisher(
+                org, preparer, settings.kafka(org_principal(org)), delivery, signer=signer
+            ),
             skip_invalid=args.skip_invalid,
             say=say,
             progress=Progress,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ketenlog.commands.base import CommandError, Registry, chain_key, say
 from ketenlog.settings import Settings
+from ketenlog.signing import signer_of
 from producers.simulator import output
 from producers.simulator.calibration import measure, report
 from producers.simulator.generator import Simulation, simulate
@@ -139,7 +140,9 @@ def _publish(sim: Simulation, settings: Settings, key: bytes) -> int:
     preparer = Preparer(key, settings.oin_prefix)
     delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
     try:
-        publish_simulation(sim, preparer, settings.kafka(ADMIN), delivery, say)
+        publish_simulation(
+            sim, preparer, settings.kafka(ADMIN), delivery, say, signer_of=signer_of(settings, say)
+        )
     except (FeedInFutureError, ConnectionError, PublishError) as exc:
         raise CommandError(str(exc)) from exc
     return 0

@@ -11,6 +11,7 @@ import json
 from infra import chain_audit, kafka_log
 from ketenlog.commands.base import CommandError, Progress, Registry, say
 from ketenlog.settings import Settings
+from ketenlog.signing import verifier
 from schemas.access import AUDITOR
 from schemas.topics import event_topics
 
@@ -52,7 +53,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     topics: list[str] = args.topic or event_topics()
     progress = Progress("verify-chains: records")
     try:
-        audit = chain_audit.walk_all(settings.kafka(AUDITOR), topics, progress.tick)
+        audit = chain_audit.walk_all(
+            settings.kafka(AUDITOR), topics, progress.tick, signatures=verifier(settings)
+        )
     except kafka_log.KafkaLogError as exc:
         raise CommandError(f"{exc}; is Kafka running (`ketenlog status`)?") from exc
     progress.finish()

@@ -17,6 +17,8 @@ from producers.simulator import calendar as cal
 from producers.simulator.generator import Simulation
 from producers.simulator.output import Rate
 from schemas.access import KafkaAccess
+from schemas.signature import Signer
+from schemas.topics import Org
 
 FLUSH_EVERY = 20_000
 
@@ -32,6 +34,8 @@ def publish_simulation(
     kafka: KafkaAccess,
     delivery: DeliverySettings,
     say: Callable[[str], None],
+    *,
+    signer_of: Callable[[Org], Signer | None] = lambda org: None,
 ) -> int:
     """Publish every delivery; returns how many. Raises FeedInFutureError before sending
     anything, ConnectionError when the broker is unreachable, PublishError when events were
@@ -53,7 +57,7 @@ def publish_simulation(
             pub = publishers.get(org.value)
             if pub is None:
                 pub = publishers[org.value] = Publisher(
-                    org, preparer, kafka, delivery, producer=producer
+                    org, preparer, kafka, delivery, producer=producer, signer=signer_of(org)
                 )
             pub.publish(sub)
             if n % FLUSH_EVERY == 0:

@@ -23,7 +23,11 @@ def fresh_topic(services: RunningServices) -> str:
 
 def publish(services: RunningServices, topic: str, key: bytes, refs: range) -> list[Receipt]:
     with Publisher(
-        "COA", Preparer(key, services.settings.oin_prefix), services.kafka("admin"), topic=topic
+        "COA",
+        Preparer(key, services.settings.oin_prefix),
+        services.kafka("admin"),
+        topic=topic,
+        signer=services.signer("COA"),
     ) as pub:
         for i in refs:
             pub.publish(

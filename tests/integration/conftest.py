@@ -38,7 +38,9 @@ def published(services: RunningServices) -> Published:
     for org, sub in sim.submissions():
         pub = publishers.get(org.value)
         if pub is None:
-            pub = publishers[org.value] = Publisher(org, preparer, services.kafka(org.value))
+            pub = publishers[org.value] = Publisher(
+                org, preparer, services.kafka(org.value), signer=services.signer(org.value)
+            )
         pub.publish(sub)
         if sub.v_nummer:
             keys.add(person_key(sub.v_nummer, key))

@@ -10,7 +10,11 @@ from typing import Any
 
 from kafka import KafkaConsumer, TopicPartition
 
+from schemas import chain, signature
 from schemas.access import KafkaAccess
+from schemas.signature import Signer
+
+Header = tuple[str, bytes]
 
 
 @dataclass(frozen=True)
@@ -71,3 +75,17 @@ def free_ports(n: int) -> list[int]:
             sock.bind(("127.0.0.1", 0))
             ports.append(sock.getsockname()[1])
         return ports
+
+
+def signed(
+    signer: Signer, topic: str, key: bytes | None, value: bytes | None, headers: list[Header]
+) -> list[Header]:
+    """`headers` with a chain link (from the start of a chain: a record sent by hand does not
+    continue the organisation's chain, and verify-chains says so) and the organisation's
+    signature, as the publisher adds them, for a record a test sends with a plain producer."""
+    link = chain.link(chain.GENESIS, key, value, 0)
+    return [
+        *headers,
+        (chain.HEADER, link),
+        (signature.HEADER, signer.sign(topic, link, key, value)),
+    ]

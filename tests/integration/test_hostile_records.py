@@ -19,7 +19,7 @@ from producers.submission import Submission
 from schemas.codec import default_codec
 from schemas.topics import DEADLETTER, event_topic
 from tests.conftest import RunningServices
-from tests.integration.kafka_tools import end_offsets, read_from
+from tests.integration.kafka_tools import end_offsets, read_from, signed
 from tests.integration.pipeline import ketenlog, until_idle
 
 pytestmark = pytest.mark.integration
@@ -96,7 +96,14 @@ def test_hostile_records_are_dead_letters_and_the_audit_still_passes(
     }
     dead_before = end_offsets(services.kafka("auditor"), DEADLETTER)
     producer = KafkaProducer(acks="all", **services.kafka("COA").kafka_python())
-    producer.send(topic, key=existing.key, value=existing.value, headers=existing.headers).get(30)
+    producer.send(
+        topic,
+        key=existing.key,
+        value=existing.value,
+        headers=signed(
+            services.signer("COA"), topic, existing.key, existing.value, existing.headers
+        ),
+    ).get(30)
     sent: dict[str, tuple[int, int]] = {}
     for name, (partition, key, value, headers) in hostile.items():
         meta = producer.send(topic, key=key, value=value, headers=headers, partition=partition).get(

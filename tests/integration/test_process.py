@@ -32,7 +32,7 @@ from projections import queries
 from schemas.codec import MAGIC, decode
 from schemas.topics import DEADLETTER, event_topic, event_topics
 from tests.conftest import RunningServices
-from tests.integration.kafka_tools import end_offsets, read_from
+from tests.integration.kafka_tools import end_offsets, read_from, signed
 from tests.integration.pipeline import (
     Output,
     Published,
@@ -505,7 +505,13 @@ def test_poison_records_are_dead_lettered_with_their_reason(
     producer = KafkaProducer(acks="all", **services.kafka("COA").kafka_python())
     # Offsets are per partition: a record is known by (partition, offset).
     sent: dict[str, tuple[int, int]] = {}
-    futures = [producer.send(topic, key=g.key, value=g.value, headers=g.headers) for g in good]
+    coa = services.signer("COA")
+    futures = [
+        producer.send(
+            topic, key=g.key, value=g.value, headers=signed(coa, topic, g.key, g.value, g.headers)
+        )
+        for g in good
+    ]
     for reason, (k, v) in [*poison.items(), ("BODY", body_mismatch)]:
         meta = producer.send(topic, key=k, value=v).get(timeout=30)
         sent[reason] = (meta.partition, meta.offset)
@@ -609,7 +615,7 @@ def test_a_late_event_revises_its_closed_month_only_and_a_retraction_removes_it(
         ref="late-application",
         data={"application_type": "FIRST", "unaccompanied_minor": False},
     )
-    with Publisher("IND", preparer, services.kafka("IND")) as pub:
+    with Publisher("IND", preparer, services.kafka("IND"), signer=services.signer("IND")) as pub:
         event_id = pub.publish(lodged)
         pub.flush()
     until_idle(services, fresh_db, group)
@@ -626,7 +632,7 @@ def test_a_late_event_revises_its_closed_month_only_and_a_retraction_removes_it(
         retracts=event_id,
         data={"reason": "RECORDED_IN_ERROR"},
     )
-    with Publisher("IND", preparer, services.kafka("IND")) as pub:
+    with Publisher("IND", preparer, services.kafka("IND"), signer=services.signer("IND")) as pub:
         pub.publish(retraction)
         pub.flush()
     until_idle(services, fresh_db, group)

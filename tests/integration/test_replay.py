@@ -75,7 +75,9 @@ def test_replay_swaps_in_while_a_live_worker_runs_and_the_worker_carries_on(
         preparer = Preparer(key, services.settings.oin_prefix)
         # Published while the replay runs: the live worker takes them, the replay must not
         # lose them when it swaps.
-        with Publisher("IND", preparer, services.kafka("IND")) as pub:
+        with Publisher(
+            "IND", preparer, services.kafka("IND"), signer=services.signer("IND")
+        ) as pub:
             for i in range(40):
                 pub.publish(
                     Submission(
@@ -93,7 +95,9 @@ def test_replay_swaps_in_while_a_live_worker_runs_and_the_worker_carries_on(
         assert "swapped in" in replayed.stderr
         assert "rebuilding" in replayed.stderr and "records" in replayed.stderr
         # After the swap, more events: the worker must write them into the swapped-in tables.
-        with Publisher("IND", preparer, services.kafka("IND")) as pub:
+        with Publisher(
+            "IND", preparer, services.kafka("IND"), signer=services.signer("IND")
+        ) as pub:
             pub.publish(
                 Submission(
                     type="AsylumApplicationLodged",
@@ -214,7 +218,7 @@ def _placements(key: bytes) -> list[tuple[Submission, str | None]]:
 def _publish_as_known_at_example(services: RunningServices) -> tuple[bytes, str]:
     key = f"asof-{uuid.uuid4().hex}".encode()
     preparer = Preparer(key, services.settings.oin_prefix)
-    with Publisher("COA", preparer, services.kafka("COA")) as pub:
+    with Publisher("COA", preparer, services.kafka("COA"), signer=services.signer("COA")) as pub:
         ids = [pub.publish(sub) for sub, _ in _placements(key)]
         pub.publish(
             Submission(

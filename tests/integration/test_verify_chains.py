@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,11 @@ from kafka.partitioner.default import murmur2
 
 from infra import chain_audit, kafka_log
 from infra.archive import open_archive
-from producers.publisher import last_links
-from schemas import chain
+from producers.prepare import Preparer
+from producers.publisher import Publisher, last_links
+from producers.submission import Submission
+from schemas import chain, signature
+from schemas.topics import event_topic
 from tests.conftest import RunningServices
 from tests.integration.chain_topics import fresh_topic, publish
 from tests.integration.pipeline import ketenlog
@@ -158,3 +162,69 @@ def test_records_a_client_wrote_in_a_transaction_are_named_and_its_markers_read_
         (0, 1, "unchained"),
         (0, 2, "unchained"),
     ]
+
+
+def test_a_forged_record_with_a_correct_chain_link_is_named_by_its_signature(
+    services: RunningServices,
+) -> None:
+    """The hash chain carries no secret: a forger who knows the algorithm computes a correct
+    link. Only IND's signature says IND wrote it (schemas/signature.py), and verify-chains checks
+    it — a forged IND decision, linked correctly, unsigned or signed with COA's key, is named."""
+    topic = event_topic("IND")
+    preparer = Preparer(f"forge-{uuid.uuid4().hex}".encode(), services.settings.oin_prefix)
+    now = datetime.now(UTC) - timedelta(minutes=5)
+
+    def decision(i: int) -> Submission:
+        return Submission(
+            type="TrackAssigned",
+            v_nummer="4400000001",
+            occurred_at=now,
+            ref=f"forge-{uuid.uuid4().hex}-{i}",
+            data={"track": "GENERAL"},
+        )
+
+    ind = services.kafka("IND")
+    with Publisher("IND", preparer, ind, signer=services.signer("IND")) as pub:
+        pub.publish(decision(0))
+        (genuine,) = pub.flush()
+    # The forger writes with IND's own Kafka credentials (the broker lets nobody else write
+    # IND's topic), but has not IND's signing key.
+    producer = KafkaProducer(acks="all", **ind.kafka_python())
+    forged: dict[str, int] = {}
+    try:
+        for how in ("unsigned", "signed by COA"):
+            record = preparer.prepare("IND", decision(1))
+            partition = genuine.partition
+            prev = last_links(ind, topic, services.settings.partitions)[partition]
+            ts = int(time.time() * 1000)
+            link = chain.link(prev, record.key, record.value, ts)
+            headers = [*record.headers, (chain.HEADER, link)]
+            if how == "signed by COA":
+                coa = services.signer("COA").sign(topic, link, record.key, record.value)
+                headers.append((signature.HEADER, coa))
+            meta = producer.send(
+                topic,
+                record.value,
+                key=record.key,
+                headers=headers,
+                partition=partition,
+                timestamp_ms=ts,
+            ).get(30)
+            forged[how] = meta.offset
+    finally:
+        producer.close()
+
+    done = ketenlog(services, services.dsn, "verify-chains", "--topic", topic, "--format", "json")
+    assert done.returncode == 1, done.stderr
+    listed = {
+        b["offset"]: (b["kind"], b["reason"])
+        for p in json.loads(done.stdout)["partitions"]
+        if p["partition"] == genuine.partition
+        for b in p["breaks"]
+    }
+    assert genuine.offset not in listed
+    assert listed[forged["unsigned"]][0] == "unsigned"
+    kind, reason = listed[forged["signed by COA"]]
+    assert kind == "signature" and "of COA, not of IND" in reason
+    # Both links were right: without the signature the chain alone would not show them.
+    assert all(k not in ("mismatch", "unchained") for k, _ in (listed[o] for o in forged.values()))

@@ -36,7 +36,7 @@ def chained(n: int, partition: int = 0, forged_at: int | None = None) -> list[Ra
 def export(directory: Path, p0: list[Raw] | None = None) -> Path:
     directory.mkdir(exist_ok=True)
     entry = write_topic(directory, TOPIC, [(0, p0 or chained(30, 0)), (1, chained(25, 1))])
-    write_manifest(directory, {TOPIC: entry}, "test")
+    write_manifest(directory, {TOPIC: entry}, "test", {"keys": []})
     return directory
 
 
@@ -175,7 +175,7 @@ def test_a_partition_is_read_whole_when_blocks_straddle_partitions(tmp_path: Pat
         for p, n in sizes.items()
     }
     entry = write_topic(tmp_path, TOPIC, [(p, raws) for p, raws in parts.items() if raws])
-    write_manifest(tmp_path, {TOPIC: entry}, "test")
+    write_manifest(tmp_path, {TOPIC: entry}, "test", {"keys": []})
     archive = open_archive(tmp_path)
     for p, raws in parts.items():
         assert list(archive.records(TOPIC, p)) == raws, f"partition {p}"

@@ -526,11 +526,7 @@ def start(settings: ServiceConfig, say: Say, *, wait: bool = True) -> int:
     for folder in (p.run, p.data, p.tmp):
         folder.mkdir(parents=True, exist_ok=True)
     if settings.kafka_insecure:
-        say(
-            "kafka: WARNING: KETENLOG_KAFKA_INSECURE=1: plaintext, no authentication, no ACLs: "
-            f"anyone who reaches {HOST}:{settings.kafka_port} can read, write and delete "
-            "every topic"
-        )
+        # infra.services.prepare_kafka warns about it, on every `up`.
         secrets_, scram = None, dict[str, str]()
     else:
         secrets_, scram = _secrets(settings, say)

@@ -134,7 +134,10 @@ def up(settings: ServiceConfig, say: Say) -> list[Endpoint]:
 def prepare_kafka(settings: ServiceConfig, say: Say) -> None:
     """On a running Kafka: principals and ACLs as the catalogue says, then the topics."""
     if settings.kafka_insecure:
-        say("kafka: WARNING: plaintext (KETENLOG_KAFKA_INSECURE=1): no authentication, no ACLs")
+        say(
+            "kafka: WARNING: KETENLOG_KAFKA_INSECURE=1: plaintext, no authentication, no ACLs: "
+            f"anyone who reaches {settings.bootstrap} can read, write and delete every topic"
+        )
     kafka_security.ensure(settings, say)
     for problem in topics.ensure(settings, say):
         say(f"problem: {problem}")

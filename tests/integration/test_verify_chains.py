@@ -145,7 +145,12 @@ def test_records_a_client_wrote_in_a_transaction_are_named_and_its_markers_read_
         producer.close()
     # Offsets 0..2 are the records, 3 the commit marker: the end is 4, and reading stops there
     # at once instead of waiting for a record that never comes.
+    # The coordinator writes the marker after commit_transaction returns: wait for it (bounded).
+    deadline = time.monotonic() + 30
     stop = kafka_log.end_offsets(services.kafka("admin"), [topic])[(topic, 0)]
+    while stop < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stop = kafka_log.end_offsets(services.kafka("admin"), [topic])[(topic, 0)]
     assert stop == 4
     began = time.monotonic()
     assert [r.offset for r in kafka_log.read(services.kafka("admin"), topic, 0, 0, stop)] == [

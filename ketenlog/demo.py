@@ -15,7 +15,7 @@ from domain.lifecycle.person import PersonState
 from domain.lifecycle.truth_check import Tally
 from infra import services as infra_services
 from ketenlog.demo_tables import differences as table_differences
-from ketenlog.demo_tables import shared_tasks, table_figures
+from ketenlog.demo_tables import pact_report, shared_tasks, table_figures
 from ketenlog.processing import ProcessingError, process_until_idle_apart
 from ketenlog.serving import ServingError, serve
 from ketenlog.settings import Settings
@@ -81,11 +81,15 @@ def run_demo(
     tally = Tally(sim.truth)
     for chunk in _states(settings, persons, say):
         tally.add(chunk)
-    say("demo: recounting the projection rows (attributes, Eurostat, housing, occupancy, capacity)")
+    say(
+        "demo: recounting the projection rows (attributes, Eurostat, housing, occupancy, "
+        "capacity, the Pact's figures)"
+    )
     with connect(settings.dsn) as conn:
         tables = table_figures(conn, persons, subjects, sim.truth)
     print(_summary(tally, tables, sim.truth))
     print(_relocations(tables["relocations"]))
+    print(pact_report(tables, sim.truth))
     differences = tally.differences() + table_differences(tables, sim.truth)
     shared = shared_tasks(tables)
     if shared:

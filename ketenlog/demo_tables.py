@@ -3,16 +3,18 @@
 attributes, Eurostat's applicants, demonstrable departures (the departure rows counted by the
 analyst view's own `demonstrable` flag, so the view's definition meets the truth's), housing,
 residents by location type and status, capacity, occupancy per location at month ends,
-relocations per year. Only the demo's own persons and
-subjects count, for the log may hold other simulations. Reads in chunks; the recounting is
-plain Python over the rows, so it does not share the views' SQL it checks.
+relocations per year, and the EU Migration Pact's figures (PACT_FIGURES: screenings, border
+procedures, returns from the return border procedure, Eurodac hits, AMMR requests, solidarity
+relocations; months of UTC instants, only what happened inside the period). Only the demo's
+own persons and subjects count, for the log may hold other simulations. Reads in chunks; the
+recounting is plain Python over the rows, so it does not share the views' SQL it checks.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import psycopg
@@ -28,6 +30,15 @@ FIGURES = (
     "coa_capacity",
     "coa_locations",
     "relocations",
+)
+# The Pact's figures, in the ground truth's layout (producers/simulator/truth.py).
+PACT_FIGURES = (
+    "pact_screenings",
+    "pact_border_procedures",
+    "pact_border_returns",
+    "pact_eurodac_hits",
+    "pact_ammr",
+    "pact_solidarity",
 )
 CHUNK = 5000
 Stay = tuple[date, date | None, str, str, str, bool]
@@ -101,6 +112,7 @@ def table_figures(
     )
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     return {
+        **pact_figures(conn, persons, first, last),
         "inflow_attributes": _inflow_attributes(inflow, truth["inflow_attributes"]),
         "eurostat_applicants": _eurostat(inflow, truth["eurostat_applicants"]),
         "demonstrable_departures": _demonstrable(departures, truth["demonstrable_departures"]),
@@ -112,6 +124,153 @@ def table_figures(
         ),
         "relocations": _relocations(stays, moves, first, last),
     }
+
+
+def pact_figures(
+    conn: psycopg.Connection, persons: list[str], first: date, last: date
+) -> dict[str, Any]:
+    """The figures of PACT_FIGURES in the truth's layout, from the Pact rows of `persons`."""
+
+    def rows(query: str) -> list[tuple[Any, ...]]:
+        return list(_rows(conn, f"{query} WHERE person_key = ANY(%s)", persons))
+
+    return {
+        "pact_screenings": pact_screenings(
+            rows("SELECT started_at, completed_at, location, referral FROM screening_items"),
+            first,
+            last,
+        ),
+        "pact_border_procedures": pact_border_procedures(
+            rows("SELECT started_at, ended_at, result, outcome FROM border_procedure_items"),
+            first,
+            last,
+        ),
+        "pact_border_returns": pact_border_returns(
+            rows("SELECT day, kind, border_return FROM departure_items"), first, last
+        ),
+        "pact_eurodac_hits": pact_eurodac_hits(
+            rows("SELECT day, category, member_state FROM eurodac_hit_items"), first, last
+        ),
+        "pact_ammr": pact_ammr(
+            rows(
+                "SELECT direction, kind, requested_day, answered_day, answer, time_limit,"
+                " transferred_day FROM ammr_items"
+            ),
+            first,
+            last,
+        ),
+        "pact_solidarity": pact_solidarity(
+            rows(
+                "SELECT direction, relocation_group, pledge_year, decided_day, transferred_day"
+                " FROM solidarity_items"
+            ),
+            first,
+            last,
+        ),
+    }
+
+
+def _month_in(moment: date | datetime | None, first: date, last: date) -> str | None:
+    """The YYYY-MM of a day or of an instant's UTC day, when it lies in [first, last]."""
+    if moment is None:
+        return None
+    day = moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
+    return f"{day:%Y-%m}" if first <= day <= last else None
+
+
+def _pruned(tree: dict[str, Any]) -> dict[str, Any]:
+    """The truth's convention: keys omitted when zero, a month only when it has something."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        kept = _pruned(value) if isinstance(value, dict) else value
+        if kept:
+            out[key] = kept
+    return out
+
+
+def _add(tree: dict[str, Any], path: tuple[str, ...], n: int = 1) -> None:
+    for key in path[:-1]:
+        tree = tree.setdefault(key, {})
+    tree[path[-1]] = tree.get(path[-1], 0) + n
+
+
+def pact_screenings(rows: list[tuple[Any, ...]], first: date, last: date) -> dict[str, Any]:
+    """(started_at, completed_at, location, referral): started by location in the month of the
+    start; completed by referral, within 7 days (art. 8(3)) and the whole seconds they took,
+    in the month of the completion."""
+    out: dict[str, Any] = {}
+    for started, completed, location, referral in rows:
+        if month := _month_in(started, first, last):
+            _add(out, (month, "started", location))
+        if month := _month_in(completed, first, last):
+            took = completed - started
+            _add(out, (month, "completed", str(referral)))
+            _add(out, (month, "within_7_days"), int(took <= timedelta(days=7)))
+            _add(out, (month, "duration_seconds"), took // timedelta(seconds=1))
+    return _pruned(out)
+
+
+def pact_border_procedures(rows: list[tuple[Any, ...]], first: date, last: date) -> dict[str, Any]:
+    """(started_at, ended_at, result, outcome): started in the month of the start; ended by
+    DECIDED:<outcome>, MAXIMUM_REACHED or ENDED in the month it ended."""
+    out: dict[str, Any] = {}
+    for started, ended, result, outcome in rows:
+        if month := _month_in(started, first, last):
+            _add(out, (month, "started"))
+        if month := _month_in(ended, first, last):
+            _add(
+                out, (month, "ended", f"DECIDED:{outcome}" if result == "DECIDED" else str(result))
+            )
+    return _pruned(out)
+
+
+def pact_border_returns(rows: list[tuple[Any, ...]], first: date, last: date) -> dict[str, Any]:
+    """(day, kind, border_return): the departures from the return border procedure by kind."""
+    out: dict[str, Any] = {}
+    for day, kind, border_return in rows:
+        if border_return and (month := _month_in(day, first, last)):
+            _add(out, (month, kind))
+    return _pruned(out)
+
+
+def pact_eurodac_hits(rows: list[tuple[Any, ...]], first: date, last: date) -> dict[str, Any]:
+    """(day, category, member_state): hits per <category>|<member_state>."""
+    out: dict[str, Any] = {}
+    for day, category, member_state in rows:
+        if month := _month_in(day, first, last):
+            _add(out, (month, f"{category}|{member_state}"))
+    return _pruned(out)
+
+
+def pact_ammr(rows: list[tuple[Any, ...]], first: date, last: date) -> dict[str, Any]:
+    """(direction, kind, requested_day, answered_day, answer, time_limit, transferred_day): per
+    <direction>|<kind>, each count in the month of its own day; within the time limit =
+    transferred on or before it."""
+    out: dict[str, Any] = {}
+    for direction, kind, requested, answered, answer, limit, transferred in rows:
+        cell = f"{direction}|{kind}"
+        if month := _month_in(requested, first, last):
+            _add(out, (month, cell, "requested"))
+        if answer in ("ACCEPTED", "REFUSED") and (month := _month_in(answered, first, last)):
+            _add(out, (month, cell, answer.lower()))
+        if month := _month_in(transferred, first, last):
+            _add(out, (month, cell, "transferred"))
+            within = limit is not None and transferred <= limit
+            _add(out, (month, cell, "transferred_within_time_limit"), int(within))
+    return _pruned(out)
+
+
+def pact_solidarity(rows: list[tuple[Any, ...]], first: date, last: date) -> dict[str, Any]:
+    """(direction, relocation_group, pledge_year, decided_day, transferred_day): decided and
+    transferred per <direction>|<relocation_group>|<pledge_year>."""
+    out: dict[str, Any] = {}
+    for direction, group, pledge_year, decided, transferred in rows:
+        cell = f"{direction}|{group}|{pledge_year}"
+        if month := _month_in(decided, first, last):
+            _add(out, (month, cell, "decided"))
+        if month := _month_in(transferred, first, last):
+            _add(out, (month, cell, "transferred"))
+    return _pruned(out)
 
 
 def _periods(housing: dict[str, dict[str, Any]]) -> set[str]:
@@ -279,9 +438,13 @@ def _without_shared_tasks(mine: dict[str, Any], want: dict[str, Any]) -> dict[st
 
 def differences(got: dict[str, Any], truth: dict[str, Any], *, limit: int = 5) -> list[str]:
     """Each figure and period where the rows disagree with the truth (at most `limit` periods
-    named per figure)."""
+    named per figure); a Pact figure the truth does not hold is named too (a simulator
+    without the Pact cannot confirm it)."""
     out = []
-    for figure in FIGURES:
+    for figure in (*FIGURES, *PACT_FIGURES):
+        if figure in PACT_FIGURES and figure not in truth:
+            out.append(f"{figure}: not in the ground truth")
+            continue
         want = truth.get(figure, {})
         mine = got.get(figure, {})
         if figure == "housing":
@@ -291,3 +454,30 @@ def differences(got: dict[str, Any], truth: dict[str, Any], *, limit: int = 5) -
         if len(wrong) > limit:
             out.append(f"{figure}: {len(wrong) - limit} more periods differ")
     return out
+
+
+# What each Pact figure's line in the demo's report counts (the figure's first count).
+PACT_HEADLINES: dict[str, tuple[str, Callable[[dict[str, Any]], int]]] = {
+    "pact_screenings": ("started", lambda m: sum(m.get("started", {}).values())),
+    "pact_border_procedures": ("started", lambda m: m.get("started", 0)),
+    "pact_border_returns": ("departures", lambda m: sum(m.values())),
+    "pact_eurodac_hits": ("hits", lambda m: sum(m.values())),
+    "pact_ammr": ("requests", lambda m: sum(c.get("requested", 0) for c in m.values())),
+    "pact_solidarity": ("decided", lambda m: sum(c.get("decided", 0) for c in m.values())),
+}
+
+
+def pact_report(got: dict[str, Any], truth: dict[str, Any]) -> str:
+    """One line per Pact figure: its months, its first count over them, and whether the
+    recount from the rows equals the ground truth."""
+    lines = ["", "Pact figure               months  counted             matches truth"]
+    for figure in PACT_FIGURES:
+        label, count = PACT_HEADLINES[figure]
+        months = got.get(figure, {})
+        total = sum(count(m) for m in months.values())
+        if figure not in truth:
+            verdict = "no truth to compare with"
+        else:
+            verdict = "yes" if months == truth[figure] else "NO"
+        lines.append(f"{figure:<24}  {len(months):>6}  {total:>9,} {label:<10} {verdict}")
+    return "\n".join(lines)

@@ -1,5 +1,6 @@
 """The analysts' HTTP API and dashboard assembled on the settings' database (`ketenlog serve`,
-the demo's last step): projections.http_api with disclosure control and the derive step."""
+the demo's last step): projections.http_api with disclosure control and the derive step, and
+its health resource answered by ketenlog.health (watching the processor's default group)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from ketenlog import health
+from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
@@ -40,6 +43,8 @@ def serve(
         settings.cors_origins,
         auditor_token=settings.auditor_token,
         simulated=simulated,
+        health=lambda groups: health.answer(health.check(settings, groups)),
+        default_groups=(DEFAULT_GROUP,),
     )
     say(f"serve: dashboard at http://{host}:{port}/dashboard")
     say(f"serve: API at http://{host}:{port}/v1 (openapi.json); Ctrl-C stops")

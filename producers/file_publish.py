@@ -1,8 +1,12 @@
-"""An agency's JSONL file onto its topic (`ketenlog publish`): every line checked first, then the
-valid lines sent, and four files next to the input that say what happened to each line —
-rejects (with reasons), unacknowledged lines (ready to send again) and receipts (the event id,
-person key, topic, partition and offset of every published line, the ids an agency needs to
-correct or retract an event or to name a sponsor).
+"""An agency's JSONL file onto its topic (`ketenlog publish`), streamed: read, checked and sent in
+bounded chunks, so memory does not grow with the file. By default two passes over the input:
+the first checks every line and keeps nothing (so nothing is sent when any line is invalid),
+the second checks again and sends; with `skip_invalid` one pass that checks and sends. Standard
+input is first copied to a temporary file, so it can be read twice. Event ids already met live
+in a temporary on-disk index (`SeenIds`), not in memory. Four files next to the input say what
+happened to each line — rejects (with reasons), unacknowledged lines (ready to send again) and
+receipts (the event id, person key, topic, partition and offset of every published line, the
+ids an agency needs to correct or retract an event or to name a sponsor).
 
 Exit status: 0 all published · 1 invalid lines, nothing published · 3 with `skip_invalid`: the
 valid lines published, the rejected ones in the rejects file · 4 the broker did not acknowledge
@@ -11,10 +15,14 @@ some events (they are in the unacked file, ready to send again; their ids do not
 
 from __future__ import annotations
 
+import contextlib
 import json
+import shutil
+import sqlite3
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Protocol
 
@@ -28,12 +36,16 @@ from schemas.topics import Org
 EXIT_INVALID = 1
 EXIT_PARTIAL = 3
 EXIT_UNACKED = 4
-FLUSH_EVERY = 20_000
 STDIN = "-"
 # No event comes near these; the broker refuses records over 1 MiB (message.max.bytes), and a
 # line this long is a mistake to name, not to send and have refused.
 MAX_LINE_BYTES = 64 * 1024
 MAX_RECORD_BYTES = 512 * 1024
+# A chunk is sent, then flushed (acknowledged) before the next is read: what is held at once.
+CHUNK_LINES = 5_000
+CHUNK_BYTES = 4 * 1024 * 1024
+# What an over-long line keeps of itself for the rejects file.
+SHOWN_OF_LONG_LINE = 200
 
 
 class Ticker(Protocol):
@@ -97,6 +109,17 @@ class Paths:
         )
 
 
+@dataclass(frozen=True)
+class RawLine:
+    """A non-blank input line: its number, byte offset, bytes (cut off after MAX_LINE_BYTES)
+    and full size in bytes."""
+
+    number: int
+    offset: int
+    data: bytes
+    size: int
+
+
 @dataclass
 class Line:
     number: int
@@ -105,23 +128,8 @@ class Line:
     submission: Submission | None = None
     problems: list[tuple[str, str]] | None = None
     event_type: str = ""
-
-
-@dataclass
-class Checked:
-    """Every line of a file, checked: the distinct lines in order, and each duplicate line's
-    number with the line it repeats (same event id, same content: sent once)."""
-
-    lines: list[Line]
-    duplicates: list[tuple[int, Line]] = field(default_factory=list)
-
-    @property
-    def invalid(self) -> list[Line]:
-        return [line for line in self.lines if line.problems]
-
-    @property
-    def valid(self) -> list[Line]:
-        return [line for line in self.lines if line.prepared is not None]
+    # A repeat of that earlier line (same event id, same content): sent once, with its receipt.
+    duplicate_of: int | None = None
 
 
 @dataclass(frozen=True)
@@ -142,30 +150,48 @@ class Outcome:
         return EXIT_PARTIAL if self.rejected else 0
 
 
-def read_lines(stream: IO[bytes]) -> Iterator[tuple[int, str | None, bytes]]:
-    """(number, text, raw bytes) of every non-blank line; text None when it is not UTF-8."""
-    for number, raw in enumerate(stream, start=1):
-        if not raw.strip():
-            continue
-        try:
-            yield number, raw.decode("utf-8").rstrip("\r\n"), raw
-        except UnicodeDecodeError:
-            yield number, None, raw
+def read_lines(stream: IO[bytes]) -> Iterator[RawLine]:
+    """Every non-blank line, never more than MAX_LINE_BYTES of one in memory: the rest of a
+    longer line is read past in pieces and only counted."""
+    offset = 0
+    number = 0
+    while True:
+        data = stream.readline(MAX_LINE_BYTES + 1)
+        if not data:
+            return
+        number += 1
+        size = len(data)
+        if len(data) > MAX_LINE_BYTES and not data.endswith(b"\n"):
+            while True:
+                rest = stream.readline(1 << 20)
+                size += len(rest)
+                if not rest or rest.endswith(b"\n"):
+                    break
+        if data.strip():
+            yield RawLine(number, offset, data, size)
+        offset += size
 
 
-def check_line(
-    preparer: Preparer, org: Org, number: int, text: str | None, raw_bytes: bytes = b""
-) -> Line:
-    line = Line(number, text if text is not None else raw_bytes.decode("utf-8", "replace"))
+def check_line(preparer: Preparer, org: Org, raw_line: RawLine) -> Line:
+    """One line checked and prepared, or its problems (field, reason)."""
+    raw_bytes = raw_line.data
+    try:
+        text = raw_bytes.decode("utf-8").rstrip("\r\n")
+    except UnicodeDecodeError:
+        text = None
+    line = Line(raw_line.number, text if text is not None else raw_bytes.decode("utf-8", "replace"))
+    if raw_line.size > MAX_LINE_BYTES:
+        line.problems = [
+            (
+                "(line)",
+                f"{raw_line.size:,} bytes: longer than {MAX_LINE_BYTES:,}, "
+                "the most an event may be",
+            )
+        ]
+        line.text = line.text[:SHOWN_OF_LONG_LINE] + "…"
+        return line
     if text is None:
         line.problems = [("(line)", "not UTF-8 text")]
-        return line
-    size = len(raw_bytes) or len(text.encode())
-    if size > MAX_LINE_BYTES:
-        line.problems = [
-            ("(line)", f"{size:,} bytes: longer than {MAX_LINE_BYTES:,}, the most an event may be")
-        ]
-        line.text = text[:200] + "…"
         return line
     try:
         raw = json.loads(text)
@@ -198,29 +224,106 @@ def check_line(
     return line
 
 
-def check_file(
-    preparer: Preparer, org: Org, stream: IO[bytes], progress: ProgressFactory = _Quiet
-) -> Checked:
-    """Check every line; same id twice with the same content is a duplicate, sent once."""
-    ticker = progress("checked lines", None)
-    checked = Checked([])
-    seen: dict[str, Line] = {}
-    for number, text, raw in read_lines(stream):
-        line = check_line(preparer, org, number, text, raw)
-        ticker.tick()
+class SeenIds:
+    """The event ids met so far in a file — each with its first line, that line's byte offset
+    and, once acknowledged, where it was stored — in a private temporary SQLite database on
+    disk (deleted on close), so a file of any length is de-duplicated in bounded memory."""
+
+    def __init__(self) -> None:
+        # "": SQLite's private temporary on-disk database; its page cache is bounded (2 MB).
+        self._db = sqlite3.connect("")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        self._db.execute(
+            "CREATE TABLE seen (event_id TEXT PRIMARY KEY, line INTEGER, byte_offset INTEGER,"
+            " topic TEXT, partition INTEGER, kafka_offset INTEGER) WITHOUT ROWID"
+        )
+
+    def first(self, event_id: str, line: int, offset: int) -> tuple[int, int] | None:
+        """Record `event_id` at this line; or, when met before, (line, byte offset) there."""
+        cursor = self._db.execute(
+            "INSERT OR IGNORE INTO seen (event_id, line, byte_offset) VALUES (?, ?, ?)",
+            (event_id, line, offset),
+        )
+        if cursor.rowcount:
+            return None
+        row = self._db.execute(
+            "SELECT line, byte_offset FROM seen WHERE event_id = ?", (event_id,)
+        ).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def acknowledged(self, receipts: list[Receipt]) -> None:
+        self._db.executemany(
+            "UPDATE seen SET topic = ?, partition = ?, kafka_offset = ? WHERE event_id = ?",
+            [(r.topic, r.partition, r.offset, r.event_id) for r in receipts],
+        )
+
+    def stored_at(self, event_id: str) -> tuple[str, int, int] | None:
+        """(topic, partition, offset) of an acknowledged event id."""
+        row = self._db.execute(
+            "SELECT topic, partition, kafka_offset FROM seen WHERE event_id = ?"
+            " AND kafka_offset IS NOT NULL",
+            (event_id,),
+        ).fetchone()
+        return (str(row[0]), int(row[1]), int(row[2])) if row else None
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> SeenIds:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def check_lines(preparer: Preparer, org: Org, stream: IO[bytes], seen: SeenIds) -> Iterator[Line]:
+    """Every line of a seekable stream, checked, in order. The same event id twice with the
+    same content is a duplicate (`duplicate_of`), sent once; with other content it is invalid.
+    The earlier line is read again from the stream to compare, so nothing is kept."""
+    for raw_line in read_lines(stream):
+        line = check_line(preparer, org, raw_line)
         if line.prepared is not None:
-            first = seen.get(line.prepared.event_id)
-            if first is not None:
-                if first.submission == line.submission:
-                    checked.duplicates.append((number, first))
-                    continue
-                line.problems = [("ref", f"already used on line {first.number} for another fact")]
-                line.prepared = None
-            else:
-                seen[line.prepared.event_id] = line
-        checked.lines.append(line)
-    ticker.finish()
-    return checked
+            earlier = seen.first(line.prepared.event_id, line.number, raw_line.offset)
+            if earlier is not None:
+                number, offset = earlier
+                if _submission_at(stream, offset) == line.submission:
+                    line.duplicate_of = number
+                else:
+                    line.problems = [("ref", f"already used on line {number} for another fact")]
+                    line.prepared = None
+        line.submission = None
+        yield line
+
+
+def _submission_at(stream: IO[bytes], offset: int) -> Submission | None:
+    """The submission of the line at `offset`; the stream's position is kept."""
+    here = stream.tell()
+    try:
+        stream.seek(offset)
+        return Submission.model_validate_json(stream.readline(MAX_LINE_BYTES + 1))
+    except ValidationError:
+        return None  # the file changed under us: not the same content
+    finally:
+        stream.seek(here)
+
+
+def _say_problems(say: Say, source: str, line: Line) -> None:
+    for name, reason in line.problems or []:
+        say(f"{source}:{line.number}: {line.event_type or '(no type)'}: {name}: {reason}")
+
+
+@contextlib.contextmanager
+def _opened(file: str) -> Iterator[IO[bytes]]:
+    """The input as a seekable binary stream; standard input copied to a temporary file."""
+    if file != STDIN:
+        with open(file, "rb") as stream:
+            yield stream
+        return
+    with tempfile.TemporaryFile() as spool:
+        shutil.copyfileobj(sys.stdin.buffer, spool, 1 << 20)
+        spool.seek(0)
+        yield spool
 
 
 def publish_file(
@@ -236,133 +339,234 @@ def publish_file(
 ) -> Outcome:
     """Check the file (`-`: standard input), publish it and write what became of each line."""
     try:
-        if file == STDIN:
-            checked = check_file(preparer, org, sys.stdin.buffer, progress)
-        else:
-            with open(file, "rb") as stream:
-                checked = check_file(preparer, org, stream, progress)
+        with _opened(file) as stream:
+            to_send = None
+            if not skip_invalid:
+                refused, to_send = _validate(
+                    preparer, org, stream, paths, say=say, progress=progress
+                )
+                if refused is not None:
+                    return refused
+                stream.seek(0)
+            sender = _Sender(open_publisher, paths, say, progress("acknowledged", to_send))
+            with sender, SeenIds() as seen:
+                for line in check_lines(preparer, org, stream, seen):
+                    if line.problems:
+                        _say_problems(say, paths.source, line)
+                        sender.reject(line)
+                    else:
+                        sender.add(line, seen)
+                sender.finish(seen)
     except OSError as exc:
-        raise FilePublishError(f"cannot read {paths.source}: {exc}", EXIT_INVALID) from exc
-    invalid = checked.invalid
-    for line in invalid:
-        for name, reason in line.problems or []:
-            say(f"{paths.source}:{line.number}: {line.event_type or '(no type)'}: {name}: {reason}")
-    total = len(checked.lines) + len(checked.duplicates)
-    if invalid and not skip_invalid:
-        say(
-            f"{len(invalid)} invalid line(s) of {total}: nothing published "
-            "(fix them, or use --skip-invalid to publish the valid lines)"
+        # Reading the input or writing what became of its lines (the error names the file).
+        raise FilePublishError(f"cannot publish {paths.source}: {exc}", EXIT_INVALID) from exc
+    if sender.unreachable is not None:
+        raise FilePublishError(
+            f"{sender.unreachable}; nothing published, all {sender.unacked} lines written to "
+            f"{paths.unacked}",
+            EXIT_UNACKED,
         )
-        return Outcome(0, len(invalid), len(checked.duplicates), 0, True, None)
-    if invalid:
-        write_rejects(paths.rejects, invalid)
-        say(f"{len(invalid)} rejected line(s) written to {paths.rejects}")
-    valid = checked.valid
-    receipts, unacked = send(open_publisher, valid, paths.unacked, say, progress)
-    write_receipts(paths.receipts, valid, checked.duplicates, receipts)
+    if sender.rejected:
+        say(f"{sender.rejected} rejected line(s) written to {paths.rejects}")
+    if sender.unacked:
+        say(f"{sender.unacked} event(s) not acknowledged, written to {paths.unacked}")
     say(
-        f"published {len(receipts)} · rejected {len(invalid)} · duplicates "
-        f"{len(checked.duplicates)} (same event id in the file, sent once) · topic {org.value}"
+        f"published {sender.published} · rejected {sender.rejected} · duplicates "
+        f"{sender.duplicates} (same event id in the file, sent once) · topic {org.value}"
     )
     say(f"receipts (line, event id, person key, topic, partition, offset): {paths.receipts}")
     return Outcome(
-        len(receipts), len(invalid), len(checked.duplicates), unacked, False, paths.receipts
+        sender.published,
+        sender.rejected,
+        sender.duplicates,
+        sender.unacked,
+        False,
+        paths.receipts,
     )
 
 
-def send(
-    open_publisher: OpenPublisher,
-    valid: list[Line],
-    unacked_path: Path,
+def _validate(
+    preparer: Preparer,
+    org: Org,
+    stream: IO[bytes],
+    paths: Paths,
+    *,
     say: Say,
     progress: ProgressFactory,
-) -> tuple[list[Receipt], int]:
-    """Send in chunks, each flushed; on the first broker error the rest goes to the unacked
-    file. Returns the receipts of the acknowledged events and how many were not."""
-    ticker = progress("acknowledged", len(valid))
-    receipts: list[Receipt] = []
-    unacked: list[Line] = []
-    try:
-        publisher = open_publisher()
-    except ConnectionError as exc:
-        write_unacked(unacked_path, valid)
-        raise FilePublishError(
-            f"{exc}; nothing published, all {len(valid)} lines written to {unacked_path}",
-            EXIT_UNACKED,
-        ) from exc
-    with publisher:
-        for start in range(0, len(valid), FLUSH_EVERY):
-            chunk = valid[start : start + FLUSH_EVERY]
-            for line in chunk:
-                assert line.prepared is not None
-                publisher.send_prepared(line.prepared)
-            try:
-                receipts += publisher.flush()
-                ticker.tick(len(chunk))
-            except PublishError as exc:
-                failed = {f.event_id for f in exc.failures}
-                receipts += exc.receipts
-                unacked = [ln for ln in chunk if ln.prepared and ln.prepared.event_id in failed]
-                unacked += valid[start + FLUSH_EVERY :]
-                say(f"broker error: {exc}")
-                break
+) -> tuple[Outcome | None, int]:
+    """The first pass: every line checked, every problem said, nothing kept. The Outcome of a
+    refused file (None when every line is valid) and how many events there are to send."""
+    ticker = progress("checked lines", None)
+    invalid = duplicates = total = 0
+    with SeenIds() as seen:
+        for line in check_lines(preparer, org, stream, seen):
+            total += 1
+            ticker.tick()
+            if line.problems:
+                invalid += 1
+                _say_problems(say, paths.source, line)
+            elif line.duplicate_of is not None:
+                duplicates += 1
     ticker.finish()
-    if unacked:
-        write_unacked(unacked_path, unacked)
-        say(f"{len(unacked)} event(s) not acknowledged, written to {unacked_path}:")
-        for line in unacked[:20]:
+    if not invalid:
+        return None, total - duplicates
+    say(
+        f"{invalid} invalid line(s) of {total}: nothing published "
+        "(fix them, or use --skip-invalid to publish the valid lines)"
+    )
+    return Outcome(0, invalid, duplicates, 0, True, None), 0
+
+
+class _Sender:
+    """The second pass's output side: valid lines gathered into chunks, each sent and flushed
+    before the next; after the first broker error the rest goes to the unacked file."""
+
+    def __init__(
+        self, open_publisher: OpenPublisher, paths: Paths, say: Say, ticker: Ticker
+    ) -> None:
+        self._open_publisher = open_publisher
+        self._paths = paths
+        self._say = say
+        self._ticker = ticker
+        self._files = contextlib.ExitStack()
+        self._publisher: Publisher | None = None
+        self._receipts: IO[str] | None = None
+        self._rejects: IO[str] | None = None
+        self._unacked: IO[str] | None = None
+        self._chunk: list[Line] = []
+        self._chunk_bytes = 0
+        self._broken = False
+        self.unreachable: str | None = None
+        self.published = self.rejected = self.duplicates = self.unacked = 0
+
+    def __enter__(self) -> _Sender:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._files.close()
+
+    def _open(self, path: Path) -> IO[str]:
+        return self._files.enter_context(open(path, "w", encoding="utf-8"))
+
+    def reject(self, line: Line) -> None:
+        self.rejected += 1
+        if self._rejects is None:
+            self._rejects = self._open(self._paths.rejects)
+        reasons = [{"field": f, "reason": r} for f, r in line.problems or []]
+        self._rejects.write(
+            json.dumps({"line": line.number, "errors": reasons, "input": line.text}) + "\n"
+        )
+
+    def add(self, line: Line, seen: SeenIds) -> None:
+        self._chunk.append(line)
+        self._chunk_bytes += len(line.text)
+        if len(self._chunk) >= CHUNK_LINES or self._chunk_bytes >= CHUNK_BYTES:
+            self._send_chunk(seen)
+
+    def finish(self, seen: SeenIds) -> None:
+        self._send_chunk(seen)
+        self._ticker.finish()
+        if self._receipts is None and self.unreachable is None:
+            self._receipts = self._open(self._paths.receipts)  # nothing to send: no receipts
+
+    def _send_chunk(self, seen: SeenIds) -> None:
+        chunk, self._chunk, self._chunk_bytes = self._chunk, [], 0
+        self.duplicates += sum(1 for line in chunk if line.duplicate_of is not None)
+        fresh = [line for line in chunk if line.duplicate_of is None]
+        acked: dict[str, Receipt] = {}
+        if fresh and self._broken:
+            self._write_unacked(fresh)
+        elif fresh:
+            acked = self._send(fresh)
+            seen.acknowledged(list(acked.values()))
+        # Duplicates of lines acknowledged in an earlier chunk have receipts even now.
+        self._write_receipts(chunk, acked, seen)
+
+    def _send(self, fresh: list[Line]) -> dict[str, Receipt]:
+        publisher = self._publisher
+        if publisher is None:
+            try:
+                publisher = self._publisher = self._files.enter_context(self._open_publisher())
+            except ConnectionError as exc:
+                self._broken = True
+                self.unreachable = str(exc)
+                self._write_unacked(fresh)
+                return {}
+            self._receipts = self._open(self._paths.receipts)
+        for line in fresh:
             assert line.prepared is not None
-            say(f"  line {line.number}: {line.prepared.event_type} {line.prepared.event_id}")
-    return receipts, len(unacked)
+            publisher.send_prepared(line.prepared)
+        try:
+            receipts = publisher.flush()
+        except PublishError as exc:
+            self._broken = True
+            failed = {f.event_id for f in exc.failures}
+            self._say(f"broker error: {exc}")
+            self._write_unacked([ln for ln in fresh if _event_id(ln) in failed])
+            receipts = exc.receipts
+        self.published += len(receipts)
+        self._ticker.tick(len(receipts))
+        return {r.event_id: r for r in receipts}
+
+    def _write_receipts(self, chunk: list[Line], acked: dict[str, Receipt], seen: SeenIds) -> None:
+        if self._receipts is None:
+            return
+        for row in receipt_rows(chunk, acked, seen.stored_at):
+            self._receipts.write(json.dumps(row) + "\n")
+
+    def _write_unacked(self, lines: list[Line]) -> None:
+        if not lines:
+            return
+        if self._unacked is None:
+            self._unacked = self._open(self._paths.unacked)
+        for line in lines:
+            if self.unacked < 20 and self.unreachable is None:
+                assert line.prepared is not None
+                self._say(
+                    f"  not acknowledged: line {line.number}: {line.prepared.event_type} "
+                    f"{line.prepared.event_id}"
+                )
+            self.unacked += 1
+            self._unacked.write(line.text + "\n")
+
+
+def _event_id(line: Line) -> str | None:
+    return line.prepared.event_id if line.prepared is not None else None
+
+
+StoredAt = Callable[[str], tuple[str, int, int] | None]
 
 
 def receipt_rows(
-    valid: list[Line], duplicates: list[tuple[int, Line]], receipts: list[Receipt]
+    lines: list[Line], acked: dict[str, Receipt], stored_at: StoredAt
 ) -> list[dict[str, object]]:
-    """One row per published line, in line order; a duplicate line gets the row of the line it
-    repeats (its event was sent once) with `duplicate_of`."""
-    by_id = {r.event_id: r for r in receipts}
-    rows: list[tuple[int, Line, int | None]] = [(ln.number, ln, None) for ln in valid]
-    rows += [(number, first, first.number) for number, first in duplicates]
+    """One row per published line of a chunk, in line order; a duplicate line gets the row of
+    the line it repeats (its event was sent once) with `duplicate_of`: from this chunk's
+    acknowledgements, or where an earlier chunk's were stored."""
     out: list[dict[str, object]] = []
-    for number, line, duplicate_of in sorted(rows, key=lambda row: row[0]):
-        assert line.prepared is not None
-        receipt = by_id.get(line.prepared.event_id)
-        if receipt is None:
+    for line in lines:
+        prepared = line.prepared
+        assert prepared is not None
+        receipt = acked.get(prepared.event_id)
+        if receipt is not None:
+            where: tuple[str, int, int] | None = (receipt.topic, receipt.partition, receipt.offset)
+        elif line.duplicate_of is not None:
+            where = stored_at(prepared.event_id)
+        else:
+            where = None
+        if where is None:
             continue  # not acknowledged: in the unacked file, not published
         row: dict[str, object] = {
-            "line": number,
-            "event_id": receipt.event_id,
-            "event_type": receipt.event_type,
-            "ref": line.prepared.source_ref,
-            "person_key": receipt.person_key,
-            "topic": receipt.topic,
-            "partition": receipt.partition,
-            "offset": receipt.offset,
+            "line": line.number,
+            "event_id": prepared.event_id,
+            "event_type": prepared.event_type,
+            "ref": prepared.source_ref,
+            "person_key": prepared.key.decode(),
+            "topic": where[0],
+            "partition": where[1],
+            "offset": where[2],
         }
-        if duplicate_of is not None:
-            row["duplicate_of"] = duplicate_of
+        if line.duplicate_of is not None:
+            row["duplicate_of"] = line.duplicate_of
         out.append(row)
     return out
-
-
-def write_receipts(
-    path: Path, valid: list[Line], duplicates: list[tuple[int, Line]], receipts: list[Receipt]
-) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        for row in receipt_rows(valid, duplicates, receipts):
-            out.write(json.dumps(row) + "\n")
-
-
-def write_rejects(path: Path, lines: list[Line]) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        for line in lines:
-            reasons = [{"field": f, "reason": r} for f, r in line.problems or []]
-            out.write(json.dumps({"line": line.number, "errors": reasons, "input": line.text}))
-            out.write("\n")
-
-
-def write_unacked(path: Path, lines: list[Line]) -> None:
-    with open(path, "w", encoding="utf-8") as out:
-        for line in lines:
-            out.write(line.text + "\n")

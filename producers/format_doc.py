@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from producers.file_publish import MAX_LINE_BYTES, MAX_RECORD_BYTES
+from producers.file_publish import CHUNK_BYTES, CHUNK_LINES, MAX_LINE_BYTES, MAX_RECORD_BYTES
 from producers.identity import EVENT_NAMESPACE, EVENT_NAMESPACE_NAME, event_id
 from producers.pseudonym import MIN_KEY_BYTES, person_key
 from producers.submission import Submission
@@ -92,12 +92,20 @@ rejected or not acknowledged have no receipt.
 
 ## Checks and exit status
 
-The whole file is checked before anything is sent, and every invalid line is reported with its
-line number, field and reason. By default nothing is published when any line is invalid (exit 1).
-`--skip-invalid` publishes the valid lines and writes each rejected line with its reasons to the
-rejects file (exit 3). When the broker does not acknowledge events within the bounded time, they
-are written to the unacked file, ready to be sent again (exit 4). A line whose event id was seen
+Every invalid line is reported with its line number, field and reason. By default nothing is
+published when any line is invalid (exit 1): `publish` reads the file twice, a first pass that
+checks every line and keeps nothing, then, when every line is valid, a second that checks each
+line again and sends it. `--skip-invalid` reads the file once, publishes the valid lines and
+writes each rejected line with its reasons to the rejects file (exit 3). When the broker does not
+acknowledge events within the bounded time, they — and every later line of the file — are
+written to the unacked file, ready to be sent again (exit 4). A line whose event id was seen
 before with the same content is a duplicate and sent once; with other content it is rejected.
+
+The input is streamed, so memory does not grow with the file: lines are read, checked and sent in
+chunks of at most {chunk_lines:,} lines or {chunk_mib} MiB, each acknowledged before the next is
+read; the event ids already met are kept in a temporary on-disk index, and a repeated id is
+compared with the earlier line read again from the file. Standard input (`-`) is first copied to
+a temporary file. Receipts, rejects and unacknowledged lines are written as each chunk is done.
 
 **Limits** (the contract's, `schemas/limits.py`; the timeline processor's gate applies the same
 ones to every record, so what `publish` accepts is never a dead letter for them): every string
@@ -210,6 +218,8 @@ def render(registry: Registry) -> str:
             min_key_bytes=MIN_KEY_BYTES,
             max_string=MAX_STRING,
             max_line_bytes=MAX_LINE_BYTES,
+            chunk_lines=CHUNK_LINES,
+            chunk_mib=CHUNK_BYTES // 2**20,
             max_record_bytes=MAX_RECORD_BYTES,
             example_key=example_key.decode(),
             example_person_key=receipt["person_key"],

@@ -1,12 +1,13 @@
 """The bodies of the analysts' API as pydantic models: a row model per resource, built from the
 projection catalogue (the columns projections.queries returns, after disclosure control), the
-auditor's timeline request (validated with it) and answer, and the problem details.
+auditor's timeline request (validated with it) and answer, the health an operator's monitoring
+polls, and the problem details.
 projections.openapi turns these same models into the document's schemas.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from functools import cache
 from typing import Any, Literal
 
@@ -16,7 +17,11 @@ from projections.api_spec import HOUSING, MOMENT_SCHEMA, RESOURCES, parse_moment
 from projections.queries import CATALOGUE
 
 # Dimensions that are not text.
-DIMENSION_TYPES: dict[str, type] = {"unaccompanied_minor": bool, "demonstrable": bool}
+DIMENSION_TYPES: dict[str, type] = {
+    "unaccompanied_minor": bool,
+    "demonstrable": bool,
+    "pledge_year": int,
+}
 # The last day the log holds data for, beside the results (and in a header, projections.openapi).
 DATA_UNTIL_FIELD = "gegevensTotEnMet"
 PERSON_KEY_PATTERN = r"^[0-9a-f]{32,128}$"
@@ -159,6 +164,53 @@ class Tijdlijn(BaseModel):
     events: list[Gebeurtenis]
     states: list[Toestandswijziging]
     anomalies: list[Afwijking]
+
+
+# A worker group's name as `ketenlog process --group` takes it (the health resource's `groep`).
+GROUP_PATTERN = r"^[A-Za-z0-9._-]{1,128}$"
+GroupState = Literal["idle", "working", "stalled", "stopped"]
+
+
+class Dienst(BaseModel):
+    """A service the chain runs on, as `ketenlog status` checks it."""
+
+    model_config = CLOSED
+    name: str = Field(description="kafka or postgres")
+    up: bool
+
+
+class Werkgroep(BaseModel):
+    """A worker group of the timeline processor: what it has stored against the log's end."""
+
+    model_config = CLOSED
+    group: str
+    watched: bool = Field(description="a stall of this group fails the health check")
+    state: GroupState = Field(
+        description="idle: nothing waiting; working: committed within the stall limit; "
+        "stalled: a watched group with work waiting that has committed nothing for the stall "
+        "limit (or ever); stopped: the same for a group that is not watched"
+    )
+    lag: int = Field(ge=0, description="records on the organisation topics not yet stored")
+    last_commit: datetime | None = Field(description="when it last stored a batch; null: never")
+    last_fault_at: datetime | None = Field(description="the last fault a worker rode out")
+    last_fault_kind: str | None = Field(
+        description="that fault's kind (its exception's name); the text, which may quote "
+        "data, only in `ketenlog status`"
+    )
+
+
+class Gezondheid(BaseModel):
+    """The processing's health (`ketenlog status` as JSON): `pass` (HTTP 200) when every
+    service is up, every topic as the catalogue says and no watched group stalled; otherwise
+    `fail` (HTTP 503) with each reason in `problems`."""
+
+    model_config = CLOSED
+    status: Literal["pass", "fail"]
+    checked_at: datetime
+    stall_after_seconds: int = Field(description="the stall limit")
+    services: list[Dienst]
+    groups: list[Werkgroep]
+    problems: list[str]
 
 
 class OngeldigeParameter(BaseModel):

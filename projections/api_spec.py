@@ -34,6 +34,13 @@ RESOURCES = {
     "afwijkingen": "anomalies",
     "achterstand-buiten-termijn": "backlog_late",
     "huisvesting": HOUSING,
+    "screenings": "screenings",
+    "doorlooptijden-screening": "screening_durations",
+    "grensprocedures": "border_procedures",
+    "vertrek-terugkeergrensprocedure": "border_returns",
+    "eurodac-treffers": "eurodac_hits",
+    "overdrachten": "ammr",
+    "herplaatsingen": "solidarity",
 }
 DUTCH_PERIODS = {"dag": "day", "week": "week", "maand": "month", "jaar": "year"}
 FORMATS = ("json", "csv")

@@ -16,9 +16,10 @@ import hmac
 import io
 import json
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 import psycopg
 import pydantic
@@ -27,7 +28,7 @@ from aiohttp import web
 from domain.facts import Fact
 from domain.person_timeline import person_timeline
 from projections import as_known_at
-from projections.api_models import DATA_UNTIL_FIELD, TijdlijnVerzoek
+from projections.api_models import DATA_UNTIL_FIELD, GROUP_PATTERN, Gezondheid, TijdlijnVerzoek
 from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterError, Request
 from projections.api_spec import validate as validate_request
 from projections.audit import person_facts
@@ -60,7 +61,12 @@ TITLES = {
     413: "Verzoek te groot",
     415: "Mediatype niet ondersteund",
     500: "Interne fout",
+    503: "Dienst niet beschikbaar",
 }
+# A client may ask again this many seconds after a 503 (the database down or restarting).
+RETRY_AFTER_S = 5
+# Bounds the wait for a database that does not answer at all (a lost host, not a refusal).
+CONNECT_TIMEOUT_S = 5
 # Headers of an HTTP error worth keeping on its problem (Allow on a 405, Location on a
 # redirect); the body's own headers are the problem's.
 BODY_HEADERS = frozenset({"Content-Type", "Content-Length"})
@@ -81,6 +87,12 @@ API_CSP = "default-src 'none'; frame-ancestors 'none'"
 PAGE_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'none'"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+# The worker groups to watch -> the health; blocking (Kafka and PostgreSQL on its own
+# connections), run in a thread. ketenlog.health answers it.
+CheckHealth = Callable[[list[str]], Gezondheid]
+HEALTH_PATH = "/v1/gezondheid"
+T = TypeVar("T")
+Connection = psycopg.AsyncConnection[Any]
 
 
 class Figures(NamedTuple):
@@ -125,10 +137,18 @@ class Api:
         *,
         auditor_token: str | None = None,
         simulated: Simulated | None = None,
+        health: CheckHealth | None = None,
+        default_groups: tuple[str, ...] = (),
     ) -> None:
         """`simulated`: the period of the simulation the log holds, if it holds one (the
-        dashboard says so and shows that period)."""
+        dashboard says so and shows that period). `health`: answers the health resource,
+        watching `default_groups` unless the request names its own."""
         self.dsn = dsn
+        self.health = health
+        self.default_groups = default_groups
+        # One health check at a time: a burst of polls waits for it rather than each opening
+        # its own Kafka consumer and database connection.
+        self._health_lock = asyncio.Lock()
         self.disclosure = disclosure
         self.cors_origins = cors_origins
         self.auditor_token = auditor_token
@@ -153,10 +173,11 @@ class Api:
                 lambda c, v: (run(c, projection, views=v, **kwargs), data_until(c, v)),
             )
         else:
-            async with self._lock:
-                conn = await self._connection()
-                columns, rows = await run_async(conn, projection, **kwargs)
-                until = await data_until_async(conn)
+
+            async def work(conn: Connection) -> tuple[tuple[list[str], list[Any]], date | None]:
+                return await run_async(conn, projection, **kwargs), await data_until_async(conn)
+
+            (columns, rows), until = await self._shared(work)
         return Figures(columns, publishable(projection, columns, rows, self.disclosure), until)
 
     async def housing(
@@ -175,10 +196,11 @@ class Api:
                 lambda c, v: (housing(c, task_period, views=v), data_until(c, v)),
             )
         else:
-            async with self._lock:
-                conn = await self._connection()
-                columns, rows = await housing_async(conn, task_period)
-                until = await data_until_async(conn)
+
+            async def work(conn: Connection) -> tuple[tuple[list[str], list[Any]], date | None]:
+                return await housing_async(conn, task_period), await data_until_async(conn)
+
+            (columns, rows), until = await self._shared(work)
         return Figures(columns, publishable_housing(rows, self.disclosure), until)
 
     async def answer(self, request: Request) -> Figures:
@@ -195,21 +217,24 @@ class Api:
         )
 
     async def data_until(self) -> date | None:
-        async with self._lock:
-            return await data_until_async(await self._connection())
+        return await self._shared(data_until_async)
 
     def _as_known_at(self, moment: datetime, query: Callable[[Any, str], Any]) -> Any:
         """In a worker thread, on a connection of its own: the moment's views are built in a
         transaction that is rolled back (projections.as_known_at)."""
         with (
-            psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn,
+            psycopg.connect(
+                self.dsn, application_name="ketenlog-serve", connect_timeout=CONNECT_TIMEOUT_S
+            ) as conn,
             conn.transaction(force_rollback=True),
         ):
             return query(conn, as_known_at.prepare(conn, moment))
 
     async def person_timeline(self, person_key: str, known_at: datetime | None) -> dict[str, Any]:
         def load() -> list[Fact]:
-            with psycopg.connect(self.dsn, application_name="ketenlog-serve") as conn:
+            with psycopg.connect(
+                self.dsn, application_name="ketenlog-serve", connect_timeout=CONNECT_TIMEOUT_S
+            ) as conn:
                 return person_facts(conn, person_key, known_at)
 
         facts = await asyncio.to_thread(load)
@@ -217,17 +242,52 @@ class Api:
             raise ProblemError(404, "Niet gevonden", "no events recorded for this person")
         return person_timeline(person_key, facts)
 
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
+    async def check_health(self, groups: list[str]) -> Gezondheid:
+        if self.health is None:
+            raise ProblemError(404, TITLES[404], "no health check is configured on this server")
+        async with self._health_lock:
+            return await asyncio.to_thread(self.health, groups or list(self.default_groups))
+
+    async def _shared(self, work: Callable[[Connection], Awaitable[T]]) -> T:
+        """`work` on the one shared connection. A connection the server dropped (PostgreSQL
+        restarted since the last request) shows only when used: then it is opened again and
+        `work` tried once more, so the first request after a restart is answered too. A
+        database that is down raises psycopg.OperationalError: the middleware's 503."""
+        async with self._lock:
+            conn = await self._connection()
+            try:
+                return await work(conn)
+            except psycopg.OperationalError:
+                if not conn.closed:
+                    raise  # the query failed, not the connection (e.g. cancelled)
+                LOG.warning("serve: the database connection was lost; reconnecting")
+            return await work(await self._connection())
+
+    async def _connection(self) -> Connection:
         """One connection, opened on first use and again after it broke (callers hold the lock)."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.dsn, autocommit=True, application_name="ketenlog-serve"
+                self.dsn,
+                autocommit=True,
+                application_name="ketenlog-serve",
+                connect_timeout=CONNECT_TIMEOUT_S,
             )
         return self._conn
 
     async def close(self, _: web.Application) -> None:
         if self._conn is not None:
             await self._conn.close()
+
+
+def unavailable(instance: str) -> web.Response:
+    """503: the database cannot be reached now; the client may try again shortly."""
+    response = ProblemError(
+        503,
+        TITLES[503],
+        f"the database is unavailable (down or restarting); try again in {RETRY_AFTER_S} s",
+    ).response(instance)
+    response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
 
 
 def _plain(value: Any) -> Any:
@@ -280,6 +340,10 @@ def make_app(api: Api) -> web.Application:
                 response = problem.response(request.path)
             except web.HTTPException as exc:
                 response = _from_http(exc, request.path)
+            except psycopg.OperationalError as exc:
+                # Down or restarting: a fault to ride out, not a defect to trace.
+                LOG.warning("serving %s: database unavailable: %s", request.path_qs, exc)
+                response = unavailable(request.path)
             except Exception:
                 LOG.exception("serving %s", request.path_qs)
                 response = ProblemError(
@@ -319,6 +383,12 @@ def make_app(api: Api) -> web.Application:
         known_at = None if body.bekendOp is None else as_known_at.parse_moment(body.bekendOp)
         return web.json_response(await api.person_timeline(body.persoon, known_at))
 
+    async def gezondheid(request: web.Request) -> web.Response:
+        answer = await api.check_health(_health_groups(request))
+        return web.json_response(
+            answer.model_dump(mode="json"), status=200 if answer.status == "pass" else 503
+        )
+
     async def openapi(_: web.Request) -> web.Response:
         return web.json_response(document())
 
@@ -334,6 +404,7 @@ def make_app(api: Api) -> web.Application:
     app = web.Application(middlewares=[headers])
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_post("/v1/audit/tijdlijn", audit_timeline)
+    app.router.add_get(HEALTH_PATH, gezondheid)
     app.router.add_get("/v1/{resource}", resource)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_get("/", home)
@@ -356,6 +427,24 @@ def _validated(projection: str, request: web.Request) -> Request:
     if repeated:
         raise ProblemError(400, TITLES[400], "one or more parameters are invalid", repeated)
     return validated
+
+
+def _health_groups(request: web.Request) -> list[str]:
+    """The `groep` values (repeatable) of a health request; every other parameter is wrong."""
+    invalid = [
+        {"name": name, "reason": "not a parameter of gezondheid, which takes groep"}
+        for name in request.query
+        if name != "groep"
+    ]
+    groups = request.query.getall("groep", [])
+    invalid += [
+        {"name": "groep", "reason": f"{group!r}: a worker group's name, 1 to 128 of A-Za-z0-9._-"}
+        for group in groups
+        if not re.fullmatch(GROUP_PATTERN, group)
+    ]
+    if invalid:
+        raise ProblemError(400, TITLES[400], "one or more parameters are invalid", invalid)
+    return list(dict.fromkeys(groups))
 
 
 def _body_problems(exc: pydantic.ValidationError) -> list[dict[str, str]]:

@@ -39,6 +39,22 @@ def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "headers": VERSION_HEADER, "content": PROBLEM_CONTENT}
 
 
+# Every operation that reads the database may meet it down or restarting.
+UNAVAILABLE = {
+    "description": "the database is unavailable (down or restarting); ask again after "
+    "Retry-After seconds — the server reconnects by itself",
+    "headers": {
+        **VERSION_HEADER,
+        "Retry-After": {
+            "description": "seconds to wait before asking again",
+            "required": True,
+            "schema": {"type": "integer", "minimum": 1},
+        },
+    },
+    "content": PROBLEM_CONTENT,
+}
+
+
 def _description(projection: str) -> str:
     if projection == HOUSING:
         return (
@@ -95,6 +111,7 @@ def _figures(resource: str, answer: Any) -> dict[str, Any]:
                     },
                 },
                 "400": _problem("one or more parameters are invalid, each named"),
+                "503": UNAVAILABLE,
             },
         }
     }
@@ -126,6 +143,53 @@ def _audit() -> dict[str, Any]:
                 "401": _problem("no or a wrong auditor's bearer token"),
                 "403": _problem("audit access is not configured on this server"),
                 "404": _problem("no events recorded for this person"),
+                "503": UNAVAILABLE,
+            },
+        }
+    }
+
+
+def _health() -> dict[str, Any]:
+    answer = {"application/json": {"schema": {"$ref": REF.format(model="Gezondheid")}}}
+    return {
+        "get": {
+            "operationId": "gezondheid",
+            "summary": "operators: the processing's health for monitoring to poll — each "
+            "service, each worker group's lag, last commit and last fault, and whether a "
+            "watched group has stalled (`ketenlog status` as JSON)",
+            "description": "200 with status pass, or 503 with status fail and every reason "
+            "in problems: the same body, so a monitor may go by the status code alone. A "
+            "group stalls when work is waiting and it has committed nothing for "
+            "stall_after_seconds. Each request checks Kafka and PostgreSQL anew (one at a "
+            "time); figures need no health check.",
+            "parameters": [
+                {
+                    "name": "groep",
+                    "in": "query",
+                    "required": False,
+                    "description": "a worker group to watch (repeatable); by default "
+                    "ketenlog-process, the processor's default group",
+                    "schema": {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": api_models.GROUP_PATTERN},
+                    },
+                    "style": "form",
+                    "explode": True,
+                }
+            ],
+            "responses": {
+                "200": {
+                    "description": "healthy: status pass",
+                    "headers": VERSION_HEADER,
+                    "content": answer,
+                },
+                "400": _problem("a parameter is invalid, each named"),
+                "503": {
+                    "description": "not healthy: status fail, every reason in problems (a "
+                    "service down, a topic amiss, a watched group stalled)",
+                    "headers": VERSION_HEADER,
+                    "content": answer,
+                },
             },
         }
     }
@@ -139,6 +203,7 @@ def document() -> dict[str, Any]:
     models += [
         (api_models.TijdlijnVerzoek, "validation"),
         (api_models.Tijdlijn, "serialization"),
+        (api_models.Gezondheid, "serialization"),
         (api_models.Probleem, "serialization"),
     ]
     keys, schemas = models_json_schema(models, ref_template=REF)
@@ -147,6 +212,7 @@ def document() -> dict[str, Any]:
         for resource, (_, mode) in zip(RESOURCES, models, strict=False)
     }
     paths["/audit/tijdlijn"] = _audit()
+    paths["/gezondheid"] = _health()
     return {
         "openapi": "3.1.0",
         "info": {"title": "ketenlog — cijfers van de migratieketen", "version": API_VERSION},

@@ -246,6 +246,91 @@ CATALOGUE = {
             True,
             "persons in municipal shelter for displaced persons from Ukraine (GOO)",
         ),
+        # The EU Migration Pact (docs/projections.md, "The EU Migration Pact").
+        Projection(
+            "screenings",
+            "pact_screenings",
+            "started",
+            ("location", "referral"),
+            False,
+            "screenings (Screening Regulation 2024/1356) started, by location and the referral "
+            "they ended with (NOT_COMPLETED while running); completed, and of those within 7 "
+            "days (art. 8(3)), in the period they were completed; the share within 7 days in "
+            "percent",
+            counts=("completed", "within_7_days"),
+            ratios=(Ratio("within_7_days_percent", "within_7_days", "completed", factor=100.0),),
+        ),
+        Projection(
+            "screening_durations",
+            "pact_screening_durations",
+            "completed",
+            ("location", "referral"),
+            False,
+            "hours from a screening's start to its completion: mean and median per period, of "
+            "the screenings completed in it",
+            ROLLUP,
+            statistics=("mean_duration_hours", "median_duration_hours"),
+        ),
+        Projection(
+            "border_procedures",
+            "pact_border_procedures",
+            "started",
+            ("outcome",),
+            False,
+            "asylum border procedures (APR 2024/1348 art. 43-54): started; decided within the "
+            "maximum (by outcome), maximum reached (moved to the regular procedure), ended "
+            "otherwise, in the period they ended; still open with the maximum passed, in the "
+            "period the maximum passed (outcome NONE on all counts but decided)",
+            counts=("decided", "maximum_reached", "ended_otherwise", "open_past_maximum"),
+        ),
+        Projection(
+            "border_returns",
+            "pact_border_returns",
+            "departures",
+            ("kind",),
+            False,
+            "departures from the return border procedure (Regulation 2024/1349), by kind",
+        ),
+        Projection(
+            "eurodac_hits",
+            "pact_eurodac_hits",
+            "hits",
+            ("category", "member_state"),
+            False,
+            "Eurodac hits (Regulation 2024/1358) by category and the member state they point to",
+        ),
+        Projection(
+            "ammr",
+            "pact_ammr",
+            "requested",
+            ("direction", "kind", "member_state"),
+            False,
+            "AMMR (2024/1351) take-charge requests and take-back notifications, OUT of and IN "
+            "to the Netherlands: requested, accepted, refused, transferred and transferred "
+            "within the time limit (art. 46), each in the period it happened; accepted and "
+            "still not transferred after the time limit, in the period it passed; always split "
+            "by direction",
+            counts=(
+                "accepted",
+                "refused",
+                "transferred",
+                "transferred_within_time_limit",
+                "open_past_time_limit",
+            ),
+            always_by=("direction",),
+        ),
+        Projection(
+            "solidarity",
+            "pact_solidarity",
+            "decided",
+            ("direction", "relocation_group", "pledge_year", "member_state"),
+            False,
+            "solidarity relocations (AMMR art. 67-68) INTO_NETHERLANDS and OUT_OF_NETHERLANDS: "
+            "decided and transferred, each in the period it happened, by applicant group and "
+            "the pledge year they count against; always split by direction",
+            counts=("transferred",),
+            always_by=("direction",),
+        ),
     )
 }
 

@@ -309,3 +309,156 @@ SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, kind, count(*)::int AS ano
 FROM {tables}.anomalies
 WHERE (occurred_at AT TIME ZONE 'UTC')::date <= (SELECT day FROM {views}.data_until)
 GROUP BY 1, 2;
+
+-- The EU Migration Pact (docs/projections.md, "The EU Migration Pact"). Each figure counts on
+-- the day of its own instant (a screening's start and its completion, a request and its
+-- answer); nothing after data_until counts, and what happens after it is not known yet: a
+-- screening completed later is still NOT_COMPLETED, a border procedure ended later is open.
+
+-- Screenings (Screening Regulation 2024/1356): started on the day of ScreeningStarted, by
+-- location and the referral the screening ended with (NOT_COMPLETED while it runs); completed
+-- on the day of completion, and of those within 7 days of the start (art. 8(3)).
+CREATE VIEW {views}.pact_screenings AS
+WITH until AS (
+    SELECT day FROM {views}.data_until
+), s AS (
+    SELECT (i.started_at AT TIME ZONE 'UTC')::date AS started_day,
+           CASE WHEN (i.completed_at AT TIME ZONE 'UTC')::date <= until.day
+                THEN (i.completed_at AT TIME ZONE 'UTC')::date END AS completed_day,
+           i.location, coalesce(i.referral, 'UNKNOWN') AS referral,
+           extract(epoch FROM i.completed_at - i.started_at) <= 7 * 86400 AS within_7_days
+    FROM {tables}.screening_items i CROSS JOIN until
+), counted AS (
+    SELECT started_day AS day, location,
+           CASE WHEN completed_day IS NULL THEN 'NOT_COMPLETED' ELSE referral END AS referral,
+           1 AS started, 0 AS completed, 0 AS within_7_days
+    FROM s
+    UNION ALL
+    SELECT completed_day, location, referral, 0, 1, within_7_days::int
+    FROM s WHERE completed_day IS NOT NULL
+)
+SELECT day, location, referral, sum(started)::int AS started, sum(completed)::int AS completed,
+       sum(within_7_days)::int AS within_7_days
+FROM counted WHERE day <= (SELECT day FROM until)
+GROUP BY day, location, referral;
+
+-- How long the screenings completed in each period took, in hours: mean and median per
+-- period type and every combination of location and referral (NULL = all), as the decisions'
+-- lead times (a median does not add up).
+CREATE VIEW {views}.pact_screening_durations AS
+WITH d AS (
+    SELECT t.period_type,
+           date_trunc(t.period_type, (i.completed_at AT TIME ZONE 'UTC')::date::timestamp)::date
+               AS period,
+           i.location, coalesce(i.referral, 'UNKNOWN') AS referral,
+           extract(epoch FROM i.completed_at - i.started_at) / 3600 AS hours
+    FROM {tables}.screening_items i
+    CROSS JOIN (VALUES ('day'), ('week'), ('month'), ('year')) AS t (period_type)
+    WHERE (i.completed_at AT TIME ZONE 'UTC')::date <= (SELECT day FROM {views}.data_until)
+)
+SELECT period_type, period, location, referral, count(*)::int AS completed,
+       avg(hours) AS mean_duration_hours,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_duration_hours
+FROM d
+GROUP BY GROUPING SETS (
+    (period_type, period, location, referral), (period_type, period, location),
+    (period_type, period, referral), (period_type, period));
+
+-- Asylum border procedures (APR 2024/1348 art. 43-54): started on the day of TrackAssigned
+-- BORDER; decided within the maximum (by the decision's outcome), maximum reached, or ended
+-- otherwise (another track, a departure) on the day it ended; and, on the day its deadline
+-- fell, each one still open at the end of the data although its maximum has passed (the fold
+-- ends it at the deadline when the case's next event arrives: it then moves to
+-- maximum_reached on the same day). outcome is NONE on every count but decided.
+CREATE VIEW {views}.pact_border_procedures AS
+WITH until AS (
+    SELECT day FROM {views}.data_until
+), b AS (
+    SELECT (i.started_at AT TIME ZONE 'UTC')::date AS started_day,
+           CASE WHEN (i.ended_at AT TIME ZONE 'UTC')::date <= until.day
+                THEN (i.ended_at AT TIME ZONE 'UTC')::date END AS ended_day,
+           (i.deadline AT TIME ZONE 'UTC')::date AS deadline_day, i.result, i.outcome
+    FROM {tables}.border_procedure_items i CROSS JOIN until
+), counted AS (
+    SELECT started_day AS day, 'NONE' AS outcome, 1 AS started, 0 AS decided,
+           0 AS maximum_reached, 0 AS ended_otherwise, 0 AS open_past_maximum
+    FROM b
+    UNION ALL
+    SELECT ended_day,
+           CASE WHEN result = 'DECIDED' THEN coalesce(outcome, 'UNKNOWN') ELSE 'NONE' END, 0,
+           (result = 'DECIDED')::int, (result = 'MAXIMUM_REACHED')::int,
+           (result IS DISTINCT FROM 'DECIDED' AND result IS DISTINCT FROM 'MAXIMUM_REACHED')::int,
+           0
+    FROM b WHERE ended_day IS NOT NULL
+    UNION ALL
+    SELECT deadline_day, 'NONE', 0, 0, 0, 0, 1 FROM b WHERE ended_day IS NULL
+)
+SELECT day, outcome, sum(started)::int AS started, sum(decided)::int AS decided,
+       sum(maximum_reached)::int AS maximum_reached, sum(ended_otherwise)::int AS ended_otherwise,
+       sum(open_past_maximum)::int AS open_past_maximum
+FROM counted WHERE day <= (SELECT day FROM until)
+GROUP BY day, outcome;
+
+-- Departures from the return border procedure (Regulation 2024/1349): the case was in it
+-- when the person left.
+CREATE VIEW {views}.pact_border_returns AS
+SELECT day, kind, count(*)::int AS departures
+FROM {tables}.departure_items
+WHERE border_return AND day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, kind;
+
+-- Eurodac hits (Regulation 2024/1358) by the hit's category and the member state it points to.
+CREATE VIEW {views}.pact_eurodac_hits AS
+SELECT day, category, member_state, count(*)::int AS hits
+FROM {tables}.eurodac_hit_items WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, category, member_state;
+
+-- AMMR (2024/1351) requests out of and into the Netherlands: requested, accepted and refused
+-- on the day of the request and of the answer; transferred on the day of the transfer, and
+-- of those within the time limit (art. 46); and, on the first day past the time limit, each
+-- accepted request still not transferred at the end of the data.
+CREATE VIEW {views}.pact_ammr AS
+WITH until AS (
+    SELECT day FROM {views}.data_until
+), counted AS (
+    SELECT requested_day AS day, direction, kind, member_state, 1 AS requested, 0 AS accepted,
+           0 AS refused, 0 AS transferred, 0 AS transferred_within_time_limit,
+           0 AS open_past_time_limit
+    FROM {tables}.ammr_items
+    UNION ALL
+    SELECT answered_day, direction, kind, member_state, 0, (answer = 'ACCEPTED')::int,
+           (answer = 'REFUSED')::int, 0, 0, 0
+    FROM {tables}.ammr_items WHERE answered_day IS NOT NULL AND answer IN ('ACCEPTED', 'REFUSED')
+    UNION ALL
+    SELECT transferred_day, direction, kind, member_state, 0, 0, 0, 1,
+           coalesce(transferred_day <= time_limit, false)::int, 0
+    FROM {tables}.ammr_items WHERE transferred_day IS NOT NULL
+    UNION ALL
+    SELECT time_limit + 1, direction, kind, member_state, 0, 0, 0, 0, 0, 1
+    FROM {tables}.ammr_items CROSS JOIN until
+    WHERE answer = 'ACCEPTED' AND time_limit IS NOT NULL
+      AND (transferred_day IS NULL OR transferred_day > until.day)
+)
+SELECT day, direction, kind, member_state, sum(requested)::int AS requested,
+       sum(accepted)::int AS accepted, sum(refused)::int AS refused,
+       sum(transferred)::int AS transferred,
+       sum(transferred_within_time_limit)::int AS transferred_within_time_limit,
+       sum(open_past_time_limit)::int AS open_past_time_limit
+FROM counted WHERE day <= (SELECT day FROM until)
+GROUP BY day, direction, kind, member_state;
+
+-- Solidarity relocations (AMMR art. 67-68) into and out of the Netherlands: decided and
+-- transferred, each on its own day, by the pledge (year) they count against.
+CREATE VIEW {views}.pact_solidarity AS
+WITH counted AS (
+    SELECT decided_day AS day, direction, relocation_group, pledge_year, member_state,
+           1 AS decided, 0 AS transferred
+    FROM {tables}.solidarity_items
+    UNION ALL
+    SELECT transferred_day, direction, relocation_group, pledge_year, member_state, 0, 1
+    FROM {tables}.solidarity_items WHERE transferred_day IS NOT NULL
+)
+SELECT day, direction, relocation_group, pledge_year, member_state,
+       sum(decided)::int AS decided, sum(transferred)::int AS transferred
+FROM counted WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, direction, relocation_group, pledge_year, member_state;

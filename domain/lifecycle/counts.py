@@ -46,11 +46,18 @@ RESIDENT_STATUSES = (IN_PROCEDURE_STATUS, STATUS_HOLDER, REJECTED, OTHER)
 _S = CaseStatus
 _RESIDENT_STATUS = {
     **dict.fromkeys(
-        (_S.REPORTED, _S.IN_SCREENING, _S.REGISTERED, _S.IN_APPEAL, *IN_PROCEDURE),
+        (
+            _S.REPORTED,
+            _S.IN_SCREENING,
+            _S.REGISTERED,
+            _S.IN_APPEAL,
+            _S.TRANSFER_DECIDED,
+            *IN_PROCEDURE,
+        ),
         IN_PROCEDURE_STATUS,
     ),
     **dict.fromkeys(GRANTED_PATH, STATUS_HOLDER),
-    **dict.fromkeys((_S.REJECTED, _S.RETURN_PHASE, _S.DETAINED), REJECTED),
+    **dict.fromkeys((_S.REJECTED, _S.RETURN_PHASE, _S.RETURN_BORDER, _S.DETAINED), REJECTED),
 }
 
 

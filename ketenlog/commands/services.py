@@ -76,9 +76,8 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
         print()
         print(f"{'WORKER GROUP':<28} {'LAG':>10}  {'LAST COMMIT':<20} {'STATE':<8} LAST FAULT")
         for g in checked.groups:
-            state = "STALLED" if g.stalled(checked.at) else ("idle" if g.lag == 0 else "working")
-            if g.consumer not in checked.watched and state == "STALLED":
-                state = "stopped"
+            state = health.state(checked, g)
+            state = "STALLED" if state == "stalled" else state
             fault = "-" if g.last_fault_at is None else f"{_when(g.last_fault_at)} {g.last_fault}"
             print(f"{g.consumer:<28} {g.lag:>10,}  {_when(g.last_commit):<20} {state:<8} {fault}")
     for problem in [*report.problems, *checked.problems]:

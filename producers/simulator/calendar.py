@@ -85,3 +85,11 @@ def office_time(rng: random.Random, day_ts: int) -> int:
 def birthday_ts(birth_year: int, day_of_year: int, age: int) -> int:
     first = date(birth_year + age, 1, 1)
     return ts_of(first + timedelta(days=min(day_of_year, 364)), 9 * HOUR)
+
+
+def add_months_clamped(day: date, months: int) -> date:
+    """The same day of the month `months` later, clamped to that month's last day (AMMR's
+    time limits: six calendar months from the acceptance)."""
+    first = add_months(day, months)
+    last = (add_months(first, 1) - timedelta(days=1)).day
+    return first.replace(day=min(day.day, last))

@@ -15,6 +15,9 @@ from producers.simulator.facts import Fact
 from producers.simulator.params import SimParams
 
 FIRST_INSTANCE = ("GRANTED", "REJECTED", "MANIFESTLY_UNFOUNDED")
+# The lead time runs to the first decision on the application: from 12 June 2026 a Dublin
+# case's is the transfer decision (AMMR art. 42), which replaced the inadmissibility decision.
+FIRST_DECISIONS = ("DecisionIssued", "TransferDecisionIssued")
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ def measure(effective: list[Fact], params: SimParams, truth: dict[str, Any]) -> 
                     repeat += 1
         elif typ == "ArrivalReported" and f.data["applicant_group"] == "MVV_HOLDER":
             nareis += s <= f.occ < e
-        elif typ == "DecisionIssued" and f.case_id is not None:
+        elif typ in FIRST_DECISIONS and f.case_id is not None:
             if f.occ < s:
                 decided_before.add(f.case_id)
             elif f.occ < e:
@@ -93,7 +96,7 @@ def measure(effective: list[Fact], params: SimParams, truth: dict[str, Any]) -> 
         case = f.case_id or ""
         if case not in first_cases:
             continue
-        if f.data["outcome"] in FIRST_INSTANCE:
+        if f.type == "DecisionIssued" and f.data["outcome"] in FIRST_INSTANCE:
             counted += 1
             granted += f.data["outcome"] == "GRANTED"
         if case not in seen and case not in decided_before:

@@ -9,8 +9,9 @@ import itertools
 import math
 import random
 from dataclasses import dataclass
+from datetime import date
 
-from producers.simulator.calendar import birthday_ts
+from producers.simulator.calendar import birthday_ts, date_of
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ class WeightedChoice:
 class Person:
     """One person as the agencies know them; `v_nummer` is the only direct identifier."""
 
-    __slots__ = ("adult_ts", "amv", "birth_year", "idx", "nationality", "sex", "v_nummer")
+    __slots__ = ("adult_ts", "amv", "birth_year", "doy", "idx", "nationality", "sex", "v_nummer")
 
     def __init__(  # noqa: PLR0917 - one per person, built by People.new only
         self,
@@ -141,10 +142,20 @@ class Person:
         self.birth_year = birth_year
         self.sex = sex
         self.amv = amv
+        self.doy = min(doy, 364)
+        """The birthday: this many days after 1 January of every year (the date of birth is
+        that day of `birth_year`); the same convention as `adult_ts`."""
         self.adult_ts = birthday_ts(birth_year, doy, 18)
 
     def minor_at(self, ts: int) -> bool:
         return ts < self.adult_ts
+
+    def age_on(self, ts: int) -> int:
+        """Whole years on the (UTC) day of `ts`: the age the Pact's events carry. A child
+        drawn with this year as birth year and a birthday still to come is taken as 0."""
+        day = date_of(ts)
+        before_birthday = (day - date(day.year, 1, 1)).days < self.doy
+        return max(0, day.year - self.birth_year - before_birthday)
 
 
 class People:
@@ -162,14 +173,16 @@ class People:
                 self._issued.add(v)
                 return v
 
-    def new(self, nationality: str, birth_year: int, sex: str, amv: bool = False) -> Person:
+    def new(
+        self, nationality: str, birth_year: int, sex: str, amv: bool = False, doy: int | None = None
+    ) -> Person:
         p = Person(
             len(self.all),
             self._v_nummer(),
             nationality,
             birth_year,
             sex,
-            self._rng.randrange(365),
+            self._rng.randrange(365) if doy is None else doy,
             amv,
         )
         self.all.append(p)
@@ -190,16 +203,29 @@ def amv_birth_year(rng: random.Random, year: int) -> int:
     return year - age
 
 
+# Share of unaccompanied minors who are 17 and turn 18 later in the year they apply: the
+# calendar year minus the birth year says 18, the age on the day says 17 (issue 12).
+AMV_TURNING_18_SHARE = 0.10
+
+
 def household(
-    rng: random.Random, people: People, nationality: str, year: int
+    rng: random.Random,
+    people: People,
+    nationality: str,
+    year: int,
+    birthday_after: int | None = None,
 ) -> tuple[str, list[Person]]:
     """A unit that arrives together: ('AMV'|'SINGLE'|'FAMILY', members, principal first).
 
     Unit shares are solved so that ~13 % of applicants are unaccompanied minors and ~15 %
-    accompanied minors (25-30 % minors in all, §4)."""
+    accompanied minors (25-30 % minors in all, §4). `birthday_after` (a day of the year after
+    the unit's application): some minors are then 17 with their 18th birthday after it."""
     u = rng.random()
     if u < 0.161:
         sex = "M" if rng.random() < 0.9 else "F"
+        if birthday_after is not None and rng.random() < AMV_TURNING_18_SHARE:
+            doy = rng.randrange(birthday_after, 365)
+            return "AMV", [people.new(nationality, year - 18, sex, amv=True, doy=doy)]
         return "AMV", [people.new(nationality, amv_birth_year(rng, year), sex, amv=True)]
     if u < 0.161 + 0.755:
         sex = "M" if rng.random() < 0.82 else "F"

@@ -55,6 +55,57 @@ RETURN_OUTCOMES = (
 )
 DUBLIN_OUTCOMES = (("DUBLIN", 0.55), ("UNSUPERVISED", 0.35), ("STAY", 0.10))
 
+# -- the Pact (from 12 June 2026); shares without a published figure are assumptions, each
+# named in docs/simulator.md.
+# Eurodac hits of a Dublin case by category (Regulation 2024/1358); before the Pact only the
+# two categories of Regulation 603/2013 that lead to a claim.
+EURODAC_DUBLIN_HITS = (
+    ("APPLICANT", 0.55),
+    ("IRREGULAR_BORDER_CROSSING", 0.25),
+    ("IRREGULAR_STAY", 0.07),
+    ("SEARCH_AND_RESCUE", 0.05),
+    ("TEMPORARY_PROTECTION", 0.03),
+    ("ADMITTED", 0.02),
+    ("ADMISSION_PROCEDURE", 0.01),
+    ("RELOCATED", 0.02),
+)
+# A hit that leads to no claim (the Netherlands stays responsible): a share of the others.
+EURODAC_OTHER_HIT_SHARE = 0.05
+EURODAC_OTHER_HITS = (
+    ("IRREGULAR_STAY", 0.45),
+    ("TEMPORARY_PROTECTION", 0.30),
+    ("SEARCH_AND_RESCUE", 0.15),
+    ("OTHER", 0.10),
+)
+# Hits on an earlier application or relocation: take back (AMMR art. 41), else take charge.
+TAKE_BACK_HITS = ("APPLICANT", "RELOCATED")
+TAKE_CHARGE_REFUSED = 0.30
+TAKE_BACK_NOT_RESPONSIBLE = 0.04
+# After a transfer decision: transferred within the time limit, absconded (the limit
+# extended, AMMR art. 46(2)), or the limit runs out (responsibility shifts, art. 46(1)).
+AMMR_OUTCOMES = (("TRANSFER", 0.78), ("ABSCOND", 0.17), ("EXPIRE", 0.05))
+ABSCONDER_FOUND = 0.35
+BORDER_SHARE_OF_SCHIPHOL_ADULTS = 0.6
+BORDER_EXTENDED = 0.06
+BORDER_MAXIMUM_ENTRY = 0.05
+"""Border cases let in at the maximum (EntryAuthorised BORDER_PROCEDURE_MAXIMUM_REACHED)."""
+BORDER_MAXIMUM_CLOCK = 0.05
+"""Border cases decided only after the maximum (the clock passes; the decision comes late)."""
+BORDER_WEEKS = 12
+# Return border procedure (Regulation 2024/1349) after a rejection in the border procedure.
+BORDER_RETURN_OUTCOMES = (
+    ("FORCED", 0.40),
+    ("INDEPENDENT", 0.20),
+    ("UNSUPERVISED", 0.10),
+    ("MAXIMUM", 0.30),
+)
+INCOMING_REQUESTS_PER_YEAR = 2_500
+INCOMING_TAKE_BACK = 0.6
+INCOMING_ACCEPTED = 0.75
+INCOMING_TRANSFERRED = 0.45
+SOLIDARITY_INTO_PER_PLEDGE_YEAR = 100
+SOLIDARITY_FROM = (("ITA", 0.35), ("GRC", 0.30), ("ESP", 0.20), ("CYP", 0.15))
+
 
 def _pick(rng: random.Random, table: tuple[tuple[str, float], ...]) -> str:
     u = rng.random()
@@ -167,12 +218,38 @@ class Chain:
         self._cases += 1
         return f"ZK{self._cases:08d}"
 
-    def identity_registered(
-        self, ts: int, person: Person, case: str | None, documents: bool
+    def each_aged(  # noqa: PLR0917 - `each` with the age field; positional as `each`
+        self, unit: Unit, org: str, type_: str, ts: int, data: dict[str, Any], field: str
     ) -> None:
-        """AVIM's I&R: the one event that carries nationality, birth year and sex."""
+        """As `each`, with every member's age on the day in `field` (v2 of the type)."""
+        for person, case in zip(unit.members, unit.cases, strict=True):
+            self.out.person(org, type_, ts, person, case, {**data, field: person.age_on(ts)})
+
+    def lodge(self, unit: Unit, ts: int, application_type: str) -> None:
+        """IND's AsylumApplicationLodged (v2) per member, with the age at application; an
+        unaccompanied minor is one only while under 18 on the day."""
+        for person, case in zip(unit.members, unit.cases, strict=True):
+            age = person.age_on(ts)
+            self.out.person(
+                IND,
+                "AsylumApplicationLodged",
+                ts,
+                person,
+                case,
+                {
+                    "application_type": application_type,
+                    "unaccompanied_minor": person.amv and age < 18,
+                    "age_at_application": age,
+                },
+            )
+
+    def identity_registered(
+        self, ts: int, person: Person, case: str | None, documents: bool, org: str = AVIM
+    ) -> None:
+        """AVIM's I&R (KMar's at the border): the one event that carries nationality, birth
+        year and sex."""
         self.out.person(
-            AVIM,
+            org,
             "IdentityRegistered",
             ts,
             person,
@@ -201,44 +278,65 @@ class Chain:
             carry -= persons
             first = cal.ts_of(month)
             ndays = cal.month_days(month)
+            # A birthday at least 16 days past the month's end falls after the application.
+            after = (month - date(month.year, 1, 1)).days + ndays + 15
+            birthday_after = after if after < 365 else None
             while persons > 0:
                 nat = self._nat_by_code[self._nat.pick(self.rng)]
-                kind, members = household(self.rng, self.people, nat.code, month.year)
+                kind, members = household(
+                    self.rng, self.people, nat.code, month.year, birthday_after
+                )
                 unit = Unit(len(self.units), kind, members, nat)
                 self.units.append(unit)
                 persons -= unit.size
                 t0 = cal.office_time(self.rng, first + self.rng.randrange(ndays) * DAY)
                 self.first_application(unit, t0)
 
-    def first_application(self, unit: Unit, t0: int) -> None:
+    def first_application(self, unit: Unit, t0: int, transferred: bool = False) -> None:
+        """Reporting, screening (Pact), I&R, Eurodac, lodging and the track. `transferred`:
+        the unit came by a transfer or relocation and reports at Ter Apel (cases set)."""
         rng = self.rng
-        unit.cases = [self.new_case() for _ in unit.members]
+        if not unit.cases:
+            unit.cases = [self.new_case() for _ in unit.members]
         where = rng.random()
-        unit.schiphol = where < 0.06
+        unit.schiphol = where < 0.06 and not transferred
         location = "SCHIPHOL" if unit.schiphol else ("BUDEL" if where < 0.10 else "TER_APEL")
+        if transferred:
+            location = "TER_APEL"
+        pact = t0 >= self.pact
+        # From the Pact on KMar publishes its own border facts at the posts it controls.
+        border_org = KMAR if pact and unit.schiphol else AVIM
         group = "UNACCOMPANIED_MINOR" if unit.kind == "AMV" else "FIRST"
-        self.each(
+        self.each_aged(
             unit,
-            AVIM,
+            border_org,
             "ArrivalReported",
             t0,
             {"applicant_group": group, "reporting_location": location},
+            "age_at_report",
         )
         border = False
         t = t0 + HOUR
-        if t0 >= self.pact:
-            border = unit.schiphol and unit.kind != "AMV" and rng.random() < 0.6
+        if pact:
+            border = (
+                unit.schiphol
+                and unit.kind != "AMV"
+                and rng.random() < BORDER_SHARE_OF_SCHIPHOL_ADULTS
+            )
+            # Screening at the external border by KMar; within the territory by AVIM.
             self.each(
                 unit,
-                KMAR,
+                border_org,
                 "ScreeningStarted",
                 t,
                 {"screening_location": "SCHIPHOL" if unit.schiphol else "TER_APEL"},
             )
+            if unit.schiphol:
+                self.entry(unit, t + MINUTE, False, "SCREENING")
             t += self.days(1, 7)
             self.each(
                 unit,
-                KMAR,
+                border_org,
                 "ScreeningCompleted",
                 t,
                 {
@@ -246,52 +344,50 @@ class Chain:
                     "vulnerable": rng.random() < 0.1,
                 },
             )
+            if unit.schiphol:
+                if border:
+                    self.entry(unit, t + MINUTE, False, "ASYLUM_BORDER_PROCEDURE")
+                else:
+                    self.entry(unit, t + MINUTE, True, "REFERRED_TO_REGULAR_PROCEDURE")
         if not border:
             unit.plan.moves.append((t0 + 2 * HOUR, "start", "ASYLUM_SEEKER", ""))
             unit.plan.moves.append((t0 + 2 * HOUR + MINUTE, "place", "COL", ""))
         t_ir = t + self.days(1, 5)
         self.each(
             unit,
-            AVIM,
+            border_org,
             "BiometricsCaptured",
             t_ir - HOUR,
             {"fingerprints_taken": True, "facial_image_taken": True},
         )
         for person, case in zip(unit.members, unit.cases, strict=True):
-            self.identity_registered(t_ir, person, case, rng.random() < 0.3)
+            self.identity_registered(t_ir, person, case, rng.random() < 0.3, border_org)
         dublin = (
             not border
+            and not transferred
             and unit.kind != "AMV"
             and rng.random() < self.p.targets.dublin_share / 0.84 * 0.98
         )
         member_state = rng.choice(DUBLIN_STATES)
+        category = ""
         if dublin:
+            if pact:
+                category = _pick(rng, EURODAC_DUBLIN_HITS)
+            else:
+                category = "APPLICANT" if rng.random() < 0.6 else "IRREGULAR_BORDER_CROSSING"
+        elif pact and not border and unit.kind != "AMV" and rng.random() < EURODAC_OTHER_HIT_SHARE:
+            category = _pick(rng, EURODAC_OTHER_HITS)
+        if category:
             self.each(
                 unit,
-                AVIM,
+                border_org,
                 "EurodacHitReceived",
                 t_ir + 2 * HOUR,
-                {
-                    "member_state": member_state,
-                    "hit_category": "APPLICANT"
-                    if rng.random() < 0.6
-                    else "IRREGULAR_BORDER_CROSSING",
-                },
+                {"member_state": member_state, "hit_category": category},
             )
         lodged = t_ir + 30 * MINUTE
         unit.lodged = lodged
-        for person, case in zip(unit.members, unit.cases, strict=True):
-            self.out.person(
-                IND,
-                "AsylumApplicationLodged",
-                lodged,
-                person,
-                case,
-                {
-                    "application_type": "FIRST",
-                    "unaccompanied_minor": person.amv,
-                },
-            )
+        self.lodge(unit, lodged, "FIRST")
         self.legal_aid.requested(unit.members, unit.cases, lodged)
         if unit.kind == "AMV":
             self.each(
@@ -317,6 +413,8 @@ class Chain:
             self.long_stay(unit, lodged + self.days(8, 14))
         if border:
             self.border(unit, lodged)
+        elif dublin and lodged >= self.pact:
+            self.ammr(unit, lodged, member_state, category in TAKE_BACK_HITS)
         elif dublin:
             self.dublin(unit, lodged, member_state)
         elif unit.nat.safe_country and rng.random() < 0.35:
@@ -324,6 +422,15 @@ class Chain:
         else:
             unit.ready = lodged + self.days(6, 14)
             self.queue.append(unit)
+
+    def entry(self, unit: Unit, ts: int, authorised: bool, reason: str) -> None:
+        """KMar's fiction of non-entry (`reason` = basis) or authorisation (`reason` = ground)."""
+        if authorised:
+            data = {"ground": reason, "border_crossing_point": "SCHIPHOL"}
+            self.each(unit, KMAR, "EntryAuthorised", ts, data)
+        else:
+            data = {"basis": reason, "border_crossing_point": "SCHIPHOL"}
+            self.each(unit, KMAR, "EntryNotAuthorised", ts, data)
 
     def long_stay(self, unit: Unit, ts: int) -> None:
         if unit.kind == "AMV":
@@ -386,8 +493,13 @@ class Chain:
         self.decide(unit, t, outcome)
 
     def border(self, unit: Unit, lodged: int) -> None:
+        """The asylum border procedure (APR art. 43-54) at Schiphol: at most 12 weeks from
+        registration (art. 51(2)), sometimes extended; a rejection leads into the return
+        border procedure; a few cases pass the maximum undecided."""
+        rng = self.rng
         unit.track = "BORDER"
-        if self.rng.random() < 0.5:
+        detained = rng.random() < 0.5
+        if detained:
             self.each(
                 unit,
                 KMAR,
@@ -398,10 +510,260 @@ class Chain:
         t = lodged + self.days(1, 2)
         self.each(unit, IND, "TrackAssigned", t, {"track": "BORDER"})
         self.each(unit, IND, "InterviewHeld", t + self.days(5, 20), {"interview_kind": "FIRST"})
-        t = lodged + self.days(28, 84)
-        u = self.rng.random()
+        deadline = lodged + BORDER_WEEKS * WEEK
+        if rng.random() < BORDER_EXTENDED:
+            weeks = 6  # Regulation 2024/1359 art. 11(1): at most six weeks
+            self.each(
+                unit,
+                IND,
+                "BorderProcedureExtended",
+                lodged + self.days(56, 80),
+                {"extension_weeks": weeks, "ground": "CRISIS_OR_FORCE_MAJEURE"},
+            )
+            deadline += weeks * WEEK
+        u = rng.random()
         outcome = "GRANTED" if u < 0.15 else ("MANIFESTLY_UNFOUNDED" if u < 0.7 else "REJECTED")
-        self.decide(unit, t, outcome)
+        fate = rng.random()
+        if fate < BORDER_MAXIMUM_ENTRY:
+            # Let in at the maximum: the regular procedure, with COA reception.
+            self.entry(unit, deadline - 2 * HOUR, True, "BORDER_PROCEDURE_MAXIMUM_REACHED")
+            if detained:
+                self.detention_ended(unit, deadline - HOUR, "MAXIMUM_REACHED")
+            unit.plan.moves.append((deadline, "start", "ASYLUM_SEEKER", ""))
+            unit.plan.moves.append((deadline + MINUTE, "place", "AZC", "PROCEDURE_PHASE"))
+            unit.track = "GENERAL"
+            t = deadline + DAY
+            self.each(unit, IND, "TrackAssigned", t, {"track": "GENERAL"})
+            self.decide(unit, t + self.days(30, 150), outcome)
+            return
+        if fate < BORDER_MAXIMUM_ENTRY + BORDER_MAXIMUM_CLOCK:
+            # The maximum passes undecided (the clock); the late decision is a regular one.
+            if detained:
+                self.detention_ended(unit, deadline + HOUR, "MAXIMUM_REACHED")
+            ts = deadline + self.days(1, 21)
+            if outcome == "GRANTED":
+                self.decide(unit, ts, outcome)
+            else:
+                self.decision(unit, ts, outcome, None)
+                self.return_path(unit, ts, dublin_state=None)
+            return
+        ts = lodged + self.days(28, 84)
+        if outcome == "GRANTED":
+            status = "A" if rng.random() < unit.nat.a_share else "B"
+            self.decision(unit, ts, outcome, status)
+            self.entry(unit, ts + HOUR, True, "PROTECTION_GRANTED")
+            if detained:
+                self.detention_ended(unit, ts + 2 * HOUR, "ENTRY_AUTHORISED")
+            self.granted(unit, ts, status)
+        else:
+            self.decision(unit, ts, outcome, None)
+            self.return_border(unit, ts, detained)
+
+    def detention_ended(self, unit: Unit, ts: int, ground: str) -> None:
+        data = {"ground": ground, "border_crossing_point": "SCHIPHOL"}
+        self.each(unit, KMAR, "BorderDetentionEnded", ts, data)
+
+    def return_border(self, unit: Unit, decided: int, detained: bool) -> None:
+        """The return border procedure (Regulation 2024/1349 art. 4): DT&V, at most 12 weeks;
+        departure from it, absconding, or the maximum and the regular return after it."""
+        rng = self.rng
+        self.legal_aid.concluded(unit.members, unit.cases, decided)
+        t = decided + self.days(1, 3)
+        self.each(unit, DTV, "ReturnBorderProcedureStarted", t, {"maximum_weeks": BORDER_WEEKS})
+        self.entry(unit, t + MINUTE, False, "RETURN_BORDER_PROCEDURE")
+        self.each(unit, DTV, "DepartureInterviewHeld", t + self.days(2, 7), {})
+        outcome = _pick(rng, BORDER_RETURN_OUTCOMES)
+        if detained and outcome == "UNSUPERVISED":
+            outcome = "FORCED"  # no absconding from border detention
+        if outcome == "MAXIMUM":
+            end = t + BORDER_WEEKS * WEEK
+            self.each(unit, DTV, "ReturnBorderProcedureEnded", end, {"outcome": "MAXIMUM_REACHED"})
+            self.entry(unit, end + MINUTE, True, "OTHER")
+            if detained:
+                self.detention_ended(unit, end + 2 * MINUTE, "MAXIMUM_REACHED")
+            self.return_path(unit, end, dublin_state=None)
+            return
+        dep = t + self.days(7, 80)
+        origin = unit.nat.code if unit.nat.code != "XXA" else "SYR"
+        if outcome == "FORCED":
+            data = {"destination": "ORIGIN", "country": origin}
+            self.each(unit, DTV, "ForcedReturnExecuted", dep, data)
+        elif outcome == "INDEPENDENT":
+            self.each(
+                unit,
+                KMAR,
+                "DepartureObservedAtBorder",
+                dep,
+                {"border_crossing_point": "SCHIPHOL", "destination_country": origin},
+            )
+            dep += HOUR
+            self.each(unit, DTV, "DepartedIndependently", dep, {"destination_country": origin})
+        else:
+            self.each(unit, DTV, "DepartedWithoutSupervision", dep, {})
+            self.repeat_candidates.append((unit, dep))
+            return
+        if detained:
+            self.detention_ended(unit, dep + HOUR, "DEPARTED")
+        self.each(unit, DTV, "ReturnBorderProcedureEnded", dep + 2 * HOUR, {"outcome": "DEPARTED"})
+
+    def ammr(self, unit: Unit, lodged: int, member_state: str, take_back: bool) -> None:
+        """An outgoing AMMR procedure (2024/1351) for an application registered from 12 June
+        2026: a take back notification (art. 41) or take charge request (art. 39), the
+        transfer decision (art. 42), the transfer within six months (art. 46)."""
+        rng = self.rng
+        t = lodged + self.days(3, 10)
+        unit.track = "DUBLIN"
+        self.each(unit, IND, "TrackAssigned", t, {"track": "DUBLIN"})
+        self.each(unit, IND, "InterviewHeld", t + HOUR, {"interview_kind": "DUBLIN"})
+        t += self.days(7, 21)
+        ms = {"member_state": member_state}
+        if take_back:
+            self.each(unit, IND, "TakeBackNotificationSent", t, ms)
+            t += self.days(1, 14)
+            refused = rng.random() < TAKE_BACK_NOT_RESPONSIBLE
+            ground, answer, kind = "NOT_RESPONSIBLE", "TakeBackNotificationConfirmed", "TAKE_BACK"
+        else:
+            data = {"member_state": member_state, "claim_kind": "TAKE_CHARGE"}
+            self.each(unit, IND, "DublinClaimSent", t, data)
+            t += self.days(14, 60)
+            refused = rng.random() < TAKE_CHARGE_REFUSED
+            ground, answer, kind = "REQUEST_REFUSED", "DublinClaimAccepted", "TAKE_CHARGE"
+        if refused:
+            self.each(unit, IND, "ResponsibilityShifted", t, {**ms, "ground": ground})
+            unit.ready = t
+            self.queue.append(unit)
+            return
+        self.each(unit, IND, answer, t, {**ms, "tacit": rng.random() < 0.3})
+        limit = cal.ts_of(cal.add_months_clamped(cal.date_of(t), 6))
+        t += self.days(7, 21)
+        request_kind = "TAKE_BACK_NOTIFICATION" if kind == "TAKE_BACK" else "TAKE_CHARGE_REQUEST"
+        self.each(unit, IND, "TransferDecisionIssued", t, {**ms, "request_kind": request_kind})
+        outcome = _pick(rng, AMMR_OUTCOMES)
+        transfer = {"destination": "DUBLIN", "country": member_state}
+        if outcome == "TRANSFER":
+            dep = min(t + self.days(14, 120), limit - HOUR)
+            self.legal_aid.concluded(unit.members, unit.cases, dep)
+            self.each(unit, DTV, "ForcedReturnExecuted", dep, transfer)
+            unit.plan.moves.append((dep, "end", "DEPARTED", ""))
+        elif outcome == "ABSCOND":
+            gone = t + self.days(7, 60)
+            self.legal_aid.concluded(unit.members, unit.cases, gone)
+            self.each(unit, DTV, "DepartedWithoutSupervision", gone, {})
+            unit.plan.moves.append((gone, "end", "UNSUPERVISED", ""))
+            extended = cal.add_months_clamped(cal.date_of(limit), 30)  # three years in all
+            self.each(
+                unit,
+                IND,
+                "TransferTimeLimitExtended",
+                min(gone + self.days(7, 30), limit - DAY),
+                {"ground": "ABSCONDING", "new_time_limit": extended},
+            )
+            if rng.random() < ABSCONDER_FOUND:
+                self.each(unit, DTV, "ForcedReturnExecuted", gone + self.days(60, 300), transfer)
+            elif unit.kind != "REPEAT_OUT":
+                self.repeat_candidates.append((unit, gone))
+        else:
+            expired = limit + DAY + 9 * HOUR
+            data = {**ms, "ground": "TRANSFER_TIME_LIMIT_EXPIRED"}
+            self.each(unit, IND, "ResponsibilityShifted", expired, data)
+            unit.ready = expired
+            self.queue.append(unit)
+
+    # -- the other member states' requests and solidarity (from 12 June 2026) -------------
+
+    def incoming(self) -> None:
+        """Other member states' take charge requests and take back notifications to the
+        Netherlands; an accepted one may end in a transfer here, and the person reports and
+        applies as any other (a unit of its own)."""
+        rng = self.rng
+        span = self.end - self.pact
+        if span <= 0:
+            return
+        expected = self.p.scaled(INCOMING_REQUESTS_PER_YEAR) * span / (365.25 * DAY)
+        n = int(expected) + (rng.random() < expected - int(expected))
+        for _ in range(n):
+            nat = self._nat_by_code[self._nat.pick(rng)]
+            received = cal.office_time(rng, self.pact + rng.randrange(span // DAY) * DAY)
+            year = cal.date_of(received).year
+            sex = "M" if rng.random() < 0.82 else "F"
+            person = self.people.new(nat.code, adult_birth_year(rng, year), sex)
+            unit = Unit(len(self.units), "SINGLE", [person], nat)
+            unit.cases = [self.new_case()]
+            member_state = rng.choice(DUBLIN_STATES)
+            back = rng.random() < INCOMING_TAKE_BACK
+            kind = "TAKE_BACK_NOTIFICATION" if back else "TAKE_CHARGE_REQUEST"
+            ms = {"member_state": member_state, "request_kind": kind}
+            self.each(unit, IND, "IncomingRequestReceived", received, ms)
+            answered = received + (self.days(1, 14) if back else self.days(14, 60))
+            accepted = rng.random() < INCOMING_ACCEPTED
+            answer = ("CONFIRMED" if back else "ACCEPTED") if accepted else "REFUSED"
+            data = {**ms, "answer": answer, "tacit": accepted and rng.random() < 0.2}
+            self.each(unit, IND, "IncomingRequestAnswered", answered, data)
+            if not accepted or rng.random() >= INCOMING_TRANSFERRED:
+                continue
+            arrived = answered + self.days(14, 120)
+            if arrived >= self.end:
+                continue
+            self.units.append(unit)
+            self.each(
+                unit,
+                KMAR,
+                "IncomingTransferReceived",
+                arrived,
+                {"member_state": member_state, "border_crossing_point": "SCHIPHOL"},
+            )
+            self.first_application(unit, arrived + 3 * HOUR, transferred=True)
+
+    def solidarity(self) -> None:
+        """Relocations into the Netherlands under the Annual Solidarity Pool 2026 (AMMR art.
+        57, 67): decided by IND, the transfer received by KMar; an applicant then reports and
+        applies, a beneficiary of protection arrives with nothing more in the chain here."""
+        rng = self.rng
+        year_end = cal.ts_of(date(2027, 1, 1))
+        begin = self.pact + 30 * DAY
+        if begin >= min(self.end, year_end):
+            return
+        n_year = self.p.scaled(SOLIDARITY_INTO_PER_PLEDGE_YEAR)
+        n = int(n_year) + (rng.random() < n_year - int(n_year))
+        for _ in range(n):
+            decided = cal.office_time(rng, begin + rng.randrange((year_end - begin) // DAY) * DAY)
+            if decided >= self.end:
+                continue
+            nat = self._nat_by_code[self._nat.pick(rng)]
+            sex = "M" if rng.random() < 0.7 else "F"
+            year = cal.date_of(decided).year
+            person = self.people.new(nat.code, adult_birth_year(rng, year), sex)
+            unit = Unit(len(self.units), "SINGLE", [person], nat)
+            unit.cases = [self.new_case()]
+            group = "APPLICANT" if rng.random() < 0.8 else "BENEFICIARY"
+            member_state = _pick(rng, SOLIDARITY_FROM)
+            self.each(
+                unit,
+                IND,
+                "SolidarityRelocationDecided",
+                decided,
+                {
+                    "direction": "INTO_NETHERLANDS",
+                    "member_state": member_state,
+                    "relocation_group": group,
+                    "pledge_year": 2026,
+                },
+            )
+            moved = decided + self.days(21, 56)
+            self.each(
+                unit,
+                KMAR,
+                "SolidarityRelocationTransferred",
+                moved,
+                {
+                    "direction": "INTO_NETHERLANDS",
+                    "member_state": member_state,
+                    "border_crossing_point": "SCHIPHOL",
+                },
+            )
+            if group == "APPLICANT" and moved < self.end:
+                self.units.append(unit)
+                self.first_application(unit, moved + 3 * HOUR, transferred=True)
 
     # -- the IND queue ---------------------------------------------------------------------
 
@@ -817,22 +1179,17 @@ class Chain:
         unit = Unit(len(self.units), "REPEAT_OUT", old.members, old.nat)
         self.units.append(unit)
         unit.cases = [self.new_case() for _ in unit.members]
-        self.each(
+        self.each_aged(
             unit,
             AVIM,
             "ArrivalReported",
             t0,
             {"applicant_group": "REPEAT", "reporting_location": "TER_APEL"},
+            "age_at_report",
         )
         lodged = t0 + self.days(1, 3)
         unit.lodged = lodged
-        self.each(
-            unit,
-            IND,
-            "AsylumApplicationLodged",
-            lodged,
-            {"application_type": "REPEAT", "unaccompanied_minor": False},
-        )
+        self.lodge(unit, lodged, "REPEAT")
         self.legal_aid.requested(unit.members, unit.cases, lodged)
         ends = [m[0] for m in old.plan.moves if m[1] == "end"]
         unit.free = bool(ends) and min(ends) < t0
@@ -929,12 +1286,13 @@ class Chain:
         if not granted:
             return
         location = "TER_APEL" if rng.random() < 0.6 else "BUDEL"
-        self.each(
+        self.each_aged(
             unit,
             AVIM,
             "ArrivalReported",
             arrived,
             {"applicant_group": "MVV_HOLDER", "reporting_location": location},
+            "age_at_report",
         )
         unit.plan.moves.append((arrived + 2 * HOUR, "start", "NAREIZIGER", ""))
         unit.plan.moves.append((arrived + 2 * HOUR + MINUTE, "place", "COL", ""))
@@ -942,13 +1300,7 @@ class Chain:
         for person, case in zip(members, unit.cases, strict=True):
             self.identity_registered(t_ir, person, case, True)
         lodged = t_ir + HOUR
-        self.each(
-            unit,
-            IND,
-            "AsylumApplicationLodged",
-            lodged,
-            {"application_type": "NAREIS", "unaccompanied_minor": False},
-        )
+        self.lodge(unit, lodged, "NAREIS")
         permit = lodged + self.days(14, 42)
         self.each(
             unit,
@@ -972,6 +1324,8 @@ class Chain:
 
     def run(self) -> None:
         self.arrivals()
+        self.incoming()
+        self.solidarity()
         self.calibrate_approval()
         self.run_queue()
         self.repeats()

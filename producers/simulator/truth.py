@@ -15,6 +15,12 @@ from producers.identity import event_id
 from producers.simulator import calendar as cal
 from producers.simulator.calendar import DAY
 from producers.simulator.facts import Fact
+from producers.simulator.pact_truth import (
+    DEPARTURE_TYPES,
+    PERSON_TYPES,
+    BorderClock,
+    PactFigures,
+)
 
 STATES = (
     "REPORTED",
@@ -25,16 +31,19 @@ STATES = (
     "ACCELERATED",
     "IN_GENERAL",
     "IN_EXTENDED",
+    "TRANSFER_DECIDED",
     "GRANTED_A",
     "GRANTED_B",
     "REJECTED",
     "IN_APPEAL",
     "RETURN_PHASE",
+    "RETURN_BORDER",
     "DETAINED",
     "DEPARTED_INDEPENDENT",
     "DEPARTED_FORCED",
     "DEPARTED_DUBLIN",
     "UNSUPERVISED",
+    "RELOCATED",
     "AWAITING_HOUSING",
     "HOUSED",
     "NATURALISED",
@@ -68,7 +77,7 @@ RESIDENT_STATUS = {
     **dict.fromkeys(
         ("GRANTED_A", "GRANTED_B", "AWAITING_HOUSING", "HOUSED", "NATURALISED"), "STATUS_HOLDER"
     ),
-    **dict.fromkeys(("REJECTED", "RETURN_PHASE", "DETAINED"), "REJECTED"),
+    **dict.fromkeys(("REJECTED", "RETURN_PHASE", "RETURN_BORDER", "DETAINED"), "REJECTED"),
 }
 UNKNOWN = "UNKNOWN"
 RELOCATION_FIGURES = ("relocations", "resident_days", "child_relocations", "child_resident_days")
@@ -77,7 +86,7 @@ AGE_BANDS = ((65, "65+"), (35, "35-64"), (18, "18-34"), (14, "14-17"), (0, "0-13
 # Track 4, the general procedure (AA) and its extension (VA): a decision there needs a lawyer.
 TRACK_4 = ("GENERAL", "EXTENDED")
 # The lifecycle's anomalies the ground truth carries (docs/simulator.md).
-ANOMALIES = ("DECISION_WITHOUT_LEGAL_AID",)
+ANOMALIES = ("DECISION_WITHOUT_LEGAL_AID", "BORDER_PROCEDURE_EXCEEDED")
 _TRACK_STATE = {
     "DUBLIN": "DUBLIN",
     "BORDER": "BORDER",
@@ -124,6 +133,28 @@ def next_state(state: str | None, type_: str, data: dict[str, Any]) -> str | Non
         return "HOUSED"
     if type_ == "NaturalisationDecided" and data["outcome"] == "GRANTED":
         return "NATURALISED"
+    return _pact_state(state, type_, data)
+
+
+def _pact_state(state: str | None, type_: str, data: dict[str, Any]) -> str | None:
+    """The Pact's transitions (from 12 June 2026). The border clock is not here: it moves a
+    case at its deadline, before an event (ground_truth's case fold)."""
+    if type_ == "TransferDecisionIssued":
+        return "TRANSFER_DECIDED"
+    if type_ == "ResponsibilityShifted":
+        return "IN_GENERAL"
+    if type_ == "ReturnBorderProcedureStarted":
+        return "RETURN_BORDER"
+    if type_ == "ReturnBorderProcedureEnded":
+        return None if data["outcome"] == "DEPARTED" else "RETURN_PHASE"
+    if type_ == "SolidarityRelocationTransferred":
+        return "RELOCATED" if data["direction"] == "OUT_OF_NETHERLANDS" else None
+    if (
+        type_ == "EntryAuthorised"
+        and data["ground"] == "BORDER_PROCEDURE_MAXIMUM_REACHED"
+        and state == "BORDER"
+    ):
+        return "IN_GENERAL"
     return None
 
 
@@ -153,7 +184,7 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
     anomalies = {m: dict.fromkeys(ANOMALIES, 0) for m in months}
     by_case: dict[str, list[Fact]] = defaultdict(list)
     identity: dict[str, Fact] = {}
-    counted: list[tuple[int, str, str]] = []
+    counted: list[Counted] = []
     applications: dict[str, list[int]] = defaultdict(list)
     by_person: dict[str, list[Fact]] = defaultdict(list)
     goo: dict[str, list[Fact]] = defaultdict(list)
@@ -162,10 +193,16 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
     housed: dict[tuple[str, str], int] = defaultdict(int)
     periods = [p for p, _ in cal.task_periods(start, end + timedelta(days=1))]
     locations: dict[str, list[Fact]] = defaultdict(list)
+    pact = PactFigures(s, e)
+    pact_persons: dict[str, list[Fact]] = defaultdict(list)
     for f in effective:
         t = f.type
         if t in LOCATION_EVENTS:
             locations[f.subject].append(f)
+        if t in PERSON_TYPES:
+            pact_persons[f.subject].append(f)
+        elif t == "EurodacHitReceived":
+            pact.eurodac_hit(f)
         if f.case_id is not None:
             by_case[f.case_id].append(f)
         if f.org == "COA" and f.person is not None:
@@ -191,10 +228,18 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
             continue
         if t == "AsylumApplicationLodged" and f.data["application_type"] != "NAREIS":
             inflow[cal.month_key(f.occ)][f.data["application_type"]] += 1
-            counted.append((f.occ, f.data["application_type"], f.subject))
+            counted.append(
+                (
+                    f.occ,
+                    f.data["application_type"],
+                    f.subject,
+                    f.data.get("age_at_application"),
+                    f.data["unaccompanied_minor"],
+                )
+            )
         elif t == "ArrivalReported" and f.data["applicant_group"] == "MVV_HOLDER":
             inflow[cal.month_key(f.occ)]["NAREIS"] += 1
-            counted.append((f.occ, "NAREIS", f.subject))
+            counted.append((f.occ, "NAREIS", f.subject, f.data.get("age_at_report"), False))
         elif t == "DepartedIndependently":
             departures[cal.month_key(f.occ)]["INDEPENDENT"] += 1
         elif t == "ForcedReturnExecuted":
@@ -215,12 +260,35 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
         track = "NONE"
         lawyers: set[str] = set()
         state: str | None = None
+        clock = BorderClock(pact)
         k = 0
         for f in ordered:
+            deadline = clock.passed(state, f.occ)
+            if deadline is not None:
+                # The border procedure's maximum passed: the case moved at the deadline.
+                while k < len(month_ends) and deadline >= month_ends[k]:
+                    if opened:
+                        lifecycle[months[k]]["BORDER"] += 1
+                    k += 1
+                state = "IN_GENERAL"
+                changes.append((deadline, state))
+                clock.clock(deadline)
+                if s <= deadline < e:
+                    anomalies[cal.month_key(deadline)]["BORDER_PROCEDURE_EXCEEDED"] += 1
             while k < len(month_ends) and f.occ >= month_ends[k]:
                 if opened and state is not None:
                     lifecycle[months[k]][state] += 1
                 k += 1
+            clock.observe(f)
+            if state == "RETURN_BORDER" and f.type in DEPARTURE_TYPES:
+                pact.border_return(f)
+            if (
+                state == "BORDER"
+                and f.type == "EntryAuthorised"
+                and f.data["ground"] == "BORDER_PROCEDURE_MAXIMUM_REACHED"
+                and s <= f.occ < e
+            ):
+                anomalies[cal.month_key(f.occ)]["BORDER_PROCEDURE_EXCEEDED"] += 1
             if f.type == "TrackAssigned":
                 track = f.data["track"]
             elif f.type == "LawyerAssigned":
@@ -241,6 +309,9 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
             if opened and state is not None:
                 lifecycle[months[k]][state] += 1
             k += 1
+
+    for person_facts in pact_persons.values():
+        pact.person(_sorted_by_valid_time(person_facts))
 
     occupancy = {k: [0] * (ndays + 1) for k in LOCATION_TYPES}
     residents: dict[tuple[str, str], list[int]] = {}
@@ -354,26 +425,45 @@ def ground_truth(effective: Iterable[Fact], start: date, end: date) -> dict[str,
         "housing": housing,
         "lifecycle": lifecycle,
         "anomalies": anomalies,
+        **pact.document(),
     }
 
 
-def _attributes(registration: Fact | None, occ: int) -> tuple[str, str, str]:
-    """Nationality, age band at `occ` (its calendar year minus the birth year) and sex."""
+def age_band(age: int | None, birth_year: int | None, occ: int, unaccompanied: bool) -> str:
+    """Eurostat's age class: of the age on the event when it carries one, else of its calendar
+    year minus the birth year; an unaccompanied minor is under 18 (so never 18+)."""
+    if age is None:
+        if birth_year is None:
+            return UNKNOWN
+        age = cal.date_of(occ).year - birth_year
+        if unaccompanied and age >= 18:
+            return "14-17"
+    return next((label for low, label in AGE_BANDS if age >= low), UNKNOWN)
+
+
+def _attributes(
+    registration: Fact | None, occ: int, age: int | None, unaccompanied: bool
+) -> tuple[str, str, str]:
+    """Nationality, age band at `occ` (age_band) and sex; without a registration the band
+    still comes from an age on the event."""
     if registration is None:
-        return UNKNOWN, UNKNOWN, UNKNOWN
+        return UNKNOWN, age_band(age, None, occ, unaccompanied), UNKNOWN
     data = registration.data
-    age = cal.date_of(occ).year - data["birth_year"]
-    band = next((label for low, label in AGE_BANDS if age >= low), UNKNOWN)
+    band = age_band(age, data["birth_year"], occ, unaccompanied)
     return data["nationality"], band, data["sex"]
 
 
+Counted = tuple[int, str, str, int | None, bool]
+"""(instant, inflow kind, subject, age on the event if carried, unaccompanied minor)."""
+
+
 def _inflow_attributes(
-    counted: list[tuple[int, str, str]], identity: dict[str, Fact], months: list[str]
+    counted: list[Counted], identity: dict[str, Fact], months: list[str]
 ) -> dict[str, dict[str, dict[str, dict[str, dict[str, int]]]]]:
     """month -> kind -> nationality -> age band -> sex -> n, for the inflow counted above."""
     out: dict[str, dict[str, dict[str, dict[str, dict[str, int]]]]] = {m: {} for m in months}
-    for occ, kind, subject in counted:
-        nationality, band, sex = _attributes(identity.get(subject), occ)
+    for occ, kind, subject, age, unaccompanied in counted:
+        nationality, band, sex = _attributes(identity.get(subject), occ, age, unaccompanied)
         cell = out[cal.month_key(occ)].setdefault(kind, {}).setdefault(nationality, {})
         cell.setdefault(band, {}).setdefault(sex, 0)
         cell[band][sex] += 1

@@ -6,8 +6,10 @@ import contextlib
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import date
 
 import psycopg
+from psycopg import sql
 
 
 @contextlib.contextmanager
@@ -40,3 +42,29 @@ def _drop(dsn: str, name: str) -> None:
                 if time.monotonic() > deadline:
                     raise
                 time.sleep(0.5)
+
+
+def log_event(conn: psycopg.Connection, person: str, day: date) -> None:
+    """One accepted event at noon UTC on `day` in `timeline_events` (what analyst.data_until
+    reads), for views tested on rows written straight into the projection tables. Every other
+    required time column (the system times) gets now(), so a migration that adds one does not
+    break the tests that only need a last valid day."""
+    times = [
+        name
+        for (name,) in conn.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_schema ="
+            " current_schema() AND table_name = 'timeline_events' AND is_nullable = 'NO' AND"
+            " column_default IS NULL AND data_type = 'timestamp with time zone' AND column_name"
+            " NOT IN ('occurred_at', 'recorded_at')"
+        )
+    ]
+    columns = sql.SQL("").join(sql.SQL(", {}").format(sql.Identifier(c)) for c in times)
+    nows = sql.SQL("").join(sql.SQL(", now()") for _ in times)
+    conn.execute(
+        sql.SQL(
+            "INSERT INTO timeline_events (event_id, person_key, event_type, producer, occurred_at,"
+            " recorded_at, source_topic, source_partition, source_offset, fact{columns})"
+            " VALUES (%s, %s, 'X', 'IND', %s, now(), 'keten.timeline', 0, 0, '{{}}'{nows})"
+        ).format(columns=columns, nows=nows),
+        (uuid.uuid4(), person, f"{day.isoformat()}T12:00:00Z"),
+    )

@@ -4,7 +4,9 @@ is on the topic: its partition and offset hold that event id and person key."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -117,3 +119,42 @@ def test_receipts_path_can_be_chosen_and_invalid_files_get_none(
     refused = ketenlog(services, "publish", "--org", "COA", str(bad))
     assert refused.returncode == 1, refused.stderr
     assert not (tmp_path / "bad.jsonl.receipts.jsonl").exists(), "nothing published, no receipts"
+
+
+def test_standard_input_is_published_with_receipts_and_duplicates_sent_once(
+    services: RunningServices, tmp_path: Path
+) -> None:
+    run = datetime.now(UTC).strftime("%H%M%S%f")
+    rows = [reception(i, f"COA-STDIN-{run}-{i}") for i in range(4)]
+    rows.append(rows[1])  # line 5 repeats line 2
+    text = "".join(json.dumps(r) + "\n" for r in rows)
+    topic = event_topic("COA")
+    before = end_offsets(services.kafka("auditor"), topic)
+    done = subprocess.run(
+        [sys.executable, "-m", "ketenlog.cli", "publish", "--org", "COA", "-"],
+        input=text,
+        cwd=tmp_path,
+        env={
+            **os.environ,
+            **services.kafka_env,
+            "KETENLOG_DATABASE_URL": services.dsn,
+            "KETENLOG_CHAIN_KEY": CHAIN_KEY,
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    receipts = [
+        json.loads(x) for x in (tmp_path / "ketenlog-stdin.receipts.jsonl").read_text().splitlines()
+    ]
+    assert [(r["line"], r.get("duplicate_of")) for r in receipts] == [
+        (1, None),
+        (2, None),
+        (3, None),
+        (4, None),
+        (5, 2),
+    ]
+    assert receipts[4]["offset"] == receipts[1]["offset"]
+    assert len(read_from(services.kafka("auditor"), topic, before)) == 4

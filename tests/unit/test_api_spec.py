@@ -125,7 +125,7 @@ def test_query_help_lists_each_projection_with_its_dimensions_and_periods(
 def test_the_document_has_bekend_op_the_audit_endpoint_and_every_response_schema() -> None:
     doc = document()
     schemas = doc["components"]["schemas"]
-    assert set(doc["paths"]) == {f"/{r}" for r in RESOURCES} | {"/audit/tijdlijn"}
+    assert set(doc["paths"]) == {f"/{r}" for r in RESOURCES} | {"/audit/tijdlijn", "/gezondheid"}
     for resource, projection in RESOURCES.items():
         get = doc["paths"][f"/{resource}"]["get"]
         names = [p["name"] for p in get["parameters"]]
@@ -150,7 +150,13 @@ def test_the_document_has_bekend_op_the_audit_endpoint_and_every_response_schema
     assert doc["components"]["securitySchemes"]["auditor"]["scheme"] == "bearer"
     body = audit["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert schemas[body.rsplit("/", 1)[1]]["required"] == ["persoon"]
-    assert {"200", "400", "401", "403", "404"} <= set(audit["responses"])
+    assert {"200", "400", "401", "403", "404", "503"} <= set(audit["responses"])
+    health = doc["paths"]["/gezondheid"]["get"]
+    assert [p["name"] for p in health["parameters"]] == ["groep"]
+    for status in ("200", "503"):  # the same body either way: pass or fail
+        content = health["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+        assert content.endswith("/Gezondheid")
+    assert schemas["Gezondheid"]["properties"]["status"]["enum"] == ["pass", "fail"]
 
 
 def test_every_documented_value_is_accepted_and_nothing_undocumented() -> None:

@@ -7,7 +7,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 from typing import Any
 
-from domain.contributions import items_of
+from domain.contributions import Items, items_of
 from domain.lifecycle import fold
 from ketenlog import demo_tables as t
 from tests.unit.simulated import Folded
@@ -52,8 +52,12 @@ def test_the_recount_of_the_rows_equals_the_truth_and_names_a_difference(
             stays, spans, [date.fromisoformat(d) for d in truth["coa_locations"]]
         ),
         "relocations": t._relocations(stays, moves, first, last),
+        **_pact(items, first, last),
     }
-    assert t.differences(got, truth) == []
+    # A Pact figure is named while the simulator's truth lacks it, and compared once it has it.
+    assert t.differences(got, truth) == [
+        f"{figure}: not in the ground truth" for figure in t.PACT_FIGURES if figure not in truth
+    ]
     assert sum(got["demonstrable_departures"].values()) > 0
     without_dublin = t._demonstrable(
         [(r[2], r[3] in ("INDEPENDENT", "FORCED")) for it in items for r in it.departures],
@@ -64,6 +68,66 @@ def test_the_recount_of_the_rows_equals_the_truth_and_names_a_difference(
     )
     day = sorted(truth["coa_capacity"])[100]
     got["coa_capacity"][day]["AZC"] += 1
-    assert t.differences(got, truth) == [
+    assert t.differences(got, {**got, **truth}) == [
         f"coa_capacity {day}: {got['coa_capacity'][day]} (truth {truth['coa_capacity'][day]})"
     ]
+
+
+def _pact(items: list[Items], first: date, last: date) -> dict[str, Any]:
+    """The Pact figures recounted from the rows items_of gives, as table_figures reads them."""
+    return {
+        "pact_screenings": t.pact_screenings(
+            [
+                (r.started_at, r.completed_at, r.location, r.referral)
+                for it in items
+                for r in it.screenings
+            ],
+            first,
+            last,
+        ),
+        "pact_border_procedures": t.pact_border_procedures(
+            [
+                (r.started_at, r.ended_at, r.result, r.outcome)
+                for it in items
+                for r in it.border_procedures
+            ],
+            first,
+            last,
+        ),
+        "pact_border_returns": t.pact_border_returns(
+            [(r.day, r.kind, r.border_return) for it in items for r in it.departures],
+            first,
+            last,
+        ),
+        "pact_eurodac_hits": t.pact_eurodac_hits(
+            [(r.day, r.category, r.member_state) for it in items for r in it.eurodac_hits],
+            first,
+            last,
+        ),
+        "pact_ammr": t.pact_ammr(
+            [
+                (
+                    r.direction,
+                    r.kind,
+                    r.requested_day,
+                    r.answered_day,
+                    r.answer,
+                    r.time_limit,
+                    r.transferred_day,
+                )
+                for it in items
+                for r in it.ammr_requests
+            ],
+            first,
+            last,
+        ),
+        "pact_solidarity": t.pact_solidarity(
+            [
+                (r.direction, r.relocation_group, r.pledge_year, r.decided_day, r.transferred_day)
+                for it in items
+                for r in it.solidarity_relocations
+            ],
+            first,
+            last,
+        ),
+    }

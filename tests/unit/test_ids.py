@@ -108,12 +108,18 @@ def test_a_short_chain_key_is_refused(
 
 def test_receipt_rows_follow_the_lines_and_duplicates_point_at_their_first() -> None:
     preparer = Preparer(CHAIN_KEY.encode(), OIN)
-    lines = [
-        Line(n, "", prepared=preparer.prepare(Org.IND, lodged(f"R{n}", "1234567890")))
-        for n in (1, 2, 5)
-    ]
-    receipts = [
-        Receipt(
+
+    def line(number: int, ref: str, duplicate_of: int | None = None) -> Line:
+        prepared = preparer.prepare(Org.IND, lodged(ref, "1234567890"))
+        return Line(number, "", prepared=prepared, duplicate_of=duplicate_of)
+
+    # A chunk: lines 1, 2 and 5 sent (5 not acknowledged), 3 and 6 repeat 1 and 5 of this
+    # chunk, 7 repeats line 0 of an earlier chunk, stored at partition 4, offset 40.
+    chunk = [line(1, "R1"), line(2, "R2"), line(3, "R1", 1), line(5, "R5"), line(6, "R5", 5)]
+    chunk.append(line(7, "R0", 0))
+    earlier = {ids_of(org="IND", ref="R0")["event_id"]: ("keten.ind.events", 4, 40)}
+    acked = {
+        ln.prepared.event_id: Receipt(
             event_id=ln.prepared.event_id,
             event_type=ln.prepared.event_type,
             topic="keten.ind.events",
@@ -121,14 +127,15 @@ def test_receipt_rows_follow_the_lines_and_duplicates_point_at_their_first() -> 
             offset=100 + ln.number,
             person_key=ln.prepared.key.decode(),
         )
-        for ln in lines[:2]  # line 5 was not acknowledged
+        for ln in chunk[:2]
         if ln.prepared is not None
-    ]
-    rows = receipt_rows(lines, [(3, lines[0]), (6, lines[2])], receipts)
-    assert [(r["line"], r["offset"], r.get("duplicate_of")) for r in rows] == [
-        (1, 101, None),
-        (2, 102, None),
-        (3, 101, 1),
+    }
+    rows = receipt_rows(chunk, acked, earlier.get)
+    assert [(r["line"], r["partition"], r["offset"], r.get("duplicate_of")) for r in rows] == [
+        (1, 1, 101, None),
+        (2, 0, 102, None),
+        (3, 1, 101, 1),
+        (7, 4, 40, 0),
     ]
     assert rows[1]["event_id"] == ids_of(org="IND", ref="R2")["event_id"]
     assert rows[1]["ref"] == "R2"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from producers.file_publish import check_file
+from producers.file_publish import Line, SeenIds, check_lines
 from producers.format_doc import DOC_PATH, render
 from producers.identity import Sequence, event_id
 from producers.prepare import InvalidEventError, Preparer
@@ -25,6 +25,11 @@ from schemas.topics import Org
 KEY = b"k" * 32
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 OIN = "urn:nld:oin:00000000000000000000"
+
+
+def check_file(prep: Preparer, org: Org, stream: io.BytesIO) -> list[Line]:
+    with SeenIds() as seen:
+        return list(check_lines(prep, org, stream, seen))
 
 
 def preparer() -> Preparer:
@@ -131,16 +136,17 @@ def test_check_file_reports_every_invalid_line_and_counts_duplicates() -> None:
     bad["data"]["application_type"] = "NOPE"
     conflict = json.loads(good)
     conflict["data"]["unaccompanied_minor"] = True
-    text = "\n".join([good, "{not json", json.dumps(bad), good, other, json.dumps(conflict)])
-    checked = check_file(preparer(), Org.IND, io.BytesIO(text.encode()))
-    lines = checked.lines
+    # Line 4 repeats line 1 with its keys in another order: the same content, a duplicate.
+    again = json.dumps(dict(reversed(list(json.loads(good).items()))))
+    text = "\n".join([good, "{not json", json.dumps(bad), again, other, json.dumps(conflict)])
+    lines = check_file(preparer(), Org.IND, io.BytesIO(text.encode()))
     invalid = {line.number: line.problems for line in lines if line.problems}
     assert set(invalid) == {2, 3, 6}
     problems_3, problems_6 = invalid[3] or [], invalid[6] or []
     assert [field for field, _ in problems_3] == ["data.application_type"]
     assert "already used on line 1" in problems_6[0][1]
-    assert [(number, first.number) for number, first in checked.duplicates] == [(4, 1)]
-    assert [line.number for line in lines if line.prepared] == [1, 5]
+    assert [(line.number, line.duplicate_of) for line in lines if line.duplicate_of] == [(4, 1)]
+    assert [line.number for line in lines if line.prepared and not line.duplicate_of] == [1, 5]
 
 
 def test_publish_format_doc_is_current() -> None:
@@ -190,7 +196,7 @@ def test_hostile_lines_are_clear_errors_naming_the_line() -> None:
         ]
     )
     checked = check_file(preparer(), Org.IND, io.BytesIO(stream))
-    invalid = {line.number: line.problems for line in checked.lines if line.problems}
+    invalid = {line.number: line.problems for line in checked if line.problems}
     assert set(invalid) == {2, 3, 4, 5}
     assert invalid[2] == [("(line)", "JSON nested too deeply to be an event")]
     assert invalid[3] == [("(line)", "not UTF-8 text")]
@@ -199,14 +205,14 @@ def test_hostile_lines_are_clear_errors_naming_the_line() -> None:
         and "the most an event may be" in (invalid[4] or [])[0][1]
     )
     assert any("application_type" in f for f, _ in invalid[5] or [])
-    assert [line.number for line in checked.valid] == [1]
+    assert [line.number for line in checked if line.prepared] == [1]
+    assert len(checked[3].text) <= 201, "an over-long line keeps only its start"
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.binary(max_size=400) | st.text(max_size=300).map(str.encode))
 def test_fuzz_the_parser_only_ever_accepts_or_names_a_problem(blob: bytes) -> None:
-    checked = check_file(preparer(), Org.IND, io.BytesIO(blob))
-    for line in checked.lines:
+    for line in check_file(preparer(), Org.IND, io.BytesIO(blob)):
         assert (line.prepared is None) == bool(line.problems)
         for name, reason in line.problems or []:
             assert name and reason

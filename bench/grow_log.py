@@ -32,6 +32,7 @@ from infra import kafka_log
 from infra.signing_keys import KeyStore
 from ketenlog import settings as settings_module
 from schemas import chain, signature
+from schemas.access import KafkaAccess
 from schemas.chain import HEADER
 from schemas.codec import DecodeError, default_codec
 from schemas.records import Raw
@@ -75,11 +76,11 @@ def rekey(value: bytes, copy: int) -> tuple[str, bytes] | None:
     return env["person_key"], body
 
 
-async def grow(bootstrap: str, copies: range, partitions: int, signers: Signers) -> int:
-    ends = kafka_log.end_offsets(bootstrap, event_topics())
+async def grow(kafka: KafkaAccess, copies: range, partitions: int, signers: Signers) -> int:
+    ends = kafka_log.end_offsets(kafka, event_topics())
     total = len(copies) * sum(ends.values())
     producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap,
+        **kafka.aiokafka(),
         acks="all",
         enable_idempotence=True,
         linger_ms=50,
@@ -91,7 +92,7 @@ async def grow(bootstrap: str, copies: range, partitions: int, signers: Signers)
     try:
         for copy in copies:
             for (topic, partition), stop in sorted(ends.items()):
-                async for batch in kafka_log.aread(bootstrap, topic, partition, 0, stop):
+                async for batch in kafka_log.aread(kafka, topic, partition, 0, stop):
                     acks += [await _send(producer, raw, copy, partitions, signers) for raw in batch]
                     if len(acks) < WINDOW:
                         continue
@@ -145,7 +146,7 @@ def main() -> int:
     copies = range(args.first, args.first + args.copies)
     store = KeyStore(settings.signing_dir)
     sent = asyncio.run(
-        grow(settings.bootstrap, copies, settings.partitions, lambda org: store.signer(org)[0])
+        grow(settings.kafka("admin"), copies, settings.partitions, lambda org: store.signer(org)[0])
     )
     say(f"grow: appended {sent:,} records")
     return 0

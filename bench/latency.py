@@ -159,10 +159,10 @@ def main() -> int:
                 break
         preparer = Preparer(f"latency-{run}".encode(), settings.oin_prefix)
         delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
-        producer = open_producer(settings.bootstrap, delivery, "bench-latency")
+        producer = open_producer(settings.kafka("admin"), delivery, "bench-latency")
         signer = KeyStore(settings.signing_dir).signer("IND")[0]
         publisher = Publisher(
-            "IND", preparer, settings.bootstrap, delivery, producer=producer, signer=signer
+            "IND", preparer, settings.kafka("admin"), delivery, producer=producer, signer=signer
         )
         query = "SELECT event_id FROM inflow_items WHERE event_id = ANY(%s::uuid[])"
 
@@ -204,7 +204,7 @@ def main() -> int:
         def consume() -> None:
             consumer = KafkaConsumer(
                 BASELINE_TOPIC,
-                bootstrap_servers=settings.bootstrap,
+                **settings.kafka("admin").kafka_python(),
                 group_id=f"b-{run}",
                 auto_offset_reset="latest",
                 fetch_max_wait_ms=10,

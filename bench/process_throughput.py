@@ -32,6 +32,7 @@ from aiokafka.structs import TopicPartition
 from infra import services
 from infra.topics import end_offsets
 from ketenlog import settings as settings_module
+from schemas.access import KafkaAccess
 from schemas.codec import DecodeError, decode
 from schemas.topics import event_topics
 
@@ -42,9 +43,9 @@ def say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-async def raw_decode(bootstrap: str, ends: dict[tuple[str, int], int]) -> float:
+async def raw_decode(kafka: KafkaAccess, ends: dict[tuple[str, int], int]) -> float:
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+        enable_auto_commit=False, max_partition_fetch_bytes=4 << 20, **kafka.aiokafka()
     )
     await consumer.start()
     try:
@@ -126,7 +127,7 @@ def main() -> int:
     dsn_base = settings.dsn.rpartition("/")[0]
     raw_rates, proc_rates = [], []
     for round_no in range(1, args.rounds + 1):
-        raw = asyncio.run(raw_decode(settings.bootstrap, ends))
+        raw = asyncio.run(raw_decode(settings.kafka("admin"), ends))
         proc = run_processor(dsn_base, settings.bootstrap, total)
         raw_rates.append(raw)
         proc_rates.append(proc)

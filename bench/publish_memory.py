@@ -72,7 +72,7 @@ def child(implementation: str, file: str) -> int:
     preparer = Preparer(CHAIN_KEY, settings.oin_prefix)
 
     def open_publisher() -> Publisher:
-        return Publisher(Org.COA, preparer, settings.bootstrap, topic=TOPIC)
+        return Publisher(Org.COA, preparer, settings.kafka("admin"), topic=TOPIC)
 
     if implementation == "fixed":
         load(ROOT / "producers" / "file_publish.py")

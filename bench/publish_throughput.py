@@ -26,6 +26,7 @@ from ketenlog import settings as settings_module
 from producers.prepare import Prepared, Preparer
 from producers.publisher import DeliverySettings, Publisher
 from producers.submission import Submission
+from schemas.access import KafkaAccess
 from schemas.signature import Signer
 from schemas.topics import RETAIN_FOREVER, TopicSpec
 
@@ -58,11 +59,11 @@ def submissions(n: int) -> list[Submission]:
 
 
 def run_publisher(
-    bootstrap: str, preparer: Preparer, subs: list[Submission], signer: Signer
+    kafka: KafkaAccess, preparer: Preparer, subs: list[Submission], signer: Signer
 ) -> float:
     """The publisher as `ketenlog publish` runs it: chained and signed."""
     delivery = DeliverySettings()
-    with Publisher("IND", preparer, bootstrap, delivery, topic=TOPIC, signer=signer) as pub:
+    with Publisher("IND", preparer, kafka, delivery, topic=TOPIC, signer=signer) as pub:
         t0 = time.perf_counter()
         for sub in subs:
             pub.publish(sub)
@@ -72,8 +73,8 @@ def run_publisher(
     return len(subs) / elapsed
 
 
-def run_raw(bootstrap: str, records: list[Prepared]) -> float:
-    producer = KafkaProducer(**DeliverySettings().producer_config(bootstrap))
+def run_raw(kafka: KafkaAccess, records: list[Prepared]) -> float:
+    producer = KafkaProducer(**DeliverySettings().producer_config(kafka))
     try:
         t0 = time.perf_counter()
         futures = [
@@ -105,13 +106,13 @@ def main() -> int:
     subs = submissions(args.events)
     prepared = [preparer.prepare("IND", s) for s in subs]
     # Warm up both paths (connections, metadata, JIT-free Python caches).
-    run_raw(settings.bootstrap, prepared[:2000])
+    run_raw(settings.kafka("admin"), prepared[:2000])
     signer = KeyStore(settings.signing_dir).signer("IND")[0]
-    run_publisher(settings.bootstrap, preparer, subs[:2000], signer)
+    run_publisher(settings.kafka("admin"), preparer, subs[:2000], signer)
     raw_rates, pub_rates, ratios = [], [], []
     for round_no in range(1, args.rounds + 1):
-        raw = run_raw(settings.bootstrap, prepared)
-        pub = run_publisher(settings.bootstrap, preparer, subs, signer)
+        raw = run_raw(settings.kafka("admin"), prepared)
+        pub = run_publisher(settings.kafka("admin"), preparer, subs, signer)
         raw_rates.append(raw)
         pub_rates.append(pub)
         ratios.append(pub / raw)

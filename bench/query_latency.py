@@ -164,7 +164,7 @@ class Load:
         self.run = run
         self.preparer = Preparer(f"query-latency-{run}".encode(), settings.oin_prefix)
         delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
-        self.producer = open_producer(settings.bootstrap, delivery, "bench-query-latency")
+        self.producer = open_producer(settings.kafka("admin"), delivery, "bench-query-latency")
         self.signer = KeyStore(settings.signing_dir).signer("IND")[0]
         self.sent = 0
         self.behind = 0.0  # the largest delay behind schedule, s

@@ -44,6 +44,7 @@ from ketenlog.rebuild import Rebuilt, rebuild
 from ketenlog.replay import KafkaSource
 from projections import checksums, replay_store
 from projections.db import LIVE, connect
+from schemas.access import KafkaAccess
 from schemas.codec import DecodeError, decode
 from schemas.topics import event_topics
 
@@ -72,11 +73,11 @@ def ensure_log(settings: Any, events: int) -> dict[tuple[str, int], int]:
     return ends
 
 
-def raw_decode(bootstrap: str, ends: dict[tuple[str, int], int]) -> float:
+def raw_decode(kafka: KafkaAccess, ends: dict[tuple[str, int], int]) -> float:
     n = 0
     t0 = time.perf_counter()
     for (topic, partition), stop in sorted(ends.items()):
-        for record in kafka_log.read(bootstrap, topic, partition, 0, stop):
+        for record in kafka_log.read(kafka, topic, partition, 0, stop):
             # Poison records left by the tests fail to decode; both sides see every record.
             with contextlib.suppress(DecodeError):
                 decode(record.value or b"")
@@ -161,7 +162,7 @@ def main() -> int:
     dsn = f"{base}/{name}"
     try:
         say(f"{total:,} records; raw decode loop")
-        decode_rate = raw_decode(settings.bootstrap, ends)
+        decode_rate = raw_decode(settings.kafka("admin"), ends)
         say(f"raw decode: {decode_rate:,.0f}/s")
         live_rate = None
         if not args.skip_live:
@@ -172,7 +173,7 @@ def main() -> int:
         built = rebuild(
             dsn,
             "bench_replay",
-            KafkaSource(settings.bootstrap),
+            KafkaSource(settings.kafka("admin")),
             ends,
             consumer=name,
             workers=args.workers,

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from infra import kafka_log
 from schemas import chain, signature
+from schemas.access import KafkaAccess
 from schemas.records import Raw
 from schemas.signature import Verifier
 from schemas.topics import event_topics, owner_of
@@ -112,7 +113,7 @@ def signature_breaks(signatures: Verifier, org: str, r: Raw) -> list[chain.Break
 
 
 def walk_all(
-    bootstrap: str,
+    kafka: KafkaAccess,
     topics: Iterable[str] | None = None,
     on_record: Callable[[], None] | None = None,
     signatures: Verifier | None = None,
@@ -121,15 +122,15 @@ def walk_all(
     still in the log up to the end offsets of now. `on_record` is called per record read
     (progress). Raises kafka_log.KafkaLogError when the log cannot be read."""
     names = list(topics) if topics is not None else event_topics()
-    ends = kafka_log.end_offsets(bootstrap, names)
-    begins = kafka_log.begin_offsets(bootstrap, names)
+    ends = kafka_log.end_offsets(kafka, names)
+    begins = kafka_log.begin_offsets(kafka, names)
     audits = []
     for topic in names:
         for (t, partition), stop in sorted(ends.items()):
             if t != topic:
                 continue
             start = begins.get((t, partition), 0)
-            read = kafka_log.read(bootstrap, topic, partition, start, stop)
+            read = kafka_log.read(kafka, topic, partition, start, stop)
             records = read if on_record is None else _ticking(read, on_record)
             audits.append(
                 audit_records(topic, partition, start, stop, records, signatures=signatures)

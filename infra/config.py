@@ -7,6 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol
 
+from schemas.access import KafkaAccess
+
 
 class ServiceConfig(Protocol):
     @property
@@ -31,3 +33,8 @@ class ServiceConfig(Protocol):
     def bootstrap(self) -> str: ...
     @property
     def dsn(self) -> str: ...
+    @property
+    def kafka_insecure(self) -> bool: ...
+    @property
+    def kafka_credentials_dir(self) -> Path: ...
+    def kafka(self, principal: str) -> KafkaAccess: ...

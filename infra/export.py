@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from infra import archive, kafka_log
+from schemas.access import KafkaAccess
 from schemas.records import Raw
 from schemas.topics import event_topics
 
@@ -35,7 +36,7 @@ class Exported:
 
 
 def export_log(
-    bootstrap: str,
+    kafka: KafkaAccess,
     directory: Path,
     progress: Callable[[int], Ticker],
     signing_keys: dict[str, Any],
@@ -46,7 +47,7 @@ def export_log(
         raise ExportError(f"{directory} is not empty; export into a new directory", exit_code=2)
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        ends = kafka_log.end_offsets(bootstrap, event_topics())
+        ends = kafka_log.end_offsets(kafka, event_topics())
     except kafka_log.KafkaLogError as exc:
         raise ExportError(f"{exc}; is Kafka running (`ketenlog status`)?") from exc
     ticker = progress(sum(ends.values()))
@@ -55,7 +56,7 @@ def export_log(
         parts = sorted(p for t, p in ends if t == topic)
 
         def counted(partition: int, stop: int, topic: str = topic) -> Iterator[Raw]:
-            for record in kafka_log.read(bootstrap, topic, partition, 0, stop):
+            for record in kafka_log.read(kafka, topic, partition, 0, stop):
                 ticker.tick()
                 yield record
 
@@ -65,6 +66,6 @@ def export_log(
             )
         except kafka_log.KafkaLogError as exc:
             raise ExportError(f"export: {exc}; the export in {directory} is incomplete") from exc
-    anchor = archive.write_manifest(directory, topics, bootstrap, signing_keys)
+    anchor = archive.write_manifest(directory, topics, kafka.bootstrap, signing_keys)
     ticker.finish()
     return Exported(sum(t["records"] for t in topics.values()), anchor)

@@ -6,6 +6,14 @@ state lives under `<KETENLOG_HOME>/kafka`:
     cache/kafka-<v>-log4j-<v>/libs   the broker's jars (Maven's ~/.m2 is the download cache)
     data-<kafka version>/            the KRaft log dirs (formatted on first start)
     run/                             effective server.properties, pid file, broker log, tmp dir
+    tls/                             the local CA and the broker's certificate (kafka_tls)
+    credentials/                     each principal's client settings, owner-only (the default
+                                     KETENLOG_KAFKA_CREDENTIALS_DIR; kafka_security)
+
+Secure by default: SASL_SSL (SCRAM-SHA-512) for clients, an internal controller listener, the
+StandardAuthorizer denying what no ACL allows. The admin and the broker's own SCRAM users are
+written into the storage when it is formatted (`StorageTool format --add-scram`); storage
+formatted in plaintext mode gets them once through a short plaintext start on loopback.
 """
 
 from __future__ import annotations
@@ -21,15 +29,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from infra import procs
+from infra import kafka_security, kafka_tls, procs
 from infra.config import ServiceConfig
 from infra.errors import InfraError
+from schemas.access import ADMIN, BROKER, CONTROLLER, SCRAM, KafkaAccess
 
 Say = Callable[[str], None]
 
 HERE = Path(__file__).resolve().parent / "kafka"
 POM = HERE / "pom.xml"
 TEMPLATE = HERE / "server.properties"
+LISTENERS_SECURE = HERE / "listeners-secure.properties"
+LISTENERS_PLAINTEXT = HERE / "listeners-plaintext.properties"
 LOG4J_CONFIG = HERE / "log4j2.properties"
 HOST = "127.0.0.1"
 HEAP = ["-Xms256m", "-Xmx768m"]
@@ -74,6 +85,21 @@ class BrokerPaths:
     def tmp(self) -> Path:
         return self.run / "tmp"
 
+    @property
+    def scram_marker(self) -> Path:
+        """Present once the storage holds the admin's and the broker's SCRAM users."""
+        return self.data / ".ketenlog-scram"
+
+
+@dataclass(frozen=True)
+class BrokerSecrets:
+    """What the secure listeners need: passwords of the broker's own users, the TLS files."""
+
+    broker_password: str
+    controller_password: str
+    keystore: Path
+    truststore: Path
+
 
 @dataclass(frozen=True)
 class BrokerStatus:
@@ -105,15 +131,37 @@ def paths(settings: ServiceConfig) -> BrokerPaths:
     return BrokerPaths(root=root, libs=libs, data=root / f"data-{version}", run=root / "run")
 
 
-def render_properties(
-    template: str, *, broker_port: int, controller_port: int, log_dir: Path
-) -> str:
-    """The effective server.properties: the template with ports and log dir filled in."""
+def _escape(value: Path | str) -> str:
     # java.util.Properties treats a backslash as an escape character.
-    log_dir_value = str(log_dir).replace("\\", "\\\\")
-    return template.format(
-        broker_port=broker_port, controller_port=controller_port, log_dir=log_dir_value
-    )
+    return str(value).replace("\\", "\\\\")
+
+
+def render_properties(
+    template: str,
+    *,
+    broker_port: int,
+    controller_port: int,
+    log_dir: Path,
+    secrets: BrokerSecrets | None = None,
+) -> str:
+    """The effective server.properties: the template with the listeners (secure with secrets,
+    else plaintext), ports and log dir filled in."""
+    values: dict[str, str | int] = {
+        "broker_port": broker_port,
+        "controller_port": controller_port,
+        "log_dir": _escape(log_dir),
+    }
+    if secrets is None:
+        listeners = LISTENERS_PLAINTEXT.read_text()
+    else:
+        listeners = LISTENERS_SECURE.read_text()
+        values |= {
+            "broker_password": secrets.broker_password,
+            "controller_password": secrets.controller_password,
+            "keystore": _escape(secrets.keystore),
+            "truststore": _escape(secrets.truststore),
+        }
+    return template.replace("{listeners}", listeners.strip()).format(**values)
 
 
 def parse_properties(text: str) -> dict[str, str]:
@@ -301,12 +349,8 @@ def check_ports(settings: ServiceConfig) -> None:
             )
 
 
-def _format_storage(java: str, p: BrokerPaths, say: Say) -> None:
-    if (p.data / "meta.properties").exists():
-        return
-    cluster_id = new_cluster_id()
-    say(f"kafka: formatting storage in {p.data} (cluster id {cluster_id})")
-    cmd = [
+def _storage_tool(java: str, p: BrokerPaths) -> list[str]:
+    return [
         java,
         "-Xmx256m",
         "-Djava.awt.headless=true",
@@ -316,6 +360,18 @@ def _format_storage(java: str, p: BrokerPaths, say: Say) -> None:
         "-cp",
         f"{p.libs}/*",
         "kafka.tools.StorageTool",
+    ]
+
+
+def _format_storage(java: str, p: BrokerPaths, say: Say, scram: dict[str, str]) -> None:
+    """Format the KRaft storage on first start; with `scram` (user -> password), bootstrap those
+    SCRAM-SHA-512 users into the metadata (they exist before any client can connect)."""
+    if (p.data / "meta.properties").exists():
+        return
+    cluster_id = new_cluster_id()
+    say(f"kafka: formatting storage in {p.data} (cluster id {cluster_id})")
+    cmd = [
+        *_storage_tool(java, p),
         "format",
         "--cluster-id",
         cluster_id,
@@ -324,40 +380,68 @@ def _format_storage(java: str, p: BrokerPaths, say: Say) -> None:
         "--standalone",
         "--ignore-formatted",
     ]
+    for user, password in scram.items():
+        cmd += ["--add-scram", f"{SCRAM}=[name={user},password={password}]"]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=FORMAT_TIMEOUT_S, check=False)
     if out.returncode != 0:
         raise InfraError(
             f"formatting the Kafka storage in {p.data} failed (exit {out.returncode}); delete "
             f"that folder to start afresh:\n{_gist(out.stdout + out.stderr)}"
         )
+    if scram:
+        p.scram_marker.touch()
 
 
-def start(settings: ServiceConfig, say: Say, *, wait: bool = True) -> int:
-    """Start the broker unless it runs; returns its pid. With wait, also wait until ready."""
+def _secrets(settings: ServiceConfig, say: Say) -> tuple[BrokerSecrets, dict[str, str]]:
+    """The TLS files and the passwords of the admin and the broker's own users, made on first
+    use and kept owner-only; also the SCRAM users the storage must hold (name -> password)."""
     p = paths(settings)
-    pid = running_pid(settings)
-    if pid is not None:
-        say(f"kafka: already running (pid {pid}) on {HOST}:{settings.kafka_port}")
-        if str(p.libs) not in procs.cmdline(pid):
-            say(
-                f"kafka: note: that broker is not Kafka {settings.kafka_version} "
-                "(KETENLOG_KAFKA_VERSION); `ketenlog down` and `ketenlog up` switch versions"
+    tls, made = kafka_tls.ensure(p.root)
+    for what in made:
+        say(f"kafka: made {what}")
+    folder = settings.kafka_credentials_dir
+    passwords: dict[str, str] = {}
+    for user in (ADMIN, BROKER, CONTROLLER):
+        stored = kafka_security.load(folder, user)
+        if stored is None or not stored.password:
+            if (p.data / "meta.properties").exists() and p.scram_marker.exists():
+                raise InfraError(
+                    f"the credentials of {user!r} are missing from {folder}, but the broker's "
+                    f"storage {p.data} was made with them; restore them, or `ketenlog down` "
+                    "and delete that folder to start afresh (its topics are lost)"
+                )
+            stored = kafka_security.secured_access(
+                f"{HOST}:{settings.kafka_port}",
+                user,
+                kafka_security.new_password(),
+                str(tls.ca_cert),
             )
-        return pid
-    java = java_command()
-    check_ports(settings)
-    fetch(settings, say)
-    for folder in (p.run, p.data, p.tmp):
-        folder.mkdir(parents=True, exist_ok=True)
-    p.properties.write_text(
-        render_properties(
-            TEMPLATE.read_text(),
-            broker_port=settings.kafka_port,
-            controller_port=settings.kafka_controller_port,
-            log_dir=p.data,
-        )
+            kafka_security.store(folder, stored)
+        passwords[user] = stored.password or ""
+    secrets_ = BrokerSecrets(
+        broker_password=passwords[BROKER],
+        controller_password=passwords[CONTROLLER],
+        keystore=tls.broker,
+        truststore=tls.ca_cert,
     )
-    _format_storage(java, p, say)
+    return secrets_, {ADMIN: passwords[ADMIN], BROKER: passwords[BROKER]}
+
+
+def _write_properties(settings: ServiceConfig, secrets_: BrokerSecrets | None) -> None:
+    p = paths(settings)
+    text = render_properties(
+        TEMPLATE.read_text(),
+        broker_port=settings.kafka_port,
+        controller_port=settings.kafka_controller_port,
+        log_dir=p.data,
+        secrets=secrets_,
+    )
+    # Owner-only: the secure properties hold the broker's own passwords.
+    kafka_tls.write_private(p.properties, text.encode())
+
+
+def _launch(java: str, settings: ServiceConfig) -> subprocess.Popen[bytes]:
+    p = paths(settings)
     if p.log_file.exists():
         os.replace(p.log_file, p.log_file.with_name("kafka.log.1"))
     cmd = [
@@ -371,7 +455,6 @@ def start(settings: ServiceConfig, say: Say, *, wait: bool = True) -> int:
         "kafka.Kafka",
         str(p.properties),
     ]
-    say(f"kafka: starting Kafka {settings.kafka_version} on {HOST}:{settings.kafka_port}")
     with p.log_file.open("ab") as log:
         # Own session: the broker outlives this process and ignores the terminal's Ctrl-C.
         child = subprocess.Popen(
@@ -384,6 +467,77 @@ def start(settings: ServiceConfig, say: Say, *, wait: bool = True) -> int:
         )
     _children[child.pid] = child
     p.pid_file.write_text(f"{child.pid}\n")
+    return child
+
+
+def _add_scram_to_plaintext_storage(
+    java: str, settings: ServiceConfig, say: Say, scram: dict[str, str]
+) -> None:
+    """Storage formatted in plaintext mode has no SCRAM users, and formatted storage cannot
+    take them from StorageTool: start it once in plaintext on loopback, set them through the
+    admin API, stop it. Only ever once per storage (the marker records it)."""
+    p = paths(settings)
+    say("kafka: this storage was made in plaintext mode; adding its SCRAM users (once)")
+    _write_properties(settings, None)
+    child = _launch(java, settings)
+    try:
+        wait_ready(settings, say, child.pid)
+        client = kafka_security.admin_client(KafkaAccess(settings.bootstrap))
+        try:
+            kafka_security.upsert_users(client, scram)
+        finally:
+            client.close()
+    finally:
+        stop(settings, lambda _line: None)
+    p.scram_marker.touch()
+
+
+def running_secure(settings: ServiceConfig) -> bool | None:
+    """Whether the running broker's listener is SASL_SSL (None when it runs on no known file)."""
+    try:
+        props = parse_properties(paths(settings).properties.read_text())
+    except FileNotFoundError:
+        return None
+    return props.get("listeners", "").startswith("SASL_SSL://")
+
+
+def start(settings: ServiceConfig, say: Say, *, wait: bool = True) -> int:
+    """Start the broker unless it runs; returns its pid. With wait, also wait until ready."""
+    p = paths(settings)
+    pid = running_pid(settings)
+    if pid is not None:
+        say(f"kafka: already running (pid {pid}) on {HOST}:{settings.kafka_port}")
+        if str(p.libs) not in procs.cmdline(pid):
+            say(
+                f"kafka: note: that broker is not Kafka {settings.kafka_version} "
+                "(KETENLOG_KAFKA_VERSION); `ketenlog down` and `ketenlog up` switch versions"
+            )
+        secure = running_secure(settings)
+        if secure is not None and secure == settings.kafka_insecure:
+            raise InfraError(
+                f"the running broker is {'secured' if secure else 'plaintext'}, but "
+                f"KETENLOG_KAFKA_INSECURE is {'1' if settings.kafka_insecure else 'unset'}; "
+                "`ketenlog down` and `ketenlog up` restart it as the setting says"
+            )
+        return pid
+    java = java_command()
+    check_ports(settings)
+    fetch(settings, say)
+    for folder in (p.run, p.data, p.tmp):
+        folder.mkdir(parents=True, exist_ok=True)
+    if settings.kafka_insecure:
+        # infra.services.prepare_kafka warns about it, on every `up`.
+        secrets_, scram = None, dict[str, str]()
+    else:
+        secrets_, scram = _secrets(settings, say)
+    _write_properties(settings, secrets_)
+    _format_storage(java, p, say, scram)
+    if secrets_ is not None and not p.scram_marker.exists():
+        _add_scram_to_plaintext_storage(java, settings, say, scram)
+        _write_properties(settings, secrets_)
+    mode = "plaintext" if secrets_ is None else "SASL_SSL"
+    say(f"kafka: starting Kafka {settings.kafka_version} on {HOST}:{settings.kafka_port} ({mode})")
+    child = _launch(java, settings)
     if wait:
         wait_ready(settings, say, child.pid)
     return child.pid

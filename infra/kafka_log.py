@@ -17,6 +17,7 @@ from aiokafka.structs import TopicPartition as AioTopicPartition
 from kafka import KafkaConsumer, TopicPartition
 from kafka.errors import KafkaError
 
+from schemas.access import KafkaAccess
 from schemas.records import Raw
 
 # No record for this long while records are still expected: the broker is gone.
@@ -28,25 +29,25 @@ class KafkaLogError(RuntimeError):
     """The log could not be read as far as asked."""
 
 
-def _consumer(bootstrap: str) -> Any:
+def _consumer(kafka: KafkaAccess) -> Any:
     try:
-        return KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+        return KafkaConsumer(enable_auto_commit=False, **kafka.kafka_python())
     except KafkaError as exc:
-        raise KafkaLogError(f"cannot reach Kafka at {bootstrap}: {exc}") from exc
+        raise KafkaLogError(f"cannot reach Kafka at {kafka}: {exc}") from exc
 
 
-def end_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+def end_offsets(kafka: KafkaAccess, topics: Iterable[str]) -> dict[tuple[str, int], int]:
     """The next offset of every partition of `topics` now."""
-    return _offsets(bootstrap, topics, end=True)
+    return _offsets(kafka, topics, end=True)
 
 
-def begin_offsets(bootstrap: str, topics: Iterable[str]) -> dict[tuple[str, int], int]:
+def begin_offsets(kafka: KafkaAccess, topics: Iterable[str]) -> dict[tuple[str, int], int]:
     """The first offset still in the log of every partition of `topics`."""
-    return _offsets(bootstrap, topics, end=False)
+    return _offsets(kafka, topics, end=False)
 
 
-def _offsets(bootstrap: str, topics: Iterable[str], *, end: bool) -> dict[tuple[str, int], int]:
-    consumer = _consumer(bootstrap)
+def _offsets(kafka: KafkaAccess, topics: Iterable[str], *, end: bool) -> dict[tuple[str, int], int]:
+    consumer = _consumer(kafka)
     try:
         parts = [
             TopicPartition(t, p)
@@ -56,12 +57,12 @@ def _offsets(bootstrap: str, topics: Iterable[str], *, end: bool) -> dict[tuple[
         found = consumer.end_offsets(parts) if end else consumer.beginning_offsets(parts)
         return {(tp.topic, tp.partition): int(o) for tp, o in found.items()}
     except KafkaError as exc:
-        raise KafkaLogError(f"cannot read offsets from Kafka at {bootstrap}: {exc}") from exc
+        raise KafkaLogError(f"cannot read offsets from Kafka at {kafka}: {exc}") from exc
     finally:
         consumer.close()
 
 
-def read(bootstrap: str, topic: str, partition: int, start: int, stop: int) -> Iterator[Raw]:
+def read(kafka: KafkaAccess, topic: str, partition: int, start: int, stop: int) -> Iterator[Raw]:
     """Every record of the partition with start <= offset < stop, in offset order. Raises
     KafkaLogError when the records stop coming before `stop` (offsets below the log start
     are simply not there: reading begins at the log start).
@@ -69,7 +70,7 @@ def read(bootstrap: str, topic: str, partition: int, start: int, stop: int) -> I
     Synchronous, on an event loop of its own: aiokafka parses record batches in C, some 20x
     faster than kafka-python's consumer (measured: 116k vs 6k records/s on one partition)."""
     loop = asyncio.new_event_loop()
-    records = aread(bootstrap, topic, partition, start, stop)
+    records = aread(kafka, topic, partition, start, stop)
     try:
         while True:
             try:
@@ -83,16 +84,16 @@ def read(bootstrap: str, topic: str, partition: int, start: int, stop: int) -> I
 
 
 async def aread(
-    bootstrap: str, topic: str, partition: int, start: int, stop: int
+    kafka: KafkaAccess, topic: str, partition: int, start: int, stop: int
 ) -> AsyncGenerator[list[Raw], None]:
     """`read` for async callers, a fetched batch at a time."""
     if stop <= start:
         return
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
         enable_auto_commit=False,
         fetch_max_bytes=64 << 20,
         max_partition_fetch_bytes=16 << 20,
+        **kafka.aiokafka(),
     )
     tp = AioTopicPartition(topic, partition)
     try:
@@ -134,8 +135,8 @@ async def aread(
             position = messages[-1].offset + 1
             yield batch
     except KafkaError as exc:
-        raise KafkaLogError(f"{topic}[{partition}] at {bootstrap}: {exc}") from exc
+        raise KafkaLogError(f"{topic}[{partition}] at {kafka}: {exc}") from exc
     except AioKafkaError as exc:
-        raise KafkaLogError(f"{topic}[{partition}] at {bootstrap}: {exc}") from exc
+        raise KafkaLogError(f"{topic}[{partition}] at {kafka}: {exc}") from exc
     finally:
         await consumer.stop()

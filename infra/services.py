@@ -11,9 +11,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from infra import kafka_broker, postgres, topics
+from infra import kafka_broker, kafka_security, postgres, topics
 from infra.config import ServiceConfig
 from infra.errors import InfraError
+from infra.kafka_security import AclState
 from infra.topics import TopicRow
 
 __all__ = ["Endpoint", "InfraError", "ServiceState", "Status", "TopicRow", "down", "status", "up"]
@@ -40,6 +41,8 @@ class Status:
     services: list[ServiceState]
     topics: list[TopicRow]
     problems: list[str] = field(default_factory=list)
+    # The broker's ACLs against the catalogue's; None on a plaintext Kafka (no authoriser).
+    acls: AclState | None = None
 
     @property
     def ok(self) -> bool:
@@ -124,9 +127,20 @@ def up(settings: ServiceConfig, say: Say) -> list[Endpoint]:
             postgres.stop(settings, say)
         raise
 
+    prepare_kafka(settings, say)
+    return endpoints(settings)
+
+
+def prepare_kafka(settings: ServiceConfig, say: Say) -> None:
+    """On a running Kafka: principals and ACLs as the catalogue says, then the topics."""
+    if settings.kafka_insecure:
+        say(
+            "kafka: WARNING: KETENLOG_KAFKA_INSECURE=1: plaintext, no authentication, no ACLs: "
+            f"anyone who reaches {settings.bootstrap} can read, write and delete every topic"
+        )
+    kafka_security.ensure(settings, say)
     for problem in topics.ensure(settings, say):
         say(f"problem: {problem}")
-    return endpoints(settings)
 
 
 def down(settings: ServiceConfig, say: Say) -> None:
@@ -184,4 +198,20 @@ def status(settings: ServiceConfig) -> Status:
         except InfraError as exc:
             problems.append(str(exc))
         problems += [f"topic {row.name}: {row.problem}" for row in rows if row.problem]
-    return Status(services=services, topics=rows, problems=problems)
+    acls = None
+    if kafka.up and not settings.kafka_insecure:
+        try:
+            acls = kafka_security.state(settings)
+        except InfraError as exc:
+            problems.append(str(exc))
+        else:
+            problems += [
+                f"ACL missing: {g.principal} may {g.operation} on {g.resource.lower()} "
+                f"{g.name} ({g.pattern.lower()}) by the catalogue; `ketenlog up` creates it"
+                for g in acls.missing
+            ]
+            problems += [
+                f"ACL the catalogue does not grant: {extra}; `ketenlog up` removes it"
+                for extra in acls.extra
+            ]
+    return Status(services=services, topics=rows, problems=problems, acls=acls)

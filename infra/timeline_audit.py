@@ -10,6 +10,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from infra import kafka_log
+from schemas.access import KafkaAccess
 from schemas.records import Raw
 from schemas.topics import TIMELINE
 
@@ -66,20 +67,20 @@ def audit(
 
 
 def audit_live(
-    bootstrap: str,
+    kafka: KafkaAccess,
     accepted: set[FactKey],
     *,
     at_rest: bool,
     optional: Collection[FactKey] = frozenset(),
 ) -> TimelineAudit:
     """The whole of keten.timeline as it is now, read partition by partition."""
-    ends = kafka_log.end_offsets(bootstrap, [TIMELINE])
-    begins = kafka_log.begin_offsets(bootstrap, [TIMELINE])
+    ends = kafka_log.end_offsets(kafka, [TIMELINE])
+    begins = kafka_log.begin_offsets(kafka, [TIMELINE])
 
     def records() -> Iterable[Raw]:
         for (topic, partition), stop in sorted(ends.items()):
             yield from kafka_log.read(
-                bootstrap, topic, partition, begins.get((topic, partition), 0), stop
+                kafka, topic, partition, begins.get((topic, partition), 0), stop
             )
 
     return audit(records(), accepted, at_rest=at_rest, optional=optional)

@@ -16,6 +16,7 @@ from kafka.errors import KafkaError
 
 from infra.config import ServiceConfig
 from infra.errors import InfraError
+from schemas.access import ADMIN
 from schemas.topics import BROKER_TIME, TopicSpec, catalogue
 
 Say = Callable[[str], None]
@@ -59,13 +60,13 @@ def retention_text(retention_ms: str | None) -> str:
 
 @contextlib.contextmanager
 def admin(settings: ServiceConfig) -> Iterator[Any]:
-    """A KafkaAdminClient on settings.bootstrap, closed afterwards."""
+    """A KafkaAdminClient on settings.bootstrap as the admin, closed afterwards."""
     try:
         client = KafkaAdminClient(
-            bootstrap_servers=settings.bootstrap.split(","),
             client_id="ketenlog-infra",
             request_timeout_ms=30_000,
             bootstrap_timeout_ms=15_000,
+            **settings.kafka(ADMIN).kafka_python(),
         )
     except KafkaError as exc:
         raise InfraError(
@@ -188,9 +189,11 @@ def describe(settings: ServiceConfig, specs: list[TopicSpec] | None = None) -> l
     return rows
 
 
-def end_offsets(settings: ServiceConfig, names: list[str]) -> dict[tuple[str, int], int]:
+def end_offsets(
+    settings: ServiceConfig, names: list[str], principal: str = ADMIN
+) -> dict[tuple[str, int], int]:
     """The end offset of every partition of `names` now (for --until-idle and lag)."""
-    consumer = KafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(enable_auto_commit=False, **settings.kafka(principal).kafka_python())
     try:
         parts = [
             TopicPartition(name, p)

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from ketenlog import settings as settings_module
 from ketenlog.commands import (
+    credentials,
     deadletter,
     demo,
     export,
@@ -42,6 +43,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     registry = Registry(sub)
     services.register(registry)
+    credentials.register(registry)
     publish.register(registry)
     ids.register(registry)
     simulate.register(registry)

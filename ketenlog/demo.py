@@ -27,6 +27,7 @@ from producers.simulator import SimParams, simulate
 from producers.simulator.publish import FeedInFutureError, publish_simulation
 from projections.dashboard import Simulated
 from projections.db import connect
+from schemas.access import ADMIN
 
 CHUNK = 5000
 # What can stop the demo short; each message says what to do.
@@ -61,7 +62,8 @@ def run_demo(
     publish_simulation(
         sim,
         Preparer(chain_key, settings.oin_prefix),
-        settings.bootstrap,
+        # The simulator speaks for every organisation at once (producers.simulator.publish).
+        settings.kafka(ADMIN),
         DeliverySettings(timeout_s=settings.publish_timeout_s),
         say,
         signer_of=signer_of(settings, say),

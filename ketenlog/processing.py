@@ -19,6 +19,7 @@ from processors.batch import BatchProcessor, Earliest, Seek, Send
 from projections import health
 from projections.db import connect, migrate
 from projections.processing_store import PgProcessingStore
+from schemas.access import PROCESSOR
 from schemas.codec import default_codec
 from schemas.topics import event_topics
 
@@ -53,13 +54,13 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
     (settings.home / "faust").mkdir(parents=True, exist_ok=True)
     config = WorkerConfig(
         group=options.group,
-        bootstrap=settings.bootstrap,
+        kafka=settings.kafka(PROCESSOR),
         partitions=settings.partitions,
         batch_size=options.batch_size,
         batch_within_s=options.batch_wait_s,
         datadir=str(settings.home / "faust" / "{conf.name}"),
         until_idle=options.until_idle,
-        targets=tuple(sorted(end_offsets(settings, event_topics()).items()))
+        targets=tuple(sorted(end_offsets(settings, event_topics(), PROCESSOR).items()))
         if options.until_idle
         else (),
     )

@@ -31,6 +31,7 @@ from processors.timeline import Outgoing
 from projections import checksums, replay_store
 from projections.db import LIVE, connect, migrate
 from projections.processing_store import PgProcessingStore
+from schemas.access import AUDITOR, KafkaAccess
 from schemas.codec import default_codec
 from schemas.records import Raw
 from schemas.topics import TIMELINE, event_topics
@@ -75,11 +76,11 @@ class Verified:
 
 
 class KafkaSource:
-    def __init__(self, bootstrap: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaAccess) -> None:
+        self._kafka = kafka
 
     def records(self, topic: str, partition: int, start: int, stop: int) -> Iterator[Raw]:
-        return kafka_log.read(self._bootstrap, topic, partition, start, stop)
+        return kafka_log.read(self._kafka, topic, partition, start, stop)
 
 
 class ArchiveSource:
@@ -115,10 +116,10 @@ def replay(settings: Settings, options: ReplayOptions, say: Say) -> Replayed:
                 replay_store.lock_swap(conn)
                 replay_store.swap(conn, SCHEMA)
         else:
-            upto = end_offsets(settings, event_topics())
+            upto = end_offsets(settings, event_topics(), AUDITOR)
             built = rebuild_into(
                 settings,
-                KafkaSource(settings.bootstrap),
+                KafkaSource(settings.kafka(AUDITOR)),
                 upto,
                 group=options.group,
                 workers=options.workers,
@@ -141,7 +142,7 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
             positions = replay_store.positions(conn, LIVE, group)
             live = checksums.checksums(conn, LIVE)
         conn.isolation_level = None
-        ends = end_offsets(settings, event_topics())
+        ends = end_offsets(settings, event_topics(), AUDITOR)
         behind = sum(max(0, end - positions.get(tp, 0)) for tp, end in ends.items())
         if behind:
             say(
@@ -151,7 +152,7 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
         upto = {tp: positions.get(tp, 0) for tp in ends}
         rebuild_into(
             settings,
-            KafkaSource(settings.bootstrap),
+            KafkaSource(settings.kafka(AUDITOR)),
             upto,
             group=group,
             workers=workers,
@@ -167,13 +168,13 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
             replay_store.drop_schema(conn, VERIFY_SCHEMA)
     say(f"verify: reading {TIMELINE} against the {len(accepted):,} accepted facts")
     timeline = timeline_audit.audit_live(
-        settings.bootstrap, accepted, at_rest=not behind, optional=optional
+        settings.kafka(AUDITOR), accepted, at_rest=not behind, optional=optional
     )
     audit = None
     if chains:
         progress = Progress("verify: chains", None)
         audit = chain_audit.walk_all(
-            settings.bootstrap, on_record=progress.tick, signatures=verifier(settings)
+            settings.kafka(AUDITOR), on_record=progress.tick, signatures=verifier(settings)
         )
         progress.finish()
     return Verified(live, checksums.compare(live, replayed), audit, timeline)
@@ -308,7 +309,9 @@ async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition
         await processor.load_positions()
         for (topic, partition), stop in sorted(targets.items()):
             start = processor.positions.get((topic, partition), 0)
-            async for batch in kafka_log.aread(settings.bootstrap, topic, partition, start, stop):
+            async for batch in kafka_log.aread(
+                settings.kafka(AUDITOR), topic, partition, start, stop
+            ):
                 for i in range(0, len(batch), 2000):
                     await processor.handle(batch[i : i + 2000])
             caught += max(0, stop - start)

@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from schemas.access import KafkaAccess
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -38,6 +40,10 @@ class Settings:
     cors_origins: frozenset[str] = frozenset()
     # Bearer token of the auditor role (person timelines on the API); unset: no audit access.
     auditor_token: str | None = None
+    # Plaintext Kafka without authentication or ACLs (KETENLOG_KAFKA_INSECURE=1); else SASL_SSL.
+    kafka_insecure: bool = False
+    # Each principal's client settings (<principal>.json, as `ketenlog credentials` prints).
+    kafka_credentials_dir_setting: Path | None = None
     # The organisations' signing keys and the public-key registry (infra/signing_keys.py).
     signing_keys: Path | None = None
 
@@ -58,6 +64,32 @@ class Settings:
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
 
     @property
+    def kafka_credentials_dir(self) -> Path:
+        return self.kafka_credentials_dir_setting or self.home / "kafka" / "credentials"
+
+    def kafka(self, principal: str) -> KafkaAccess:
+        """The client settings of one principal: the one place every Kafka client of the project
+        takes its connection from. Plaintext with KETENLOG_KAFKA_INSECURE=1; otherwise the
+        principal's stored settings (made by `ketenlog up` for the local broker, or put in
+        KETENLOG_KAFKA_CREDENTIALS_DIR for an existing cluster), on this bootstrap."""
+        if self.kafka_insecure:
+            return KafkaAccess(self.bootstrap)
+        path = self.kafka_credentials_dir / f"{principal}.json"
+        try:
+            text = path.read_text()
+        except FileNotFoundError:
+            raise SystemExit(
+                f"no Kafka credentials for {principal!r} in {path.parent}: `ketenlog up` makes "
+                "them for the local broker; for an existing cluster put the client settings "
+                f"there as {path.name} (the JSON `ketenlog credentials` prints), or set "
+                "KETENLOG_KAFKA_INSECURE=1 for a plaintext Kafka"
+            ) from None
+        try:
+            return KafkaAccess.from_json(text, str(path)).with_bootstrap(self.bootstrap)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+
+    @property
     def dsn(self) -> str:
         return self.database_url or f"postgresql://ketenlog@127.0.0.1:{self.postgres_port}/ketenlog"
 
@@ -75,11 +107,21 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = (env.get(name) or "").strip().lower()
+    if raw in ("", "0", "false", "no"):
+        return False
+    if raw in ("1", "true", "yes"):
+        return True
+    raise SystemExit(f"setting {name}={raw!r} is not 1 or 0")
+
+
 def load(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from the environment (or a given mapping, for tests)."""
     env = os.environ if env is None else env
     home = Path(env.get("KETENLOG_HOME") or PROJECT_ROOT / ".ketenlog").resolve()
     key_file = env.get("KETENLOG_CHAIN_KEY_FILE")
+    creds = env.get("KETENLOG_KAFKA_CREDENTIALS_DIR")
     return Settings(
         home=home,
         kafka_bootstrap=env.get("KETENLOG_KAFKA_BOOTSTRAP") or None,
@@ -101,5 +143,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
             o.strip() for o in (env.get("KETENLOG_CORS_ORIGINS") or "").split(",") if o.strip()
         ),
         auditor_token=env.get("KETENLOG_AUDITOR_TOKEN") or None,
+        kafka_insecure=_flag(env, "KETENLOG_KAFKA_INSECURE"),
+        kafka_credentials_dir_setting=Path(creds).resolve() if creds else None,
         signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,
     )

@@ -25,6 +25,7 @@ from processors import checks
 from processors.batch import BatchProcessor, Earliest, RecordFault, Seek, Send
 from processors.log_noise import quiet_expected_noise
 from processors.timeline import Outgoing
+from schemas.access import KafkaAccess
 from schemas.records import Raw
 from schemas.topics import event_topics
 
@@ -34,7 +35,7 @@ log = logging.getLogger("ketenlog.process")
 @dataclass(frozen=True)
 class WorkerConfig:
     group: str
-    bootstrap: str
+    kafka: KafkaAccess
     partitions: int
     batch_size: int = 2000
     batch_within_s: float = 0.5
@@ -46,6 +47,18 @@ class WorkerConfig:
     datadir: str = ".ketenlog/faust/{conf.name}"
 
 
+def _credentials(kafka: KafkaAccess) -> faust.SASLCredentials | None:
+    """faust's form of the client settings (SASL over TLS, or none for plaintext)."""
+    if not kafka.sasl_mechanism:
+        return None
+    return faust.SASLCredentials(
+        username=kafka.username,
+        password=kafka.password,
+        ssl_context=kafka.ssl_context(),
+        mechanism=kafka.sasl_mechanism,
+    )
+
+
 def build_app(
     config: WorkerConfig,
     make_processor: Callable[[Send, Seek, Earliest], Awaitable[BatchProcessor]],
@@ -54,7 +67,8 @@ def build_app(
 ) -> faust.App:
     app = faust.App(
         config.group,
-        broker=f"kafka://{config.bootstrap}",
+        broker=[f"kafka://{server}" for server in config.kafka.servers],
+        broker_credentials=_credentials(config.kafka),
         value_serializer="raw",
         key_serializer="raw",
         store="memory://",

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 
+from schemas.access import KafkaAccess
 from schemas.topics import DEADLETTER
 
 
@@ -46,8 +47,8 @@ def from_headers(partition: int, offset: int, headers: dict[str, bytes], size: i
     )
 
 
-async def _read(bootstrap: str, partitions: int, limit: int | None) -> list[DeadLetter]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+async def _read(kafka: KafkaAccess, partitions: int, limit: int | None) -> list[DeadLetter]:
+    consumer = AIOKafkaConsumer(enable_auto_commit=False, **kafka.aiokafka())
     await consumer.start()
     try:
         parts = [TopicPartition(DEADLETTER, p) for p in range(partitions)]
@@ -72,9 +73,9 @@ async def _read(bootstrap: str, partitions: int, limit: int | None) -> list[Dead
         await consumer.stop()
 
 
-def read_all(bootstrap: str, partitions: int, limit: int | None = None) -> list[DeadLetter]:
+def read_all(kafka: KafkaAccess, partitions: int, limit: int | None = None) -> list[DeadLetter]:
     """Every dead letter (or the first `limit`), ordered by where they came from."""
-    return asyncio.run(_read(bootstrap, partitions, limit))
+    return asyncio.run(_read(kafka, partitions, limit))
 
 
 def by_reason(letters: list[DeadLetter]) -> Counter[str]:

@@ -22,6 +22,7 @@ from kafka.partitioner.default import murmur2
 from producers.prepare import Prepared, Preparer
 from producers.submission import Submission
 from schemas import chain, signature
+from schemas.access import KafkaAccess
 from schemas.signature import Signer
 from schemas.topics import Org, event_topic
 
@@ -70,13 +71,13 @@ class DeliverySettings:
     batch_size: int = 256 * 1024
     max_in_flight: int = 5
 
-    def producer_config(self, bootstrap: str) -> dict[str, Any]:
+    def producer_config(self, kafka: KafkaAccess) -> dict[str, Any]:
         timeout_ms = int(self.timeout_s * 1000)
         # kafka-python insists delivery_timeout_ms >= linger_ms + request_timeout_ms.
         request_ms = max(500, min(10_000, timeout_ms - self.linger_ms - 1))
         delivery_ms = max(timeout_ms, request_ms + self.linger_ms)
         return {
-            "bootstrap_servers": bootstrap,
+            **kafka.kafka_python(),
             "acks": "all",
             "enable_idempotence": True,
             # Bounded: retries stop when delivery_timeout_ms runs out, then the future fails.
@@ -92,13 +93,13 @@ class DeliverySettings:
         }
 
 
-def open_producer(bootstrap: str, delivery: DeliverySettings, client_id: str) -> Any:
+def open_producer(kafka: KafkaAccess, delivery: DeliverySettings, client_id: str) -> Any:
     """A kafka-python producer; failure to reach the broker becomes a PublishError-friendly text."""
     try:
-        return KafkaProducer(client_id=client_id, **delivery.producer_config(bootstrap))
+        return KafkaProducer(client_id=client_id, **delivery.producer_config(kafka))
     except KafkaError as exc:
         raise ConnectionError(
-            f"cannot reach Kafka at {bootstrap} within {delivery.timeout_s:.0f}s ({exc!r}); "
+            f"cannot reach Kafka at {kafka} within {delivery.timeout_s:.0f}s ({exc!r}); "
             "is it running (`ketenlog status`)?"
         ) from exc
 
@@ -106,7 +107,7 @@ def open_producer(bootstrap: str, delivery: DeliverySettings, client_id: str) ->
 class Publisher:
     """Publish one organisation's events. Use as a context manager, or call `close()`.
 
-    >>> with Publisher(Org.IND, preparer, bootstrap="127.0.0.1:19092") as pub:
+    >>> with Publisher(Org.IND, preparer, settings.kafka("ind")) as pub:
     ...     pub.publish(submission)
     ...     receipts = pub.flush()
     """
@@ -115,7 +116,7 @@ class Publisher:
         self,
         org: Org | str,
         preparer: Preparer,
-        bootstrap: str,
+        kafka: KafkaAccess,
         delivery: DeliverySettings | None = None,
         *,
         on_ack: Callable[[Receipt], None] | None = None,
@@ -135,11 +136,11 @@ class Publisher:
         self._on_ack = on_ack
         self._owns_producer = producer is None
         self._producer = producer or open_producer(
-            bootstrap, self._delivery, f"ketenlog-{self.org.value}"
+            kafka, self._delivery, f"ketenlog-{self.org.value}"
         )
         self._pending: list[tuple[Prepared, Any]] = []
         self._signer = signer
-        self._bootstrap = bootstrap
+        self._kafka = kafka
         self._partitions: int | None = None
         # Per partition, the link of the last record sent; read from the log on first use.
         # Each organisation's chain continues across publishers and restarts (one publisher
@@ -157,7 +158,7 @@ class Publisher:
             partition = self._partition(prepared.key)
             timestamp_ms = int(time.time() * 1000)
             if not self._links:
-                self._links = last_links(self._bootstrap, self.topic, self._partitions or 0)
+                self._links = last_links(self._kafka, self.topic, self._partitions or 0)
             link = chain.link(self._links[partition], prepared.key, prepared.value, timestamp_ms)
             headers = [*prepared.headers, (chain.HEADER, link)]
             if self._signer is not None:
@@ -260,12 +261,12 @@ class _FailedFuture:
         raise self._error
 
 
-def last_links(bootstrap: str, topic: str, partitions: int) -> dict[int, bytes]:
+def last_links(kafka: KafkaAccess, topic: str, partitions: int) -> dict[int, bytes]:
     """The chain link of the last chained record of each partition of `topic` (GENESIS where
     there is none), read backwards in growing windows past records that carry none. Looks back
     at most LOOK_BACK records: a log from before chains gets a fresh chain, and verify reports
     the one break where it starts."""
-    consumer: Any = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer: Any = KafkaConsumer(enable_auto_commit=False, **kafka.kafka_python())
     try:
         return {p: _last_link(consumer, TopicPartition(topic, p)) for p in range(partitions)}
     finally:

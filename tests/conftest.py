@@ -32,6 +32,7 @@ from infra import services as infra_services
 from infra.signing_keys import KeyStore
 from ketenlog import settings as settings_module
 from ketenlog.settings import Settings
+from schemas.access import KafkaAccess, principal_of
 from schemas.signature import Signer
 
 
@@ -51,9 +52,28 @@ class RunningServices:
     def dsn(self) -> str:
         return self.settings.dsn
 
+    def kafka(self, who: str) -> KafkaAccess:
+        """The client settings of a principal (`IND`, `coa`, `auditor`, `admin`, ...)."""
+        return self.settings.kafka(principal_of(who))
+
+    @property
+    def kafka_env(self) -> dict[str, str]:
+        """The settings a `ketenlog` subprocess needs to reach this session's Kafka."""
+        return kafka_env(self.settings)
+
     def signer(self, org: str) -> Signer:
         """The organisation's signing key under the session's settings, as `publish` uses."""
         return KeyStore(self.settings.signing_dir).signer(org)[0]
+
+
+def kafka_env(settings: Settings) -> dict[str, str]:
+    env = {
+        "KETENLOG_KAFKA_BOOTSTRAP": settings.bootstrap,
+        "KETENLOG_KAFKA_CREDENTIALS_DIR": str(settings.kafka_credentials_dir),
+    }
+    if settings.kafka_insecure:
+        env["KETENLOG_KAFKA_INSECURE"] = "1"
+    return env
 
 
 INTEGRATION = Path(__file__).resolve().parent / "integration"
@@ -114,6 +134,8 @@ def _containers(settings: Settings) -> Iterator[Settings]:
             settings,
             kafka_bootstrap=kafka.get_bootstrap_server(),
             database_url=pg.get_connection_url(driver=None),
+            # The container's Kafka is plaintext, without an authoriser.
+            kafka_insecure=True,
         )
 
 

@@ -9,6 +9,7 @@ from dataclasses import asdict
 from ketenlog.commands.base import Registry
 from ketenlog.settings import Settings
 from processors.deadletters import by_reason, read_all
+from schemas.access import AUDITOR
 
 
 def register(registry: Registry) -> None:
@@ -23,7 +24,7 @@ def register(registry: Registry) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    letters = read_all(settings.bootstrap, settings.partitions, args.limit)
+    letters = read_all(settings.kafka(AUDITOR), settings.partitions, args.limit)
     if args.format == "json":
         print(json.dumps([asdict(d) for d in letters], indent=1))
         return 0

@@ -13,6 +13,7 @@ from infra.export import ExportError, export_log
 from ketenlog.commands.base import CommandError, Progress, Registry, say
 from ketenlog.settings import Settings
 from ketenlog.signing import registry
+from schemas.access import AUDITOR
 
 
 def register(registry: Registry) -> None:
@@ -30,7 +31,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     directory: Path = args.directory
     try:
         exported = export_log(
-            settings.bootstrap,
+            settings.kafka(AUDITOR),
             directory,
             lambda total: Progress("export: records", total),
             registry(settings),

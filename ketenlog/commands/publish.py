@@ -12,6 +12,7 @@ from ketenlog.signing import signer_of
 from producers.file_publish import FilePublishError, Paths, publish_file
 from producers.prepare import Preparer
 from producers.publisher import DeliverySettings, Publisher
+from schemas.access import org_principal
 from schemas.topics import Org
 
 
@@ -54,7 +55,9 @@ def publish(args: argparse.Namespace, settings: Settings) -> int:
             args.file,
             Paths.beside(args.file, args.rejects, args.unacked, args.receipts),
             preparer,
-            lambda: Publisher(org, preparer, settings.bootstrap, delivery, signer=signer),
+            lambda: Publisher(
+                org, preparer, settings.kafka(org_principal(org)), delivery, signer=signer
+            ),
             skip_invalid=args.skip_invalid,
             say=say,
             progress=Progress,

@@ -6,10 +6,12 @@ import argparse
 from datetime import UTC, datetime
 
 from infra import services
+from infra.kafka_security import AclState, matrix
 from ketenlog import health
 from ketenlog.commands.base import CommandError, Registry, say
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
+from schemas.access import ADMIN
 from schemas.topics import catalogue
 
 
@@ -68,6 +70,8 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
         print(f"{'TOPIC':<28} {'PARTITIONS':>10}  RETENTION")
         for topic in report.topics:
             print(f"{topic.name:<28} {topic.partitions:>10}  {topic.retention}")
+    if report.acls is not None:
+        _print_acls(report.acls)
     if checked.groups:
         print()
         print(f"{'WORKER GROUP':<28} {'LAG':>10}  {'LAST COMMIT':<20} {'STATE':<8} LAST FAULT")
@@ -84,6 +88,16 @@ def status(args: argparse.Namespace, settings: Settings) -> int:
             f"commit {_when(g.last_commit)}; is `ketenlog process` running?"
         )
     return 0 if checked.ok else 1
+
+
+def _print_acls(acls: AclState) -> None:
+    print()
+    print(f"{'PRINCIPAL':<14} {'RESOURCE':<40} OPERATIONS (as the catalogue grants them)")
+    print(f"{ADMIN:<14} {'everything':<40} super user")
+    for row in matrix(acls):
+        ops = " ".join(f"{op}(MISSING)" if op in row.missing else op for op in row.operations)
+        print(f"{row.principal:<14} {row.resource:<40} {ops}")
+    print("everyone else, and every operation not listed: denied")
 
 
 def _when(moment: datetime | None) -> str:

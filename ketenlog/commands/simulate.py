@@ -16,6 +16,7 @@ from producers.simulator import output
 from producers.simulator.calibration import measure, report
 from producers.simulator.generator import Simulation, simulate
 from producers.simulator.params import Noise, SimParams
+from schemas.access import ADMIN
 
 
 def register(registry: Registry) -> None:
@@ -140,7 +141,7 @@ def _publish(sim: Simulation, settings: Settings, key: bytes) -> int:
     delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
     try:
         publish_simulation(
-            sim, preparer, settings.bootstrap, delivery, say, signer_of=signer_of(settings, say)
+            sim, preparer, settings.kafka(ADMIN), delivery, say, signer_of=signer_of(settings, say)
         )
     except (FeedInFutureError, ConnectionError, PublishError) as exc:
         raise CommandError(str(exc)) from exc

@@ -12,6 +12,7 @@ from infra import chain_audit, kafka_log
 from ketenlog.commands.base import CommandError, Progress, Registry, say
 from ketenlog.settings import Settings
 from ketenlog.signing import verifier
+from schemas.access import AUDITOR
 from schemas.topics import event_topics
 
 # Breaks listed one by one; beyond this only counted (a log from before the chains has many).
@@ -53,7 +54,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     progress = Progress("verify-chains: records")
     try:
         audit = chain_audit.walk_all(
-            settings.bootstrap, topics, progress.tick, signatures=verifier(settings)
+            settings.kafka(AUDITOR), topics, progress.tick, signatures=verifier(settings)
         )
     except kafka_log.KafkaLogError as exc:
         raise CommandError(f"{exc}; is Kafka running (`ketenlog status`)?") from exc

@@ -1,5 +1,10 @@
 """The simulated chain onto Kafka (`ketenlog simulate --publish`, the demo): every delivery in
-recorded-time order, with one Publisher per organisation sharing one producer."""
+recorded-time order, with one Publisher per organisation sharing one producer.
+
+The simulator speaks for every organisation at once, so its one producer connects as a
+principal that may write every agency topic (the demo and `simulate --publish` give it the
+admin's settings); a real agency publishes with its own credentials and can write only its own
+topic."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from producers.publisher import DeliverySettings, Publisher, open_producer
 from producers.simulator import calendar as cal
 from producers.simulator.generator import Simulation
 from producers.simulator.output import Rate
+from schemas.access import KafkaAccess
 from schemas.signature import Signer
 from schemas.topics import Org
 
@@ -25,7 +31,7 @@ class FeedInFutureError(ValueError):
 def publish_simulation(
     sim: Simulation,
     preparer: Preparer,
-    bootstrap: str,
+    kafka: KafkaAccess,
     delivery: DeliverySettings,
     say: Callable[[str], None],
     *,
@@ -42,7 +48,7 @@ def publish_simulation(
         )
     # One producer for all organisations: eleven kafka-python sender threads in one process
     # contend for the GIL and publish at a third of the rate.
-    producer = open_producer(bootstrap, delivery, "ketenlog-simulate")
+    producer = open_producer(kafka, delivery, "ketenlog-simulate")
     publishers: dict[str, Publisher] = {}
     rate = Rate(say, "published")
     total = len(sim.deliveries)
@@ -51,7 +57,7 @@ def publish_simulation(
             pub = publishers.get(org.value)
             if pub is None:
                 pub = publishers[org.value] = Publisher(
-                    org, preparer, bootstrap, delivery, producer=producer, signer=signer_of(org)
+                    org, preparer, kafka, delivery, producer=producer, signer=signer_of(org)
                 )
             pub.publish(sub)
             if n % FLUSH_EVERY == 0:

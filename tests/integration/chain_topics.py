@@ -25,7 +25,7 @@ def publish(services: RunningServices, topic: str, key: bytes, refs: range) -> l
     with Publisher(
         "COA",
         Preparer(key, services.settings.oin_prefix),
-        services.bootstrap,
+        services.kafka("admin"),
         topic=topic,
         signer=services.signer("COA"),
     ) as pub:

@@ -39,7 +39,7 @@ def published(services: RunningServices) -> Published:
         pub = publishers.get(org.value)
         if pub is None:
             pub = publishers[org.value] = Publisher(
-                org, preparer, services.bootstrap, signer=services.signer(org.value)
+                org, preparer, services.kafka(org.value), signer=services.signer(org.value)
             )
         pub.publish(sub)
         if sub.v_nummer:

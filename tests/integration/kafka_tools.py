@@ -11,6 +11,7 @@ from typing import Any
 from kafka import KafkaConsumer, TopicPartition
 
 from schemas import chain, signature
+from schemas.access import KafkaAccess
 from schemas.signature import Signer
 
 Header = tuple[str, bytes]
@@ -26,8 +27,8 @@ class Record:
     headers: list[tuple[str, bytes]]
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
-    consumer: Any = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+def end_offsets(kafka: KafkaAccess, topic: str) -> dict[int, int]:
+    consumer: Any = KafkaConsumer(enable_auto_commit=False, **kafka.kafka_python())
     try:
         parts = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic))]
         return {tp.partition: off for tp, off in consumer.end_offsets(parts).items()}
@@ -35,11 +36,11 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def read_from(bootstrap: str, topic: str, start: dict[int, int] | None = None) -> list[Record]:
+def read_from(kafka: KafkaAccess, topic: str, start: dict[int, int] | None = None) -> list[Record]:
     """Every record of `topic` from `start` (default: the beginning) up to its current end."""
-    ends = end_offsets(bootstrap, topic)
+    ends = end_offsets(kafka, topic)
     consumer: Any = KafkaConsumer(
-        bootstrap_servers=bootstrap, enable_auto_commit=False, consumer_timeout_ms=10_000
+        enable_auto_commit=False, consumer_timeout_ms=10_000, **kafka.kafka_python()
     )
     records: list[Record] = []
     try:

@@ -30,7 +30,7 @@ class Published:
 def process(services: RunningServices, dsn: str, group: str, *extra: str) -> subprocess.Popen[str]:
     env = {
         **os.environ,
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        **services.kafka_env,
         "KETENLOG_DATABASE_URL": dsn,
     }
     return subprocess.Popen(
@@ -48,7 +48,7 @@ def ketenlog(
     """`ketenlog ARGS` against the test session's services and the database `dsn`."""
     env = {
         **os.environ,
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        **services.kafka_env,
         "KETENLOG_DATABASE_URL": dsn,
         **(env or {}),
     }

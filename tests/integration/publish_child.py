@@ -25,7 +25,7 @@ def main(topic: str, file: str) -> int:
         file,
         Paths.beside(file),
         preparer,
-        lambda: Publisher(Org.COA, preparer, settings.bootstrap, topic=topic),
+        lambda: Publisher(Org.COA, preparer, settings.kafka("admin"), topic=topic),
         skip_invalid=False,
         say=lambda line: print(line, file=sys.stderr),
         progress=_Quiet,

@@ -130,8 +130,8 @@ def test_coa_cannot_retract_or_correct_an_ind_decision(
         }
     )
     refused = {event_id("COA", line["ref"]) for line in coa}
-    dead_before = end_offsets(services.bootstrap, DEADLETTER)
-    timeline_before = end_offsets(services.bootstrap, TIMELINE)
+    dead_before = end_offsets(services.kafka("auditor"), DEADLETTER)
+    timeline_before = end_offsets(services.kafka("auditor"), TIMELINE)
     _publish(services, fresh_db, "COA", _write(tmp_path / "coa.jsonl", coa), key)
     until_idle(services, fresh_db, group)
 
@@ -150,14 +150,14 @@ def test_coa_cannot_retract_or_correct_an_ind_decision(
     coa_topic = event_topic("COA").encode()
     letters = [
         dict(d.headers)
-        for d in read_from(services.bootstrap, DEADLETTER, dead_before)
+        for d in read_from(services.kafka("auditor"), DEADLETTER, dead_before)
         if dict(d.headers).get("dl_source_topic") == coa_topic
     ]
     assert {h["ce_id"].decode() for h in letters} == refused
     assert {h["dl_reason"] for h in letters} == {b"FOREIGN_CORRECTION"}
     on_timeline = {
         dict(r.headers)["ce_id"].decode()
-        for r in read_from(services.bootstrap, TIMELINE, timeline_before)
+        for r in read_from(services.kafka("auditor"), TIMELINE, timeline_before)
     }
     assert not on_timeline & refused, "a refused correction never reaches keten.timeline"
     listed = ketenlog(services, fresh_db, "deadletter", "--format", "json")

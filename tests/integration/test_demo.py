@@ -20,7 +20,7 @@ def test_the_demo_runs_end_to_end_and_agrees_with_the_ground_truth(
 ) -> None:
     env = {
         **os.environ,
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        **services.kafka_env,
         "KETENLOG_DATABASE_URL": fresh_db,
     }
     done = subprocess.run(

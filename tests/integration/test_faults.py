@@ -29,7 +29,7 @@ pytestmark = pytest.mark.integration
 
 def _publish(services: RunningServices, preparer: Preparer, first: int, n: int) -> list[str]:
     now = datetime.now(UTC) - timedelta(hours=1)
-    with Publisher("COA", preparer, services.bootstrap, signer=services.signer("COA")) as pub:
+    with Publisher("COA", preparer, services.kafka("COA"), signer=services.signer("COA")) as pub:
         for i in range(first, first + n):
             pub.publish(
                 Submission(

@@ -94,8 +94,8 @@ def test_hostile_records_are_dead_letters_and_the_audit_still_passes(
         "NO_KEY": "NO_KEY",
         "HEADERS": "HEADERS_CONTRADICT_BODY",
     }
-    dead_before = end_offsets(services.bootstrap, DEADLETTER)
-    producer = KafkaProducer(bootstrap_servers=services.bootstrap, acks="all")
+    dead_before = end_offsets(services.kafka("auditor"), DEADLETTER)
+    producer = KafkaProducer(acks="all", **services.kafka("COA").kafka_python())
     producer.send(
         topic,
         key=existing.key,
@@ -116,7 +116,7 @@ def test_hostile_records_are_dead_letters_and_the_audit_still_passes(
     until_idle(services, fresh_db, group)
 
     reasons: dict[tuple[int, int], str] = {}
-    for letter in read_from(services.bootstrap, DEADLETTER, dead_before):
+    for letter in read_from(services.kafka("auditor"), DEADLETTER, dead_before):
         h = dict(letter.headers)
         if h.get("dl_source_topic") == topic.encode():
             reasons[(int(h["dl_source_partition"]), int(h["dl_source_offset"]))] = h[

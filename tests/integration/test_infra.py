@@ -19,7 +19,9 @@ from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, Ne
 from infra import kafka_broker, postgres
 from infra import services as infra_services
 from ketenlog.settings import Settings, load
+from schemas.access import KafkaAccess
 from schemas.topics import catalogue
+from tests.conftest import kafka_env
 
 pytestmark = pytest.mark.integration
 
@@ -33,6 +35,7 @@ class RunningServices(Protocol):
     def bootstrap(self) -> str: ...
     @property
     def dsn(self) -> str: ...
+    def kafka(self, who: str) -> KafkaAccess: ...
 
 
 def _quiet(_line: str) -> None:
@@ -40,8 +43,8 @@ def _quiet(_line: str) -> None:
 
 
 @contextlib.contextmanager
-def _admin(bootstrap: str) -> Iterator[Any]:
-    client = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="test-infra")
+def _admin(kafka: KafkaAccess) -> Iterator[Any]:
+    client = KafkaAdminClient(client_id="test-infra", **kafka.kafka_python())
     try:
         yield client
     finally:
@@ -103,8 +106,8 @@ def _processes_under(home: Path) -> list[str]:
     return found
 
 
-def _topic_ids(bootstrap: str, names: list[str]) -> dict[str, str]:
-    with _admin(bootstrap) as admin:
+def _topic_ids(kafka: KafkaAccess, names: list[str]) -> dict[str, str]:
+    with _admin(kafka) as admin:
         return {str(t["name"]): str(t["topic_id"]) for t in admin.describe_topics(names)}
 
 
@@ -112,7 +115,7 @@ def test_every_catalogue_topic_exists_partitioned_and_kept_forever(
     services: RunningServices,
 ) -> None:
     names = [spec.name for spec in catalogue()]
-    with _admin(services.bootstrap) as admin:
+    with _admin(services.kafka("admin")) as admin:
         described = {t["name"]: t for t in admin.describe_topics(names)}
         configs = admin.describe_configs(
             [ConfigResource(ConfigResourceType.TOPIC, n, ["retention.ms"]) for n in names],
@@ -128,13 +131,13 @@ def test_second_up_changes_nothing(services: RunningServices) -> None:
     st = services.settings
     names = [spec.name for spec in catalogue()]
     pids_before = (kafka_broker.running_pid(st), postgres.running_pid(st))
-    ids_before = _topic_ids(services.bootstrap, names)
+    ids_before = _topic_ids(services.kafka("admin"), names)
 
     lines: list[str] = []
     endpoints = infra_services.up(st, lines.append)
 
     assert (kafka_broker.running_pid(st), postgres.running_pid(st)) == pids_before
-    assert _topic_ids(services.bootstrap, names) == ids_before
+    assert _topic_ids(services.kafka("admin"), names) == ids_before
     assert not any("created" in line or "starting" in line for line in lines), lines
     if st.starts_kafka:
         assert any("kafka: already running" in line for line in lines), lines
@@ -153,15 +156,15 @@ def test_status_reports_ok(services: RunningServices) -> None:
 def test_a_record_goes_round_trip(services: RunningServices) -> None:
     # On a topic of its own: keten.timeline holds accepted facts only, and verify says so.
     topic = f"ketenlog-test-roundtrip-{uuid.uuid4().hex[:8]}"
-    admin = KafkaAdminClient(bootstrap_servers=services.bootstrap)
+    admin = KafkaAdminClient(**services.kafka("admin").kafka_python())
     admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])
     key, value = uuid.uuid4().hex.encode(), b"round trip"
-    producer = KafkaProducer(bootstrap_servers=services.bootstrap)
+    producer = KafkaProducer(**services.kafka("admin").kafka_python())
     try:
         sent = producer.send(topic, key=key, value=value).get(timeout=30)
     finally:
         producer.close()
-    consumer = KafkaConsumer(bootstrap_servers=services.bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(enable_auto_commit=False, **services.kafka("admin").kafka_python())
     try:
         tp = TopicPartition(topic, sent.partition)
         consumer.assign([tp])
@@ -237,7 +240,7 @@ def test_up_with_existing_services_only_checks_them(
         external = load(
             {
                 "KETENLOG_HOME": str(instance.home),
-                "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+                **kafka_env(services.settings),
                 "KETENLOG_DATABASE_URL": services.dsn,
             }
         )

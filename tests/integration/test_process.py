@@ -432,7 +432,7 @@ def test_sigkill_mid_run_then_restart_equals_an_uninterrupted_run(
     group = f"crash-{uuid.uuid4().hex[:8]}"
     proc = process(services, fresh_db, group, "--batch-size", "100")
     total = sum(
-        sum(end_offsets(services.bootstrap, event_topic(org)).values())
+        sum(end_offsets(services.kafka("auditor"), event_topic(org)).values())
         for org in ("IND", "COA", "AVIM", "DTV")
     )
     deadline = time.monotonic() + 300
@@ -501,8 +501,8 @@ def test_poison_records_are_dead_lettered_with_their_reason(
     }
     body_mismatch = (good[0].key, header + b"\xff\xff\xff")
     topic = event_topic("COA")
-    dead_before = end_offsets(services.bootstrap, DEADLETTER)
-    producer = KafkaProducer(bootstrap_servers=services.bootstrap, acks="all")
+    dead_before = end_offsets(services.kafka("auditor"), DEADLETTER)
+    producer = KafkaProducer(acks="all", **services.kafka("COA").kafka_python())
     # Offsets are per partition: a record is known by (partition, offset).
     sent: dict[str, tuple[int, int]] = {}
     coa = services.signer("COA")
@@ -521,7 +521,7 @@ def test_poison_records_are_dead_lettered_with_their_reason(
 
     until_idle(services, fresh_db, f"poison-{uuid.uuid4().hex[:8]}")
 
-    letters = read_from(services.bootstrap, DEADLETTER, dead_before)
+    letters = read_from(services.kafka("auditor"), DEADLETTER, dead_before)
     reasons: dict[tuple[int, int], str] = {}
     originals: dict[tuple[int, int], bytes | None] = {}
     for letter in letters:
@@ -615,7 +615,7 @@ def test_a_late_event_revises_its_closed_month_only_and_a_retraction_removes_it(
         ref="late-application",
         data={"application_type": "FIRST", "unaccompanied_minor": False},
     )
-    with Publisher("IND", preparer, services.bootstrap, signer=services.signer("IND")) as pub:
+    with Publisher("IND", preparer, services.kafka("IND"), signer=services.signer("IND")) as pub:
         event_id = pub.publish(lodged)
         pub.flush()
     until_idle(services, fresh_db, group)
@@ -632,7 +632,7 @@ def test_a_late_event_revises_its_closed_month_only_and_a_retraction_removes_it(
         retracts=event_id,
         data={"reason": "RECORDED_IN_ERROR"},
     )
-    with Publisher("IND", preparer, services.bootstrap, signer=services.signer("IND")) as pub:
+    with Publisher("IND", preparer, services.kafka("IND"), signer=services.signer("IND")) as pub:
         pub.publish(retraction)
         pub.flush()
     until_idle(services, fresh_db, group)

@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from infra import kafka_broker, topics
+from infra import kafka_broker
+from infra import services as infra_services
 from ketenlog.settings import Settings
 from ketenlog.settings import load as load_settings
 from producers.prepare import Preparer
@@ -24,7 +25,7 @@ from producers.publisher import DeliverySettings, Publisher, PublishError
 from producers.submission import Submission
 from schemas.codec import decode
 from schemas.topics import catalogue, event_topic
-from tests.conftest import RunningServices
+from tests.conftest import RunningServices, kafka_env
 from tests.integration.kafka_tools import end_offsets, free_ports, read_from
 
 pytestmark = pytest.mark.integration
@@ -52,7 +53,7 @@ def run_publish(
 ) -> subprocess.CompletedProcess[str]:
     env = {
         "PATH": "/usr/bin:/bin",
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        **services.kafka_env,
         "KETENLOG_DATABASE_URL": services.dsn,
         "KETENLOG_CHAIN_KEY": CHAIN_KEY,
         **(extra_env or {}),
@@ -79,19 +80,19 @@ def test_one_invalid_line_rejects_the_file_and_skip_invalid_lands_the_rest(
     rows[417]["data"] = {"reception_group": "TOURIST"}
     events = write_file(tmp_path / "coa.jsonl", rows)
     topic = event_topic("COA")
-    before = end_offsets(services.bootstrap, topic)
+    before = end_offsets(services.kafka("auditor"), topic)
 
     rejected = run_publish(services, "--org", "COA", str(events))
     assert rejected.returncode == 1, rejected.stderr
     assert f"{events}:418: ReceptionStarted: data.reception_group: unknown enum symbol" in (
         rejected.stderr
     )
-    assert end_offsets(services.bootstrap, topic) == before, "nothing may be published"
+    assert end_offsets(services.kafka("auditor"), topic) == before, "nothing may be published"
 
     partial = run_publish(services, "--org", "COA", "--skip-invalid", str(events))
     assert partial.returncode == 3, partial.stderr
     assert "published 999 · rejected 1 · duplicates 0" in partial.stderr
-    landed = read_from(services.bootstrap, topic, before)
+    landed = read_from(services.kafka("auditor"), topic, before)
     assert len(landed) == 999
     refs = {decode(r.value or b"").record["envelope"]["source_ref"] for r in landed}
     assert "COA-OVK-417" not in refs and len(refs) == 999
@@ -107,16 +108,16 @@ def test_records_are_keyed_by_person_and_no_v_nummer_reaches_any_topic(
 ) -> None:
     rows = [line(5000 + i) for i in range(50)]
     events = write_file(tmp_path / "coa.jsonl", rows)
-    before = end_offsets(services.bootstrap, event_topic("COA"))
+    before = end_offsets(services.kafka("auditor"), event_topic("COA"))
     assert run_publish(services, "--org", "COA", str(events)).returncode == 0
-    landed = read_from(services.bootstrap, event_topic("COA"), before)
+    landed = read_from(services.kafka("auditor"), event_topic("COA"), before)
     keys = {r.key for r in landed}
     assert keys == {person_key(v_nummer(5000 + i), CHAIN_KEY.encode()).encode() for i in range(50)}
 
     digits = {v_nummer(i) for i in range(5050)}
     pattern = re.compile(rb"\d{4}\.?\d{3}\.?\d{3}")
     for spec in catalogue():
-        for record in read_from(services.bootstrap, spec.name):
+        for record in read_from(services.kafka("auditor"), spec.name):
             blobs = [record.key or b"", record.value or b""] + [v for _, v in record.headers]
             for blob in blobs:
                 for match in pattern.findall(blob):
@@ -146,7 +147,7 @@ def own_broker(services: RunningServices, tmp_path: Path) -> Iterator[Settings]:
     target.parent.mkdir(parents=True, exist_ok=True)
     target.symlink_to(cache, target_is_directory=True)
     kafka_broker.start(private, print)
-    topics.ensure(private, print)
+    infra_services.prepare_kafka(private, print)
     try:
         yield private
     finally:
@@ -158,7 +159,7 @@ def test_stopped_broker_fails_in_bounded_time_and_a_resend_yields_the_same_ids(
 ) -> None:
     preparer = Preparer(CHAIN_KEY.encode(), own_broker.oin_prefix)
     subs = [Submission.model_validate(line(9000 + i)) for i in range(3)]
-    with Publisher("COA", preparer, own_broker.bootstrap, DeliverySettings(timeout_s=5)) as pub:
+    with Publisher("COA", preparer, own_broker.kafka("coa"), DeliverySettings(timeout_s=5)) as pub:
         kafka_broker.stop(own_broker, print)
         ids = [pub.publish(s) for s in subs]
         t0 = time.monotonic()
@@ -170,11 +171,11 @@ def test_stopped_broker_fails_in_bounded_time_and_a_resend_yields_the_same_ids(
     assert "not acknowledged" in str(caught.value)
 
     kafka_broker.start(own_broker, print)
-    with Publisher("COA", preparer, own_broker.bootstrap, DeliverySettings(timeout_s=30)) as pub:
+    with Publisher("COA", preparer, own_broker.kafka("coa"), DeliverySettings(timeout_s=30)) as pub:
         again = [pub.publish(s) for s in subs]
         assert len(pub.flush()) == 3
     assert again == ids
-    landed = read_from(own_broker.bootstrap, event_topic("COA"))
+    landed = read_from(own_broker.kafka("auditor"), event_topic("COA"))
     landed_ids = [str(decode(r.value or b"").record["envelope"]["event_id"]) for r in landed]
     assert sorted(set(landed_ids)) == sorted(ids)
 
@@ -184,7 +185,7 @@ def test_publish_command_with_the_broker_down_writes_the_unacked_lines(
 ) -> None:
     kafka_broker.stop(own_broker, print)
     events = write_file(tmp_path / "coa.jsonl", [line(9100 + i) for i in range(5)])
-    env = {"KETENLOG_KAFKA_BOOTSTRAP": own_broker.bootstrap, "KETENLOG_PUBLISH_TIMEOUT": "4"}
+    env = {**kafka_env(own_broker), "KETENLOG_PUBLISH_TIMEOUT": "4"}
     t0 = time.monotonic()
     failed = run_publish(services, "--org", "COA", str(events), extra_env=env)
     assert time.monotonic() - t0 < 60
@@ -197,7 +198,7 @@ def test_publish_command_with_the_broker_down_writes_the_unacked_lines(
         services, "--org", "COA", str(unacked), extra_env=env | {"KETENLOG_PUBLISH_TIMEOUT": "30"}
     )
     assert resent.returncode == 0, resent.stderr
-    assert len(read_from(own_broker.bootstrap, event_topic("COA"))) == 5
+    assert len(read_from(own_broker.kafka("auditor"), event_topic("COA"))) == 5
 
 
 def test_broker_killed_mid_publish_leaves_a_resend_file_that_completes_the_topic(
@@ -207,7 +208,7 @@ def test_broker_killed_mid_publish_leaves_a_resend_file_that_completes_the_topic
     events = write_file(tmp_path / "big.jsonl", [line(30_000 + i) for i in range(n)])
     env = {
         "PATH": "/usr/bin:/bin",
-        "KETENLOG_KAFKA_BOOTSTRAP": own_broker.bootstrap,
+        **kafka_env(own_broker),
         "KETENLOG_DATABASE_URL": services.dsn,
         "KETENLOG_CHAIN_KEY": CHAIN_KEY,
         "KETENLOG_PUBLISH_TIMEOUT": "5",
@@ -221,7 +222,7 @@ def test_broker_killed_mid_publish_leaves_a_resend_file_that_completes_the_topic
     )
     topic = event_topic("COA")
     deadline = time.monotonic() + 240
-    while sum(end_offsets(own_broker.bootstrap, topic).values()) == 0:
+    while sum(end_offsets(own_broker.kafka("auditor"), topic).values()) == 0:
         assert proc.poll() is None, "publish ended before the broker could be killed"
         assert time.monotonic() < deadline, "nothing was published within 240 s"
         time.sleep(0.2)
@@ -241,12 +242,12 @@ def test_broker_killed_mid_publish_leaves_a_resend_file_that_completes_the_topic
         "--org",
         "COA",
         str(unacked),
-        extra_env={"KETENLOG_KAFKA_BOOTSTRAP": own_broker.bootstrap},
+        extra_env=kafka_env(own_broker),
     )
     assert resent.returncode == 0, resent.stderr[-3000:]
     landed = {
         str(decode(r.value or b"").record["envelope"]["event_id"])
-        for r in read_from(own_broker.bootstrap, topic)
+        for r in read_from(own_broker.kafka("auditor"), topic)
     }
     wanted = {
         json.loads(row)["event_id"]

@@ -50,7 +50,7 @@ def test_receipts_name_the_partition_and_offset_of_each_published_line(
     events = tmp_path / "coa.jsonl"
     events.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     topic = event_topic("COA")
-    before = end_offsets(services.bootstrap, topic)
+    before = end_offsets(services.kafka("auditor"), topic)
 
     done = ketenlog(services, "publish", "--org", "COA", str(events))
     assert done.returncode == 0, done.stderr
@@ -63,7 +63,9 @@ def test_receipts_name_the_partition_and_offset_of_each_published_line(
         k: v for k, v in receipts[3].items() if k != "line"
     }
 
-    landed = {(r.partition, r.offset): r for r in read_from(services.bootstrap, topic, before)}
+    landed = {
+        (r.partition, r.offset): r for r in read_from(services.kafka("auditor"), topic, before)
+    }
     assert len(landed) == len(rows) - 1
     placed = {(r["partition"], r["offset"]) for r in receipts}
     assert placed == set(landed), "every record on the topic has a receipt and vice versa"
@@ -127,14 +129,14 @@ def test_standard_input_is_published_with_receipts_and_duplicates_sent_once(
     rows.append(rows[1])  # line 5 repeats line 2
     text = "".join(json.dumps(r) + "\n" for r in rows)
     topic = event_topic("COA")
-    before = end_offsets(services.bootstrap, topic)
+    before = end_offsets(services.kafka("auditor"), topic)
     done = subprocess.run(
         [sys.executable, "-m", "ketenlog.cli", "publish", "--org", "COA", "-"],
         input=text,
         cwd=tmp_path,
         env={
             **os.environ,
-            "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+            **services.kafka_env,
             "KETENLOG_DATABASE_URL": services.dsn,
             "KETENLOG_CHAIN_KEY": CHAIN_KEY,
         },
@@ -155,4 +157,4 @@ def test_standard_input_is_published_with_receipts_and_duplicates_sent_once(
         (5, 2),
     ]
     assert receipts[4]["offset"] == receipts[1]["offset"]
-    assert len(read_from(services.bootstrap, topic, before)) == 4
+    assert len(read_from(services.kafka("auditor"), topic, before)) == 4

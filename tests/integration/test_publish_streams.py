@@ -49,7 +49,7 @@ def peak_publish(services: RunningServices, file: Path) -> int:
     """Peak resident bytes of a process publishing FILE, which must publish it all."""
     env = {
         **os.environ,
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        **services.kafka_env,
         "KETENLOG_DATABASE_URL": services.dsn,
     }
     proc = subprocess.Popen(

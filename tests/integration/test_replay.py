@@ -75,7 +75,9 @@ def test_replay_swaps_in_while_a_live_worker_runs_and_the_worker_carries_on(
         preparer = Preparer(key, services.settings.oin_prefix)
         # Published while the replay runs: the live worker takes them, the replay must not
         # lose them when it swaps.
-        with Publisher("IND", preparer, services.bootstrap, signer=services.signer("IND")) as pub:
+        with Publisher(
+            "IND", preparer, services.kafka("IND"), signer=services.signer("IND")
+        ) as pub:
             for i in range(40):
                 pub.publish(
                     Submission(
@@ -93,7 +95,9 @@ def test_replay_swaps_in_while_a_live_worker_runs_and_the_worker_carries_on(
         assert "swapped in" in replayed.stderr
         assert "rebuilding" in replayed.stderr and "records" in replayed.stderr
         # After the swap, more events: the worker must write them into the swapped-in tables.
-        with Publisher("IND", preparer, services.bootstrap, signer=services.signer("IND")) as pub:
+        with Publisher(
+            "IND", preparer, services.kafka("IND"), signer=services.signer("IND")
+        ) as pub:
             pub.publish(
                 Submission(
                     type="AsylumApplicationLodged",
@@ -140,7 +144,9 @@ def _applications(rows: list[tuple[int]]) -> int:
 def _wait_for_positions(dsn: str, group: str, services: RunningServices) -> None:
 
     ends = {
-        (t, p): o for t in event_topics() for p, o in end_offsets(services.bootstrap, t).items()
+        (t, p): o
+        for t in event_topics()
+        for p, o in end_offsets(services.kafka("auditor"), t).items()
     }
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -227,7 +233,7 @@ def _publish_as_known_at_example(
     key = f"asof-{uuid.uuid4().hex}".encode()
     preparer = Preparer(key, services.settings.oin_prefix)
     placements = _placements(key)
-    with Publisher("COA", preparer, services.bootstrap, signer=services.signer("COA")) as pub:
+    with Publisher("COA", preparer, services.kafka("COA"), signer=services.signer("COA")) as pub:
         ids = [pub.publish(sub) for sub, late in placements if not late]
         pub.flush()
         reported = _between()

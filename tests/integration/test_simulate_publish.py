@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 def ketenlog(services: RunningServices, *args: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
-        "KETENLOG_KAFKA_BOOTSTRAP": services.bootstrap,
+        **services.kafka_env,
         "KETENLOG_DATABASE_URL": services.dsn,
         "KETENLOG_CHAIN_KEY": "s" * 40,
     }
@@ -57,9 +57,9 @@ def test_every_simulated_file_publishes_whole(services: RunningServices, tmp_pat
         lines = manifest["files"].get(path.name, 0)
         if not lines:
             continue
-        before = sum(end_offsets(services.bootstrap, event_topic(org)).values())
+        before = sum(end_offsets(services.kafka("auditor"), event_topic(org)).values())
         published = ketenlog(services, "publish", "--org", org.value, str(path))
         assert published.returncode == 0, f"{org}: {published.stderr[-2000:]}"
-        after = sum(end_offsets(services.bootstrap, event_topic(org)).values())
+        after = sum(end_offsets(services.kafka("auditor"), event_topic(org)).values())
         duplicates = int(published.stderr.split("duplicates ")[1].split()[0])
         assert after - before == lines - duplicates, org

@@ -30,19 +30,27 @@ from tests.integration.pipeline import ketenlog
 pytestmark = pytest.mark.integration
 
 
+def as_auditor(services: RunningServices, folder: Path) -> dict[str, str]:
+    """Settings under which `ketenlog` audits a test topic: such a topic is outside the
+    catalogue, so the auditor has no grant on it; the admin's settings stand in for it."""
+    folder.mkdir(exist_ok=True)
+    (folder / "auditor.json").write_text(services.kafka("admin").to_json())
+    return {**services.kafka_env, "KETENLOG_KAFKA_CREDENTIALS_DIR": str(folder)}
+
+
 def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_record(
-    services: RunningServices,
+    services: RunningServices, tmp_path: Path
 ) -> None:
     topic = fresh_topic(services)
     key = f"vc-{uuid.uuid4().hex}".encode()
     first = publish(services, topic, key, range(20))
     second = publish(services, topic, key, range(20, 30))  # a restart: continues each chain
-    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    audit = chain_audit.walk_all(services.kafka("admin"), [topic])
     assert audit.breaks == []
     assert [(t.records, t.chained, t.breaks) for t in audit.by_topic()] == [(30, 30, 0)]
 
     victim = first[0].partition
-    producer = KafkaProducer(bootstrap_servers=services.bootstrap)
+    producer = KafkaProducer(**services.kafka("admin").kafka_python())
     try:
         unchained = producer.send(topic, b"not an event", partition=victim).get(30)
         wrong = producer.send(
@@ -57,7 +65,7 @@ def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_r
     partitions = services.settings.partitions
     assert same_key.partition == (murmur2(b"a-person-key") & 0x7FFFFFFF) % partitions
 
-    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    audit = chain_audit.walk_all(services.kafka("admin"), [topic])
     found = {(b.partition, b.offset): b.kind for b in audit.breaks}
     assert found == {
         (victim, unchained.offset): "unchained",
@@ -67,10 +75,18 @@ def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_r
     mine = {(r.partition, r.offset) for r in first + second + third}
     assert not mine & set(found)
     # Each partition's head is the last link, as the publisher reads it back (another reader).
-    heads = last_links(services.bootstrap, topic, services.settings.partitions)
+    heads = last_links(services.kafka("admin"), topic, services.settings.partitions)
     assert {p.partition: p.head for p in audit.partitions} == heads
 
-    shown = ketenlog(services, services.dsn, "verify-chains", "--topic", topic, "--heads")
+    shown = ketenlog(
+        services,
+        services.dsn,
+        "verify-chains",
+        "--topic",
+        topic,
+        "--heads",
+        env=as_auditor(services, tmp_path / "creds"),
+    )
     assert shown.returncode == 1, shown.stderr[-2000:]
     assert f"break  {topic}[{victim}] offset {unchained.offset}: no chain link" in shown.stdout
     assert f"break  {topic}[{victim}] offset {wrong.offset}: chain link does not match" in (
@@ -81,10 +97,17 @@ def test_chains_walk_clean_continue_across_publishers_and_name_each_slipped_in_r
     assert "3 hash-chain break(s)" in shown.stderr
 
 
-def test_a_clean_topic_verifies_with_exit_0_and_json(services: RunningServices) -> None:
+def test_a_clean_topic_verifies_with_exit_0_and_json(
+    services: RunningServices, tmp_path: Path
+) -> None:
     topic = fresh_topic(services)
     receipts = publish(services, topic, f"vc-{uuid.uuid4().hex}".encode(), range(8))
-    shown = ketenlog(services, services.dsn, "verify-chains", "--topic", topic, "--format", "json")
+    shown = ketenlog(
+        services,
+        services.dsn,
+        *("verify-chains", "--topic", topic, "--format", "json"),
+        env=as_auditor(services, tmp_path / "creds"),
+    )
     assert shown.returncode == 0, shown.stderr[-2000:]
     report = json.loads(shown.stdout)
     assert report["breaks"] == 0
@@ -110,7 +133,7 @@ def test_records_a_client_wrote_in_a_transaction_are_named_and_its_markers_read_
 ) -> None:
     topic = fresh_topic(services)
     producer = KafkaProducer(
-        bootstrap_servers=services.bootstrap, transactional_id=f"vc-{uuid.uuid4().hex[:8]}"
+        transactional_id=f"vc-{uuid.uuid4().hex[:8]}", **services.kafka("admin").kafka_python()
     )
     try:
         producer.init_transactions()
@@ -122,14 +145,23 @@ def test_records_a_client_wrote_in_a_transaction_are_named_and_its_markers_read_
         producer.close()
     # Offsets 0..2 are the records, 3 the commit marker: the end is 4, and reading stops there
     # at once instead of waiting for a record that never comes.
-    stop = kafka_log.end_offsets(services.bootstrap, [topic])[(topic, 0)]
+    # The coordinator writes the marker after commit_transaction returns: wait for it (bounded).
+    deadline = time.monotonic() + 30
+    stop = kafka_log.end_offsets(services.kafka("admin"), [topic])[(topic, 0)]
+    while stop < 4 and time.monotonic() < deadline:
+        time.sleep(0.2)
+        stop = kafka_log.end_offsets(services.kafka("admin"), [topic])[(topic, 0)]
     assert stop == 4
     began = time.monotonic()
-    assert [r.offset for r in kafka_log.read(services.bootstrap, topic, 0, 0, stop)] == [0, 1, 2]
+    assert [r.offset for r in kafka_log.read(services.kafka("admin"), topic, 0, 0, stop)] == [
+        0,
+        1,
+        2,
+    ]
     assert time.monotonic() - began < 10
     key = f"vc-{uuid.uuid4().hex}".encode()
     publish(services, topic, key, range(40))  # some land in partition 0, after the marker
-    audit = chain_audit.walk_all(services.bootstrap, [topic])
+    audit = chain_audit.walk_all(services.kafka("admin"), [topic])
     assert [(b.partition, b.offset, b.kind) for b in audit.breaks] == [
         (0, 0, "unchained"),
         (0, 1, "unchained"),
@@ -156,16 +188,19 @@ def test_a_forged_record_with_a_correct_chain_link_is_named_by_its_signature(
             data={"track": "GENERAL"},
         )
 
-    with Publisher("IND", preparer, services.bootstrap, signer=services.signer("IND")) as pub:
+    ind = services.kafka("IND")
+    with Publisher("IND", preparer, ind, signer=services.signer("IND")) as pub:
         pub.publish(decision(0))
         (genuine,) = pub.flush()
-    producer = KafkaProducer(bootstrap_servers=services.bootstrap, acks="all")
+    # The forger writes with IND's own Kafka credentials (the broker lets nobody else write
+    # IND's topic), but has not IND's signing key.
+    producer = KafkaProducer(acks="all", **ind.kafka_python())
     forged: dict[str, int] = {}
     try:
         for how in ("unsigned", "signed by COA"):
             record = preparer.prepare("IND", decision(1))
             partition = genuine.partition
-            prev = last_links(services.bootstrap, topic, services.settings.partitions)[partition]
+            prev = last_links(ind, topic, services.settings.partitions)[partition]
             ts = int(time.time() * 1000)
             link = chain.link(prev, record.key, record.value, ts)
             headers = [*record.headers, (chain.HEADER, link)]

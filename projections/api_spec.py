@@ -129,8 +129,8 @@ def parameters(projection: str, surface: Surface = API) -> list[Param]:
         "bekend-op",
         "--as-known-at",
         "the figures as the chain knew them at this system time: an ISO date (the end of that "
-        "day) or an RFC 3339 date-time with its zone; events and corrections recorded later "
-        "do not count",
+        "day) or an RFC 3339 date-time with its zone; events and corrections the broker "
+        "received later do not count (the broker's time, not the publisher's recorded_at)",
         MOMENT_SCHEMA,
     )
     fmt = Param(

@@ -8,33 +8,17 @@ import json
 import stat
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 from infra.chain_audit import audit_records
 from infra.signing_keys import KeyStore, verifier_from
 from processors.checks import Accepted, Reason, Rejected, check
-from producers.prepare import Preparer
-from producers.submission import Submission
 from schemas import chain, signature
 from schemas.codec import default_codec
 from schemas.records import Raw
+from tests.unit.prepared_records import HEADERS, NOW, record
 
 TOPIC = "keten.ind.events"
-NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
-HEADERS: dict[bytes, list[tuple[str, bytes]]] = {}
-
-
-def record(org: str, type_: str, data: dict[str, Any], ref: str) -> tuple[bytes, bytes]:
-    """An event as the publisher prepares it (its CloudEvents headers kept in HEADERS)."""
-    preparer = Preparer(b"s" * 32, "urn:x", clock=lambda: NOW)
-    sub = Submission(
-        type=type_, v_nummer="1234567890", occurred_at=NOW - timedelta(days=1), ref=ref, data=data
-    )
-    prepared = preparer.prepare(org, sub)
-    HEADERS[prepared.value] = prepared.headers
-    return prepared.key, prepared.value
 
 
 def signed_raw(store: KeyStore, org: str, offset: int = 0, prev: bytes = chain.GENESIS) -> Raw:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -14,28 +14,13 @@ from kafka.partitioner.default import murmur2
 from processors.batch import BatchProcessor
 from processors.checks import Reason, partition_of
 from processors.timeline import gate, new_facts
-from producers.prepare import InvalidEventError, Preparer
-from producers.submission import Submission
+from producers.prepare import InvalidEventError
 from schemas.codec import MAGIC, default_codec, encode
 from schemas.records import Raw
 from schemas.registry import default_registry, load_version
 from schemas.samples import sample_record
 from schemas.validation import limit_problems
-
-NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
-
-
-HEADERS: dict[bytes, list[tuple[str, bytes]]] = {}
-
-
-def record(org: str, type_: str, data: dict[str, Any], ref: str) -> tuple[bytes, bytes]:
-    preparer = Preparer(b"g" * 32, "urn:x", clock=lambda: NOW)
-    sub = Submission(
-        type=type_, v_nummer="1234567890", occurred_at=NOW - timedelta(days=1), ref=ref, data=data
-    )
-    prepared = preparer.prepare(org, sub)
-    HEADERS[prepared.value] = prepared.headers
-    return prepared.key, prepared.value
+from tests.unit.prepared_records import HEADERS, NOW, record
 
 
 def raw(topic: str, offset: int, key: bytes | None, value: bytes | None) -> Raw:

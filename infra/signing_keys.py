@@ -155,13 +155,17 @@ class KeyStore:
 
 def verifier_from(registry: dict[str, Any]) -> Verifier:
     """A verifier of every key in a registry document (the key store's, or an archive's)."""
+    return Verifier(public_keys(registry))
+
+
+def public_keys(registry: dict[str, Any]) -> list[PublicKey]:
     keys = []
     for entry in registry.get("keys", []):
         public = Ed25519PublicKey.from_public_bytes(base64.b64decode(entry["public_key"]))
         if key_id(public) != entry["key_id"]:
             raise KeyStoreError(f"registry entry {entry['key_id']} does not match its key")
         keys.append(PublicKey(entry["org"], entry["key_id"], public))
-    return Verifier(keys)
+    return keys
 
 
 class ReloadingVerifier(Verifier):
@@ -171,15 +175,14 @@ class ReloadingVerifier(Verifier):
     def __init__(self, store: KeyStore) -> None:
         self._store = store
         self._loaded_at = time.monotonic()
-        super().__init__()
-        self._keys = store.verifier()._keys
+        super().__init__(public_keys(store.registry()))
 
     def problem(self, org: str, record: Record) -> str | None:
         header = header_of(record.headers)
         if header is not None and not self.knows(header):
             now = time.monotonic()
-            if now - self._loaded_at >= RELOAD_AFTER_S or not self._keys:
-                self._keys = self._store.verifier()._keys
+            if now - self._loaded_at >= RELOAD_AFTER_S or not len(self):
+                self.load(public_keys(self._store.registry()))
                 self._loaded_at = now
         return super().problem(org, record)
 

@@ -85,8 +85,8 @@ class KafkaAccess:
             self.ssl_cafile,
         )
 
-    def kafka_python(self) -> dict[str, Any]:
-        """Keyword arguments for kafka-python's KafkaProducer/KafkaConsumer/KafkaAdminClient."""
+    def _login(self) -> dict[str, Any]:
+        """The servers, protocol and SASL login, named alike by kafka-python and aiokafka."""
         kwargs: dict[str, Any] = {
             "bootstrap_servers": self.servers,
             "security_protocol": self.security_protocol,
@@ -97,6 +97,11 @@ class KafkaAccess:
                 "sasl_plain_username": self.username,
                 "sasl_plain_password": self.password,
             }
+        return kwargs
+
+    def kafka_python(self) -> dict[str, Any]:
+        """Keyword arguments for kafka-python's KafkaProducer/KafkaConsumer/KafkaAdminClient."""
+        kwargs = self._login()
         if "SSL" in self.security_protocol:
             kwargs |= {"ssl_cafile": self.ssl_cafile, "ssl_check_hostname": True}
         return kwargs
@@ -109,16 +114,7 @@ class KafkaAccess:
 
     def aiokafka(self) -> dict[str, Any]:
         """Keyword arguments for aiokafka's AIOKafkaProducer/AIOKafkaConsumer."""
-        kwargs: dict[str, Any] = {
-            "bootstrap_servers": self.servers,
-            "security_protocol": self.security_protocol,
-        }
-        if self.sasl_mechanism:
-            kwargs |= {
-                "sasl_mechanism": self.sasl_mechanism,
-                "sasl_plain_username": self.username,
-                "sasl_plain_password": self.password,
-            }
+        kwargs = self._login()
         context = self.ssl_context()
         if context is not None:
             kwargs["ssl_context"] = context

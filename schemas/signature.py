@@ -85,7 +85,12 @@ class Verifier:
     rotated key stays in the registry, so what it signed still verifies."""
 
     def __init__(self, keys: Iterable[PublicKey] = ()) -> None:
-        self._keys: dict[str, PublicKey] = {k.key_id: k for k in keys}
+        self._keys: dict[str, PublicKey] = {}
+        self.load(keys)
+
+    def load(self, keys: Iterable[PublicKey]) -> None:
+        """Trust exactly `keys` from now on (a registry read again)."""
+        self._keys = {k.key_id: k for k in keys}
 
     def __len__(self) -> int:
         return len(self._keys)

@@ -10,8 +10,11 @@ import threading
 from dataclasses import replace
 from pathlib import Path
 
+import pytest
+
+from infra import signing_keys
 from infra.chain_audit import audit_records
-from infra.signing_keys import KeyStore, verifier_from
+from infra.signing_keys import KeyStore, ReloadingVerifier, verifier_from
 from processors.checks import Accepted, Reason, Rejected, check
 from schemas import chain, signature
 from schemas.codec import default_codec
@@ -134,3 +137,17 @@ def test_the_chain_audit_names_a_forged_record_with_a_correct_link(tmp_path: Pat
     # Without the registry the same log looks intact: the link alone carries no secret.
     assert audit_records(TOPIC, 0, 0, 2, [first, forged]).breaks == []
     assert Reason.UNSIGNED.value == "UNSIGNED"
+
+
+def test_a_running_gate_learns_a_key_rotated_after_it_started(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = KeyStore(tmp_path / "keys")
+    store.signer("IND")
+    gate_keys = ReloadingVerifier(store)
+    store.rotate("IND")
+    fresh = signed_raw(store, "IND")
+    monkeypatch.setattr(signing_keys, "RELOAD_AFTER_S", 3600.0)
+    assert "in no organisation's registry" in (gate_keys.problem("IND", fresh) or "")
+    monkeypatch.setattr(signing_keys, "RELOAD_AFTER_S", 0.0)
+    assert gate_keys.problem("IND", fresh) is None

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.facts import Fact
-from domain.lifecycle import PersonState, effective, fold
+from domain.lifecycle import PersonState, effective
+from domain.lifecycle.person import states_through
 from domain.subscriptions import ORG_WIDE, POLICY, Condition, Policy, Rule, audiences
 from schemas.topics import Org
 
@@ -61,10 +62,10 @@ class History:
 
     @classmethod
     def of(cls, facts: Iterable[Fact]) -> History:
+        facts = list(facts)
         events = effective(facts).events
-        # The fold refolds a prefix as the stream processor refolds a person on every fact.
-        states = tuple(fold(events[:i]) for i in range(len(events) + 1))
-        return cls(events, states)
+        person_key = min((f.person_key for f in facts), default="")
+        return cls(events, tuple(states_through(person_key, events)))
 
 
 def deliveries(facts: Iterable[Fact], policy: Policy = POLICY) -> tuple[Delivery, ...]:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from domain.distribution import Delivery, History, deliveries, recipient_name
 from domain.facts import Fact
-from domain.lifecycle import valid_time_key
+from domain.lifecycle import fold, valid_time_key
 from domain.subscriptions import POLICY, audiences
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -177,3 +177,21 @@ def test_a_valid_time_prefix_delivers_nothing_the_whole_history_does_not(
 ) -> None:
     ordered = sorted(facts, key=valid_time_key)
     assert set(deliveries(ordered[:cut])) <= set(deliveries(ordered))
+
+
+@PROPERTY
+@given(delivered_in_any_order())
+def test_the_states_passed_through_are_the_folds_of_the_prefixes(
+    both: tuple[list[Fact], list[Fact]],
+) -> None:
+    history = History.of(both[1])
+    for k, state in enumerate(history.states):
+        whole = fold(history.events[:k])
+        seen = (state.cases, state.reception, state.guardianship, state.housing, state.event_ids)
+        assert seen == (
+            whole.cases,
+            whole.reception,
+            whole.guardianship,
+            whole.housing,
+            whole.event_ids,
+        )

@@ -5,6 +5,7 @@ itself as rows (`ketenlog subscriptions`) and as the generated part of docs/subs
 
 from __future__ import annotations
 
+import re
 import textwrap
 from collections.abc import Iterable
 from typing import Any
@@ -14,6 +15,8 @@ from domain.facts import Fact
 from domain.lifecycle import effective, valid_time_key
 from domain.subscriptions import ALL_TYPES, PERSON_EVENT_TYPES, POLICY, Policy, Rule
 from schemas.topics import Org
+
+_CBS_CODE = re.compile(r"GM[0-9]{4}")
 
 
 class RecipientError(ValueError):
@@ -30,6 +33,8 @@ def parse_recipient(text: str) -> tuple[Org, str | None]:
         raise RecipientError(f"unknown organisation {org_text!r} (one of {known})") from exc
     if org == Org.GEMEENTE and not unit:
         raise RecipientError("a municipality is named by its CBS code: GEMEENTE:GM0344")
+    if org == Org.GEMEENTE and not _CBS_CODE.fullmatch(unit):
+        raise RecipientError(f"{unit!r} is not a CBS municipality code (GM and four digits)")
     if org != Org.GEMEENTE and unit:
         raise RecipientError(f"{org.value} has no parts: name it without ':{unit}'")
     return org, unit or None

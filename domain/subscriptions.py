@@ -20,6 +20,7 @@ from domain.lifecycle import CaseKind, CaseStatus, PersonState
 from domain.lifecycle.guardianship import GuardianshipStatus
 from domain.routes import ROUTES, Handler
 from schemas.event_types import EventType
+from schemas.registry import default_registry
 from schemas.topics import Org
 
 ALL_TYPES = "*"
@@ -219,6 +220,7 @@ def _rule(index: int, raw: Mapping[str, Any]) -> Rule:
             f"{where}: field 'sensitivity': {sorted(sensitivity - set(SENSITIVITIES))}"
         )
     when = field("when", dict, {})
+    _check_when(where, events, when)
     design_choice = raw.get("design_choice")
     if design_choice is not None and not isinstance(design_choice, str):
         raise PolicyError(f"{where}: field 'design_choice' must be str")
@@ -261,6 +263,38 @@ def _event_types(where: str, names: list[Any]) -> frozenset[str]:
             f"{where}: field 'events': not event types about a person: {unknown or 'none given'}"
         )
     return frozenset(str(n) for n in names)
+
+
+def _check_when(where: str, events: frozenset[str], when: Mapping[str, Any]) -> None:
+    """Every payload field the filter names is in every one of the rule's event types, and
+    every value is a symbol of that field in one of them: a typo would otherwise deliver
+    nothing, silently."""
+    registry = default_registry()
+    for name, values in when.items():
+        if not isinstance(values, list) or not values:
+            raise PolicyError(f"{where}: field 'when.{name}' must be a list of values")
+        symbols: set[str] = set()
+        for event_type in sorted(events):
+            version = registry.latest(event_type)
+            fields = {f["name"]: f["type"] for f in version.schema["fields"]}
+            if name not in fields:
+                raise PolicyError(f"{where}: field 'when.{name}': {event_type} has no {name!r}")
+            symbols |= _symbols(fields[name], version.named_types)
+        unknown = sorted(str(v) for v in values if symbols and str(v) not in symbols)
+        if unknown:
+            raise PolicyError(f"{where}: field 'when.{name}': no such value {unknown}")
+
+
+def _symbols(avro_type: Any, named: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """The enum symbols an Avro field type allows (empty: not an enum)."""
+    if isinstance(avro_type, list):
+        return set().union(*(_symbols(t, named) for t in avro_type))
+    if isinstance(avro_type, str):
+        found = [t for full, t in named.items() if avro_type in (full, full.rsplit(".", 1)[-1])]
+        return _symbols(found[0], named) if found else set()
+    if isinstance(avro_type, Mapping) and avro_type.get("type") == "enum":
+        return {str(s) for s in avro_type["symbols"]}
+    return set()
 
 
 def policy_text() -> str:

@@ -74,7 +74,12 @@ def test_explain_names_a_condition_that_did_not_hold() -> None:
 
 @pytest.mark.parametrize(
     ("text", "named"),
-    [("ACME", "unknown organisation 'ACME'"), ("GEMEENTE", "GEMEENTE:GM0344"), ("COA:X", "':X'")],
+    [
+        ("ACME", "unknown organisation 'ACME'"),
+        ("GEMEENTE", "GEMEENTE:GM0344"),
+        ("GEMEENTE:Amsterdam", "'Amsterdam' is not a CBS municipality code"),
+        ("COA:X", "':X'"),
+    ],
 )
 def test_a_recipient_the_policy_cannot_name_is_refused(text: str, named: str) -> None:
     with pytest.raises(RecipientError, match=named):

@@ -86,12 +86,21 @@ def test_the_shipped_policy_parses_to_the_loaded_one() -> None:
         (("retroactive = false", 'retroactive = "no"'), "'retroactive'"),
         (('basis = "why"', 'basis = "why"\nwhom = "x"'), "unknown field(s) whom"),
         (('basis = "why"', 'basis = "why"\nsensitivity = ["SECRET"]'), "'sensitivity'"),
+        (('basis = "why"', 'basis = "why"\nwhen = { outcom = ["REJECTED"] }'), "no 'outcom'"),
+        (('basis = "why"', 'basis = "why"\nwhen = { outcome = ["REJECTD"] }'), "['REJECTD']"),
     ],
 )
 def test_a_wrong_rule_is_refused_naming_rule_and_field(change: tuple[str, str], named: str) -> None:
     with pytest.raises(PolicyError) as refused:
         parse_policy(GOOD_RULE.replace(*change))
     assert "rule 'r'" in str(refused.value) and named in str(refused.value)
+
+
+def test_a_payload_filter_on_a_real_field_and_value_is_taken() -> None:
+    (rule,) = parse_policy(
+        GOOD_RULE.replace('basis = "why"', 'basis = "why"\nwhen = { outcome = ["REJECTED"] }')
+    ).rules
+    assert rule.when == {"outcome": frozenset({"REJECTED"})}
 
 
 def test_rule_names_are_unique() -> None:

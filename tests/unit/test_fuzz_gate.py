@@ -17,11 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from infra.signing_keys import KeyStore
-from processors.checks import Reason
+from processors.checks import Reason, partition_of
 from processors.timeline import gate
 from schemas import chain, signature
 from schemas.codec import HEADER_SIZE, MAGIC, DecodeError, decode, default_codec
@@ -37,6 +37,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 TS = int(NOW.timestamp() * 1000)
+PARTITIONS = 6
 FINGERPRINTS = [sv.fingerprint for sv in default_registry().all()]
 # One valid record per organisation and type, as the publisher prepares them.
 KINDS = [
@@ -68,7 +69,7 @@ def _signed(keys: KeyStore, org: str, offset: int, key: bytes, value: bytes) -> 
     signer, _ = keys.signer(org)
     headers = [*HEADERS[value], (chain.HEADER, link)]
     headers.append((signature.HEADER, signer.sign(topic, link, key, value)))
-    return Raw(topic, 0, offset, key, value, headers, TS)
+    return Raw(topic, partition_of(key, PARTITIONS), offset, key, value, headers, TS)
 
 
 def _valid(keys: KeyStore, kind: int, n: int, offset: int) -> Raw:
@@ -131,7 +132,10 @@ def value_mutations(draw: st.DrawFn) -> Mutation:
 @st.composite
 def record_mutations(draw: st.DrawFn) -> Mutation:
     """What a hostile client does around the value: key, topic, headers, time."""
-    how = draw(st.sampled_from(["key", "topic", "drop_header", "header", "time"]))
+    how = draw(st.sampled_from(["key", "partition", "topic", "drop_header", "header", "time"]))
+    if how == "partition":
+        partition = draw(st.integers(0, PARTITIONS - 1))
+        return lambda r: _with(r, partition=partition)
     if how == "key":
         key = draw(st.none() | st.binary(max_size=80))
         return lambda r: _with(r, key=key)
@@ -253,13 +257,14 @@ def test_hostile_records_among_valid_ones_never_cost_a_valid_one(
     ]
     order.shuffle(batch)
     records = [_with(raw, offset=i) for i, (_, raw) in enumerate(batch)]
-    out = gate(default_codec(), records, NOW, partitions=None, signatures=keys.verifier())
+    out = gate(default_codec(), records, NOW, partitions=PARTITIONS, signatures=keys.verifier())
     accepted = {r.offset for r, _ in out.accepted}
     good = {i for i, (is_valid, _) in enumerate(batch) if is_valid}
     assert good <= accepted, "a valid record was lost"
     assert len(out.accepted) + len(out.deadletters) == len(records), "a record vanished"
     for dead in _dead(out):
         _assert_named(dead)
+        event(f"dead letter {dead['dl_reason'].decode()}")  # the reasons the run reached
 
 
 @FUZZ
@@ -277,7 +282,7 @@ def test_a_field_the_store_cannot_hold_is_a_dead_letter_naming_the_field(
     HEADERS[poisoned.value or b""] = HEADERS[good]
     raw = _signed(keys, org, 1, key, poisoned.value or b"")
     fine = _signed(keys, org, 0, key, good)
-    out = gate(default_codec(), [fine, raw], NOW, partitions=None, signatures=keys.verifier())
+    out = gate(default_codec(), [fine, raw], NOW, partitions=PARTITIONS, signatures=keys.verifier())
     assert [r.offset for r, _ in out.accepted] == [0]
     (dead,) = _dead(out)
     _assert_named(dead)

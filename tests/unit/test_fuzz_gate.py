@@ -289,3 +289,18 @@ def test_a_field_the_store_cannot_hold_is_a_dead_letter_naming_the_field(
     assert dead["dl_reason"].decode() in (Reason.CONTRACT_VIOLATION, Reason.V_NUMMER_IN_TEXT)
     assert path in dead["dl_detail"].decode()
     assert dead["dl_source_offset"] == b"1"
+
+
+@pytest.mark.parametrize("ms", [-(2**63), 2**62])
+def test_a_timestamp_no_datetime_holds_is_an_implausible_time(keys: KeyStore, ms: int) -> None:
+    # Found by the fuzzer above: it escaped the gate as ValueError.
+    raw = _with(_valid(keys, 0, 0, 0), timestamp_ms=ms)
+    (dead,) = _dead(gate(default_codec(), [raw], NOW, partitions=PARTITIONS))
+    assert dead["dl_reason"] == b"IMPLAUSIBLE_TIME"
+
+
+def test_the_clock_skew_check_at_the_calendar_s_end_does_not_overflow(keys: KeyStore) -> None:
+    # The broker time plus the skew overflowed at 9999-12-31; recorded before it is plausible.
+    raw = _with(_valid(keys, 0, 0, 0), timestamp_ms=253_402_300_799_999)
+    out = gate(default_codec(), [raw], NOW, partitions=PARTITIONS)
+    assert [r.timestamp_ms for r, _ in out.accepted] == [raw.timestamp_ms]

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from producers.file_publish import (
@@ -169,8 +169,17 @@ def _checked(lines: list[bytes]) -> list[Line]:
         return list(check_lines(PREPARER, Org.COA, stream, seen))
 
 
+# Found by this fuzzer: both escaped publish as exceptions (ValueError, OverflowError).
+FOUND = [
+    b'{"type": "ReceptionStarted", "x": ' + b"9" * 4301 + b"}",
+    _line({**valid(1), "occurred_at": "0001-01-01T00:00:00+01:00"}),
+    _line({**valid(2), "recorded_at": "9999-12-31T23:59:59-01:00"}),
+]
+
+
 @FUZZ
 @given(files())
+@example(([_line(valid(0)), *FOUND], [None, True, True, True]))
 def test_every_hostile_line_is_rejected_naming_the_field_and_no_valid_line_is_lost(
     file: tuple[list[bytes], list[bool | None]],
 ) -> None:

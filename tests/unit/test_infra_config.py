@@ -200,3 +200,16 @@ def test_equal_kafka_ports_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(InfraError, match="KETENLOG_KAFKA_CONTROLLER_PORT"):
         kafka_broker.check_ports(s)
+
+
+def test_child_processes_get_only_the_allow_listed_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KETENLOG_CHAIN_KEY", "k" * 40)
+    monkeypatch.setenv("KETENLOG_AUDITOR_TOKEN", "t" * 40)
+    monkeypatch.setenv("KETENLOG_DATABASE_URL", "postgresql://u:secret@h/db")
+    monkeypatch.setenv("JAVA_HOME", "/opt/java")
+    env = procs.child_env({"DEBIAN_FRONTEND": "noninteractive"})
+    assert not [name for name in env if name.startswith("KETENLOG_")]
+    assert env["JAVA_HOME"] == "/opt/java" and env["DEBIAN_FRONTEND"] == "noninteractive"
+    assert set(env) <= {*procs.CHILD_ENV, "DEBIAN_FRONTEND"}

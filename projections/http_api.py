@@ -5,7 +5,9 @@ headers, a CORS allowlist; no person keys anywhere), and the dashboard page
 (projections.dashboard). Every response with figures says up to which day the log holds data.
 Parameters are validated by projections.api_spec and bodies by projections.api_models, the
 declarations projections.openapi documents. Every count passes disclosure control. Reads only
-the stable `analyst` views.
+the stable `analyst` views, on the analyst role's connection (`analyst_dsn`), which PostgreSQL
+holds to them; the auditor's person timeline and a moment's views (`bekend-op`, built from the
+tables) use the owner's (`dsn`).
 """
 
 from __future__ import annotations
@@ -139,11 +141,13 @@ class Api:
         simulated: Simulated | None = None,
         health: CheckHealth | None = None,
         default_groups: tuple[str, ...] = (),
+        analyst_dsn: str | None = None,
     ) -> None:
         """`simulated`: the period of the simulation the log holds, if it holds one (the
         dashboard says so and shows that period). `health`: answers the health resource,
         watching `default_groups` unless the request names its own."""
         self.dsn = dsn
+        self.analyst_dsn = analyst_dsn or dsn
         self.health = health
         self.default_groups = default_groups
         # One health check at a time: a burst of polls waits for it rather than each opening
@@ -264,10 +268,11 @@ class Api:
             return await work(await self._connection())
 
     async def _connection(self) -> Connection:
-        """One connection, opened on first use and again after it broke (callers hold the lock)."""
+        """One connection of the analyst role, opened on first use and again after it broke
+        (callers hold the lock)."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.dsn,
+                self.analyst_dsn,
                 autocommit=True,
                 application_name="ketenlog-serve",
                 connect_timeout=CONNECT_TIMEOUT_S,

@@ -69,6 +69,9 @@ def ensure(conn: psycopg.Connection[Any], passwords: Passwords, say: Say) -> Non
             conn.execute(
                 sql.SQL("ALTER ROLE {} SET default_transaction_read_only = on").format(_ident(role))
             )
+    # The owner may act as the analyst (SET ROLE) to read a moment's views it built (`serve`'s
+    # bekend-op); it gains nothing by it, the analyst may less.
+    conn.execute(sql.SQL("GRANT {} TO {}").format(_ident(ANALYST), _ident(OWNER)))
     exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
     if exists.fetchone() is None:
         conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(_ident(DATABASE), _ident(OWNER)))

@@ -106,6 +106,16 @@ def _grant_to_analyst(conn: psycopg.Connection, views: str) -> None:
     conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, reader))
 
 
+def as_analyst(conn: psycopg.Connection) -> bool:
+    """True when this connection's role may act as the analyst role (SET ROLE)."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
+        " AND pg_has_role(current_user, %s, 'MEMBER')",
+        (ANALYST_ROLE, ANALYST_ROLE),
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection:
     """A connection that names itself in pg_stat_activity."""
     return psycopg.connect(dsn, autocommit=autocommit, application_name="ketenlog")

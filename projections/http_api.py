@@ -26,6 +26,7 @@ from typing import Any, NamedTuple, TypeVar
 import psycopg
 import pydantic
 from aiohttp import web
+from psycopg import sql
 
 from domain.facts import Fact
 from domain.person_timeline import person_timeline
@@ -35,6 +36,7 @@ from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterErr
 from projections.api_spec import validate as validate_request
 from projections.audit import person_facts
 from projections.dashboard import Simulated, dashboard_page
+from projections.db import ANALYST_ROLE, as_analyst
 from projections.disclosure import Disclosure
 from projections.openapi import API_VERSION, DATA_UNTIL_HEADER, document
 from projections.queries import (
@@ -232,7 +234,12 @@ class Api:
             ) as conn,
             conn.transaction(force_rollback=True),
         ):
-            return query(conn, as_known_at.prepare(conn, moment))
+            views = as_known_at.prepare(conn, moment)
+            # Built by the owner (it reads the tables), read as the analyst where the owner
+            # may be it (`ketenlog up` grants that): PostgreSQL holds the reading to the views.
+            if as_analyst(conn):
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ANALYST_ROLE)))
+            return query(conn, views)
 
     async def person_timeline(self, person_key: str, known_at: datetime | None) -> dict[str, Any]:
         def load() -> list[Fact]:

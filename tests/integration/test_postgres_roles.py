@@ -8,14 +8,17 @@ import socket
 import stat
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from infra import pg_roles, postgres
 from ketenlog.settings import DbRole, Settings, load
-from projections.db import migrate
+from projections import as_known_at
+from projections.db import as_analyst, migrate
 from tests.conftest import RunningServices
 from tests.integration.scratch_db import scratch_database
 from tests.integration.serving import get, serving
@@ -65,6 +68,18 @@ def test_serve_reads_the_aggregates_as_the_analyst(
                 " AND datname = current_database()"
             ).fetchall()
     assert users == [(pg_roles.ANALYST,)]
+
+
+def test_a_moments_views_are_read_as_the_analyst(migrated: str) -> None:
+    # What serve does for bekend-op: the owner builds the moment's views, then reads as analyst.
+    with psycopg.connect(migrated) as conn, conn.transaction(force_rollback=True):
+        views = as_known_at.prepare(conn, datetime.now(UTC))
+        assert as_analyst(conn)
+        conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(pg_roles.ANALYST)))
+        query = sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(views, "inflow"))
+        assert conn.execute(query).fetchone() == (0,)
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+            conn.execute("SELECT * FROM public.inflow_items")
 
 
 def test_the_auditor_reads_the_tables_and_writes_nothing(

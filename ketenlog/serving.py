@@ -1,6 +1,7 @@
 """The analysts' HTTP API and dashboard assembled on the settings' database (`ketenlog serve`,
 the demo's last step): projections.http_api with disclosure control and the derive step, and
-its health resource answered by ketenlog.health (watching the processor's default group)."""
+its health resource answered by ketenlog.health (watching the processor's default group). The
+aggregates are read through the analyst role's DSN, the rest through the owner's."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
+from infra.services import redact
 from ketenlog import health
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
@@ -35,8 +37,15 @@ def serve(
             migrate(conn)
     except Exception as exc:
         raise ServingError(
-            f"cannot prepare PostgreSQL at {settings.dsn}: {exc}; is it running (`ketenlog up`)?"
+            f"cannot prepare PostgreSQL at {redact(settings.dsn)}: {exc}; is it running "
+            "(`ketenlog up`)?"
         ) from exc
+    if not settings.analyst_role_enforced:
+        say(
+            "serve: WARNING: KETENLOG_ANALYST_DATABASE_URL is not set: the aggregates are read "
+            "through KETENLOG_DATABASE_URL's role, which PostgreSQL does not hold to the analyst "
+            "views"
+        )
     api = Api(
         settings.dsn,
         Disclosure(settings.disclosure_min, settings.disclosure_round),
@@ -45,6 +54,7 @@ def serve(
         simulated=simulated,
         health=lambda groups: health.answer(health.check(settings, groups)),
         default_groups=(DEFAULT_GROUP,),
+        analyst_dsn=settings.dsn_for("analyst"),
     )
     say(f"serve: dashboard at http://{host}:{port}/dashboard")
     say(f"serve: API at http://{host}:{port}/v1 (openapi.json); Ctrl-C stops")

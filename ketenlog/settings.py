@@ -9,8 +9,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
 
+from infra import pg_roles
 from schemas.access import KafkaAccess
+
+# The database roles a connection can be for (infra.pg_roles): the owner that migrates and
+# writes, the analyst that reads only the `analyst` views, the auditor that reads everything.
+DbRole = Literal["owner", "analyst", "auditor"]
+_LOCAL_ROLES: dict[DbRole, str] = {
+    "owner": pg_roles.OWNER,
+    "analyst": pg_roles.ANALYST,
+    "auditor": pg_roles.AUDITOR,
+}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -46,6 +58,9 @@ class Settings:
     kafka_credentials_dir_setting: Path | None = None
     # The organisations' signing keys and the public-key registry (infra/signing_keys.py).
     signing_keys: Path | None = None
+    # With KETENLOG_DATABASE_URL: the analyst's and the auditor's connections to that server.
+    analyst_database_url: str | None = None
+    auditor_database_url: str | None = None
 
     @property
     def signing_dir(self) -> Path:
@@ -90,8 +105,33 @@ class Settings:
             raise SystemExit(str(exc)) from None
 
     @property
+    def postgres_passfile(self) -> Path:
+        """The local cluster's passwords (a libpq passfile, owner-only; infra.pg_passfile)."""
+        return self.home / "postgres.pgpass"
+
+    def dsn_for(self, role: DbRole) -> str:
+        """The DSN of database role `role`: the one place every connection takes it from. The
+        local cluster's DSNs name the passfile, never a password; with KETENLOG_DATABASE_URL the
+        URLs given for each role (the analyst's and auditor's fall back to the owner's)."""
+        if self.database_url is not None:
+            given = {"analyst": self.analyst_database_url, "auditor": self.auditor_database_url}
+            return given.get(role) or self.database_url
+        passfile = quote(str(self.postgres_passfile), safe="")
+        return (
+            f"postgresql://{_LOCAL_ROLES[role]}@127.0.0.1:{self.postgres_port}/"
+            f"{pg_roles.DATABASE}?passfile={passfile}"
+        )
+
+    @property
     def dsn(self) -> str:
-        return self.database_url or f"postgresql://ketenlog@127.0.0.1:{self.postgres_port}/ketenlog"
+        """The owner's DSN (migrations, the processor, replay, the CLI)."""
+        return self.dsn_for("owner")
+
+    @property
+    def analyst_role_enforced(self) -> bool:
+        """False when an external server has no analyst URL: the analyst's reads then go
+        through the owner's connection, and PostgreSQL does not hold them to the views."""
+        return self.database_url is None or self.analyst_database_url is not None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
@@ -146,4 +186,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         kafka_insecure=_flag(env, "KETENLOG_KAFKA_INSECURE"),
         kafka_credentials_dir_setting=Path(creds).resolve() if creds else None,
         signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,
+        analyst_database_url=env.get("KETENLOG_ANALYST_DATABASE_URL") or None,
+        auditor_database_url=env.get("KETENLOG_AUDITOR_DATABASE_URL") or None,
     )

@@ -29,6 +29,7 @@ from typing import IO, Protocol
 from pydantic import ValidationError
 
 from producers.prepare import InvalidEventError, Prepared, Preparer
+from producers.private_files import open_private
 from producers.publisher import Publisher, PublishError, Receipt
 from producers.submission import Submission, problems_of
 from schemas.topics import Org
@@ -450,7 +451,8 @@ class _Sender:
         self._files.close()
 
     def _open(self, path: Path) -> IO[str]:
-        return self._files.enter_context(open(path, "w", encoding="utf-8"))
+        # Rejects and resend files hold the input lines, V-nummers included.
+        return self._files.enter_context(open_private(path))
 
     def reject(self, line: Line) -> None:
         self.rejected += 1

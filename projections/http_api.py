@@ -5,7 +5,9 @@ headers, a CORS allowlist; no person keys anywhere), and the dashboard page
 (projections.dashboard). Every response with figures says up to which day the log holds data.
 Parameters are validated by projections.api_spec and bodies by projections.api_models, the
 declarations projections.openapi documents. Every count passes disclosure control. Reads only
-the stable `analyst` views.
+the stable `analyst` views, on the analyst role's connection (`analyst_dsn`), which PostgreSQL
+holds to them; the auditor's person timeline and a moment's views (`bekend-op`, built from the
+tables) use the owner's (`dsn`).
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from typing import Any, NamedTuple, TypeVar
 import psycopg
 import pydantic
 from aiohttp import web
+from psycopg import sql
 
 from domain.facts import Fact
 from domain.person_timeline import person_timeline
@@ -33,6 +36,7 @@ from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterErr
 from projections.api_spec import validate as validate_request
 from projections.audit import person_facts
 from projections.dashboard import Simulated, dashboard_page
+from projections.db import ANALYST_ROLE, as_analyst
 from projections.disclosure import Disclosure
 from projections.openapi import API_VERSION, DATA_UNTIL_HEADER, document
 from projections.queries import (
@@ -139,11 +143,13 @@ class Api:
         simulated: Simulated | None = None,
         health: CheckHealth | None = None,
         default_groups: tuple[str, ...] = (),
+        analyst_dsn: str | None = None,
     ) -> None:
         """`simulated`: the period of the simulation the log holds, if it holds one (the
         dashboard says so and shows that period). `health`: answers the health resource,
         watching `default_groups` unless the request names its own."""
         self.dsn = dsn
+        self.analyst_dsn = analyst_dsn or dsn
         self.health = health
         self.default_groups = default_groups
         # One health check at a time: a burst of polls waits for it rather than each opening
@@ -228,7 +234,12 @@ class Api:
             ) as conn,
             conn.transaction(force_rollback=True),
         ):
-            return query(conn, as_known_at.prepare(conn, moment))
+            views = as_known_at.prepare(conn, moment)
+            # Built by the owner (it reads the tables), read as the analyst where the owner
+            # may be it (`ketenlog up` grants that): PostgreSQL holds the reading to the views.
+            if as_analyst(conn):
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ANALYST_ROLE)))
+            return query(conn, views)
 
     async def person_timeline(self, person_key: str, known_at: datetime | None) -> dict[str, Any]:
         def load() -> list[Fact]:
@@ -264,10 +275,11 @@ class Api:
             return await work(await self._connection())
 
     async def _connection(self) -> Connection:
-        """One connection, opened on first use and again after it broke (callers hold the lock)."""
+        """One connection of the analyst role, opened on first use and again after it broke
+        (callers hold the lock)."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.dsn,
+                self.analyst_dsn,
                 autocommit=True,
                 application_name="ketenlog-serve",
                 connect_timeout=CONNECT_TIMEOUT_S,

@@ -16,6 +16,9 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from infra import pg_roles
 
 
 def free_port() -> int:
@@ -24,10 +27,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def analyst_setting(dsn: str) -> dict[str, str]:
+    """On the local cluster (its DSNs name the passfile, which holds every role's password) the
+    analyst role's URL for the same database, so `serve` reads the aggregates as it does in
+    production: through the role PostgreSQL holds to the analyst views."""
+    if "passfile" not in conninfo_to_dict(dsn):
+        return {}
+    return {"KETENLOG_ANALYST_DATABASE_URL": make_conninfo(dsn, user=pg_roles.ANALYST)}
+
+
 @contextlib.contextmanager
 def serving(dsn: str, **settings: str) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn, **settings}
+    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn, **analyst_setting(dsn), **settings}
     proc = subprocess.Popen(
         [sys.executable, "-m", "ketenlog.cli", "serve", "--port", str(port)],
         env=env,

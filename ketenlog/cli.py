@@ -21,11 +21,13 @@ from ketenlog.commands import (
     process,
     publish,
     query,
+    reads,
     replay,
     serve,
     services,
     simulate,
     timeline,
+    tokens,
     verify,
     verify_chains,
 )
@@ -57,6 +59,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     verify.register(registry)
     verify_chains.register(registry)
     timeline.register(registry)
+    reads.register(registry)
+    tokens.register(registry)
     keys.register(registry)
     return parser, registry
 

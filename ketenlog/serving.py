@@ -1,6 +1,7 @@
 """The analysts' HTTP API and dashboard assembled on the settings' database (`ketenlog serve`,
 the demo's last step): projections.http_api with disclosure control and the derive step, and
-its health resource answered by ketenlog.health (watching the processor's default group)."""
+its health resource answered by ketenlog.health (watching the processor's default group), and
+its bearer tokens from the token store KETENLOG_API_TOKENS (`ketenlog tokens`)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from aiohttp import web
 from ketenlog import health
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
+from projections.api_tokens import TokenStore
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
@@ -41,7 +43,8 @@ def serve(
         settings.dsn,
         Disclosure(settings.disclosure_min, settings.disclosure_round),
         settings.cors_origins,
-        auditor_token=settings.auditor_token,
+        tokens=TokenStore(settings.api_tokens),
+        open_figures=settings.api_open_figures,
         simulated=simulated,
         health=lambda groups: health.answer(health.check(settings, groups)),
         default_groups=(DEFAULT_GROUP,),

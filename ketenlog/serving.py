@@ -12,7 +12,7 @@ from aiohttp import web
 from ketenlog import health
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
-from projections.api_tokens import TokenStore
+from projections.api_tokens import TokenError, TokenStore
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
 from projections.disclosure import Disclosure
@@ -49,6 +49,22 @@ def serve(
         health=lambda groups: health.answer(health.check(settings, groups)),
         default_groups=(DEFAULT_GROUP,),
     )
+    _say_access(settings, say)
     say(f"serve: dashboard at http://{host}:{port}/dashboard")
     say(f"serve: API at http://{host}:{port}/v1 (openapi.json); Ctrl-C stops")
     web.run_app(make_app(api), host=host, port=port, print=None, **HANDLER_ARGS)
+
+
+def _say_access(settings: Settings, say: Callable[[str], None]) -> None:
+    if settings.legacy_auditor_token:
+        say(
+            "serve: KETENLOG_AUDITOR_TOKEN is no longer read (a secret in the environment); "
+            "issue the auditor's token with `ketenlog tokens auditor` and unset it"
+        )
+    try:
+        holders = TokenStore(settings.api_tokens).holders()
+    except TokenError as exc:
+        raise ServingError(str(exc)) from exc
+    roles = ", ".join(sorted({h.role for h in holders})) or "none yet: `ketenlog tokens ROLE`"
+    figures = "open (KETENLOG_API_OPEN_FIGURES=1)" if settings.api_open_figures else "need a token"
+    say(f"serve: tokens from {settings.api_tokens} ({roles}); the aggregates {figures}")

@@ -42,6 +42,8 @@ class Settings:
     api_tokens_setting: Path | None = None
     # The API's aggregates without a token (KETENLOG_API_OPEN_FIGURES=1); else an analyst's.
     api_open_figures: bool = False
+    # KETENLOG_AUDITOR_TOKEN is set: no longer read (`serve` says so and what to do instead).
+    legacy_auditor_token: bool = False
     # Plaintext Kafka without authentication or ACLs (KETENLOG_KAFKA_INSECURE=1); else SASL_SSL.
     kafka_insecure: bool = False
     # Each principal's client settings (<principal>.json, as `ketenlog credentials` prints).
@@ -150,6 +152,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         ),
         api_tokens_setting=Path(v).resolve() if (v := env.get("KETENLOG_API_TOKENS")) else None,
         api_open_figures=_flag(env, "KETENLOG_API_OPEN_FIGURES"),
+        legacy_auditor_token=bool(env.get("KETENLOG_AUDITOR_TOKEN")),
         kafka_insecure=_flag(env, "KETENLOG_KAFKA_INSECURE"),
         kafka_credentials_dir_setting=Path(creds).resolve() if creds else None,
         signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,

@@ -413,6 +413,8 @@ def make_app(api: Api) -> web.Application:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
             response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            # A browser client sends its bearer token, which needs the preflight's consent.
+            response.headers["Access-Control-Allow-Headers"] = "Authorization"
             response.headers["Access-Control-Expose-Headers"] = f"API-Version, {DATA_UNTIL_HEADER}"
         return response
 

@@ -450,11 +450,19 @@ def make_app(api: Api) -> web.Application:
             ) from exc
         known_at = None if body.bekendOp is None else as_known_at.parse_moment(body.bekendOp)
         span = read_log.trace(request.headers.get("traceparent"))
-        response = web.json_response(
-            await api.person_timeline(
+        try:
+            answer = await api.person_timeline(
                 body.persoon, known_at, holder=holder, purpose=purpose, span=span
             )
-        )
+        except read_log.ReadLogError:
+            LOG.exception("serving %s: trace %s", request.path, span.trace_id)
+            raise ProblemError(
+                500,
+                TITLES[500],
+                "the read could not be recorded in the read log, so it is "
+                "not answered; it is logged",
+            ) from None
+        response = web.json_response(answer)
         response.headers["traceparent"] = span.traceparent
         return response
 

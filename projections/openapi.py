@@ -177,6 +177,7 @@ def _audit() -> dict[str, Any]:
                 "400": _problem("the request body is invalid (each field named)"),
                 **_guarded("auditor or admin"),
                 "404": _problem("no events recorded for this person (the read is recorded)"),
+                "500": _problem("the read could not be recorded in the read log: not answered"),
                 "503": UNAVAILABLE,
             },
         }

@@ -33,8 +33,16 @@ COLUMNS = (
     "legal_basis",
     "result",
 )
+INSERT = (
+    f"INSERT INTO logboek.verwerkingen ({', '.join(COLUMNS)})"
+    f" VALUES ({', '.join(['%s'] * len(COLUMNS))})"
+)
 ANSWERED = "answered"
 NOTHING_RECORDED = "nothing recorded"
+
+
+class ReadLogError(Exception):
+    """The read could not be recorded, so it is not answered."""
 
 
 class PurposeError(ValueError):
@@ -109,23 +117,27 @@ def logged_person_facts(
     started = datetime.now(UTC)
     with conn.transaction():
         facts = person_facts(conn, person_key, known_at)
-        conn.execute(
-            f"INSERT INTO logboek.verwerkingen ({', '.join(COLUMNS)})"
-            f" VALUES ({', '.join(['%s'] * len(COLUMNS))})",
-            (
-                span.trace_id,
-                span.span_id,
-                operation,
-                started,
-                datetime.now(UTC),
-                reader.role,
-                reader.id,
-                person_key,
-                purpose.activity,
-                purpose.legal_basis,
-                ANSWERED if facts else NOTHING_RECORDED,
-            ),
+        row = (
+            span.trace_id,
+            span.span_id,
+            operation,
+            started,
+            datetime.now(UTC),
+            reader.role,
+            reader.id,
+            person_key,
+            purpose.activity,
+            purpose.legal_basis,
+            ANSWERED if facts else NOTHING_RECORDED,
         )
+        try:
+            conn.execute(INSERT, row)
+        except psycopg.OperationalError:
+            raise  # the database went away: a fault to ride out, as for any read
+        except psycopg.DatabaseError as exc:
+            raise ReadLogError(
+                f"the read could not be recorded in the read log, so it is not answered: {exc}"
+            ) from exc
     return facts
 
 

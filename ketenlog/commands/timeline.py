@@ -14,7 +14,7 @@ from typing import Any
 from ketenlog.commands.base import CommandError, Registry, moment
 from ketenlog.person_reads import logged_timeline
 from ketenlog.settings import Settings
-from projections.read_log import Purpose, PurposeError
+from projections.read_log import Purpose, PurposeError, ReadLogError
 
 
 def register(registry: Registry) -> None:
@@ -47,7 +47,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         purpose = Purpose(args.purpose, args.legal_basis)
     except PurposeError as exc:
         raise CommandError(f"--{exc.field.replace('_', '-')}: {exc.reason}", exit_code=2) from None
-    timeline, span = logged_timeline(settings, args.person_key, args.as_known_at, purpose)
+    try:
+        timeline, span = logged_timeline(settings, args.person_key, args.as_known_at, purpose)
+    except ReadLogError as exc:
+        raise CommandError(str(exc)) from None
     print(f"ketenlog timeline: this read is recorded (trace {span.trace_id})", file=sys.stderr)
     if timeline is None:
         raise CommandError(f"no events recorded for person {args.person_key}", exit_code=1)

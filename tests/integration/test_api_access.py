@@ -142,3 +142,24 @@ def test_the_command_line_timeline_needs_a_purpose_and_records_the_read(
     [logged] = [r for r in json.loads(listed.stdout) if r["trace_id"] == trace_id]
     assert (logged["subject_role"], logged["subject_id"]) == ("cli", pwd.getpwuid(os.getuid())[0])
     assert logged["purpose"] == PURPOSE and logged["operation"] == "ketenlog timeline"
+
+
+def test_a_read_that_cannot_be_logged_is_not_answered(
+    services: RunningServices, fresh_db: str, tmp_path: Path
+) -> None:
+    store, token = tokens(tmp_path, "auditor")
+    asked = json.dumps({"persoon": "cd" * 16, "doel": PURPOSE}).encode()
+    with serving(fresh_db, **store) as base:
+        url = f"{base}/v1/audit/tijdlijn"
+        assert post(url, asked, **JSON, Authorization=token["auditor"])[0] == 404
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute(
+                "CREATE FUNCTION logboek.broken() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN RAISE EXCEPTION 'the read log is broken'; END $$;"
+                " CREATE TRIGGER broken BEFORE INSERT ON logboek.verwerkingen"
+                " FOR EACH ROW EXECUTE FUNCTION logboek.broken()"
+            )
+        status, _, body = post(url, asked, **JSON, Authorization=token["auditor"])
+        assert status == 500 and b"person_key" not in body, body
+    cli = ketenlog(services, fresh_db, "timeline", "cd" * 16, "--purpose", PURPOSE)
+    assert cli.returncode != 0 and "the read log is broken" in cli.stderr

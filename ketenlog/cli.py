@@ -21,12 +21,14 @@ from ketenlog.commands import (
     process,
     publish,
     query,
+    reads,
     replay,
     serve,
     services,
     simulate,
     subscriptions,
     timeline,
+    tokens,
     verify,
     verify_chains,
 )
@@ -59,6 +61,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     verify_chains.register(registry)
     timeline.register(registry)
     subscriptions.register(registry)
+    reads.register(registry)
+    tokens.register(registry)
     keys.register(registry)
     return parser, registry
 

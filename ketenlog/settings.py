@@ -50,8 +50,12 @@ class Settings:
     disclosure_round: int = 5
     # Origins a browser may call the API from (CORS); none by default.
     cors_origins: frozenset[str] = frozenset()
-    # Bearer token of the auditor role (person timelines on the API); unset: no audit access.
-    auditor_token: str | None = None
+    # The API's token store (projections.api_tokens); default KETENLOG_HOME/api/tokens.json.
+    api_tokens_setting: Path | None = None
+    # The API's aggregates without a token (KETENLOG_API_OPEN_FIGURES=1); else an analyst's.
+    api_open_figures: bool = False
+    # KETENLOG_AUDITOR_TOKEN is set: no longer read (`serve` says so and what to do instead).
+    legacy_auditor_token: bool = False
     # Plaintext Kafka without authentication or ACLs (KETENLOG_KAFKA_INSECURE=1); else SASL_SSL.
     kafka_insecure: bool = False
     # Each principal's client settings (<principal>.json, as `ketenlog credentials` prints).
@@ -65,6 +69,10 @@ class Settings:
     @property
     def signing_dir(self) -> Path:
         return self.signing_keys or self.home / "keys" / "signing"
+
+    @property
+    def api_tokens(self) -> Path:
+        return self.api_tokens_setting or self.home / "api" / "tokens.json"
 
     @property
     def starts_kafka(self) -> bool:
@@ -182,7 +190,9 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         cors_origins=frozenset(
             o.strip() for o in (env.get("KETENLOG_CORS_ORIGINS") or "").split(",") if o.strip()
         ),
-        auditor_token=env.get("KETENLOG_AUDITOR_TOKEN") or None,
+        api_tokens_setting=Path(v).resolve() if (v := env.get("KETENLOG_API_TOKENS")) else None,
+        api_open_figures=_flag(env, "KETENLOG_API_OPEN_FIGURES"),
+        legacy_auditor_token=bool(env.get("KETENLOG_AUDITOR_TOKEN")),
         kafka_insecure=_flag(env, "KETENLOG_KAFKA_INSECURE"),
         kafka_credentials_dir_setting=Path(creds).resolve() if creds else None,
         signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,

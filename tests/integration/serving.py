@@ -1,5 +1,7 @@
 """`ketenlog serve` as the integration tests run it: a subprocess on a free port against a
-test database, and a plain HTTP client that returns errors as responses."""
+test database, and a plain HTTP client that returns errors as responses. Tests about the
+figures serve them open (KETENLOG_API_OPEN_FIGURES=1) unless they say otherwise; tests about
+access give the server a token store of their own (`tokens`)."""
 
 from __future__ import annotations
 
@@ -13,12 +15,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from infra import pg_roles
+from projections.api_tokens import TokenStore, subject_role
+from schemas.topics import Org
 
 
 def free_port() -> int:
@@ -39,7 +44,13 @@ def analyst_setting(dsn: str) -> dict[str, str]:
 @contextlib.contextmanager
 def serving(dsn: str, **settings: str) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn, **analyst_setting(dsn), **settings}
+    env = {
+        **os.environ,
+        "KETENLOG_DATABASE_URL": dsn,
+        **analyst_setting(dsn),
+        "KETENLOG_API_OPEN_FIGURES": "1",
+        **settings,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "ketenlog.cli", "serve", "--port", str(port)],
         env=env,
@@ -63,6 +74,18 @@ def serving(dsn: str, **settings: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def tokens(folder: Path, *names: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A token store in `folder` with a token for each role or organisation named: the
+    setting that points `serve` at it, and each name's Authorization header."""
+    path = folder / "tokens.json"
+    store = TokenStore(path)
+    headers = {}
+    for name in names:
+        subject, role = subject_role(name, tuple(o.value for o in Org))
+        headers[name] = f"Bearer {store.issue(subject, role).token}"
+    return {"KETENLOG_API_TOKENS": str(path)}, headers
 
 
 def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:

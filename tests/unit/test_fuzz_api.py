@@ -23,6 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from projections.api_spec import RESOURCES
+from projections.api_tokens import TokenStore
 from projections.disclosure import Disclosure
 from projections.http_api import Api, make_app
 
@@ -33,20 +34,30 @@ FUZZ = settings(
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
-TOKEN = "fuzz-auditor-token"
 # The API's answer when the database cannot be reached: documented, and not a crash.
 UNAVAILABLE = 503
 NOWHERE = "postgresql://nobody@127.0.0.1:9/nothing?connect_timeout=1"
 
 
 @pytest.fixture(scope="module")
-def port() -> Iterator[int]:
+def store(tmp_path_factory: pytest.TempPathFactory) -> TokenStore:
+    return TokenStore(tmp_path_factory.mktemp("tokens") / "tokens.json")
+
+
+@pytest.fixture(scope="module")
+def token(store: TokenStore) -> str:
+    """The auditor's token, the one a real request carries."""
+    return store.issue("auditor", "auditor").token
+
+
+@pytest.fixture(scope="module")
+def port(store: TokenStore) -> Iterator[int]:
     loop = asyncio.new_event_loop()
     started = threading.Event()
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         free = int(s.getsockname()[1])
-    api = Api(NOWHERE, Disclosure(5, 5), frozenset(), auditor_token=TOKEN)
+    api = Api(NOWHERE, Disclosure(5, 5), frozenset(), tokens=store)
     runner = web.AppRunner(make_app(api))
 
     async def start() -> None:
@@ -120,13 +131,13 @@ BODIES = st.one_of(
 @given(auth=st.binary(max_size=120), body=BODIES)
 @example(auth=b"Bearer \xff\xfe", body=b"{}")  # found by it: a 500 from the token comparison
 def test_the_audit_resource_refuses_hostile_tokens_and_bodies_without_a_crash(
-    port: int, auth: bytes, body: bytes
+    port: int, token: str, auth: bytes, body: bytes
 ) -> None:
-    for token in (_header_safe(auth), b"Bearer " + TOKEN.encode()):
+    for header in (_header_safe(auth), b"Bearer " + token.encode()):
         request = _request(
             "POST",
             b"/v1/audit/tijdlijn",
-            {b"Authorization": token, b"Content-Type": b"application/json"},
+            {b"Authorization": header, b"Content-Type": b"application/json"},
             body,
         )
         _assert_answered(*send(port, request))

@@ -9,11 +9,11 @@ from collections.abc import Callable
 from aiohttp import web
 
 from ketenlog import health
+from ketenlog.disclosure_key import disclosure
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
-from projections.disclosure import Disclosure
 from projections.http_api import HANDLER_ARGS, Api, make_app
 
 
@@ -39,7 +39,7 @@ def serve(
         ) from exc
     api = Api(
         settings.dsn,
-        Disclosure(settings.disclosure_min, settings.disclosure_round),
+        disclosure(settings),
         settings.cors_origins,
         auditor_token=settings.auditor_token,
         simulated=simulated,

@@ -32,10 +32,16 @@ class Settings:
     chain_key_file: Path | None
     start_timeout_s: float
     publish_timeout_s: float
-    # Disclosure control on everything analysts get: counts 1..min-1 suppressed, the rest
-    # rounded to a multiple of `disclosure_round` (as CBS and the IND publish).
+    # Disclosure control on everything analysts get (projections.disclosure, the cell key
+    # method): noise of at most `disclosure_noise`, then counts below `disclosure_min`
+    # suppressed and the rest rounded to a multiple of `disclosure_round` (as CBS and the IND
+    # publish); statistics (percentiles) over at least `disclosure_statistic_min` items.
     disclosure_min: int = 5
     disclosure_round: int = 5
+    disclosure_noise: int = 2
+    disclosure_statistic_min: int = 10
+    # The server's secret disclosure key; default keys/disclosure.key under home.
+    disclosure_key_file_setting: Path | None = None
     # Origins a browser may call the API from (CORS); none by default.
     cors_origins: frozenset[str] = frozenset()
     # Bearer token of the auditor role (person timelines on the API); unset: no audit access.
@@ -46,6 +52,10 @@ class Settings:
     kafka_credentials_dir_setting: Path | None = None
     # The organisations' signing keys and the public-key registry (infra/signing_keys.py).
     signing_keys: Path | None = None
+
+    @property
+    def disclosure_key_file(self) -> Path:
+        return self.disclosure_key_file_setting or self.home / "keys" / "disclosure.key"
 
     @property
     def signing_dir(self) -> Path:
@@ -139,6 +149,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         publish_timeout_s=float(_int(env, "KETENLOG_PUBLISH_TIMEOUT", 30)),
         disclosure_min=_int(env, "KETENLOG_DISCLOSURE_MIN", 5),
         disclosure_round=_int(env, "KETENLOG_DISCLOSURE_ROUND", 5),
+        disclosure_noise=_int(env, "KETENLOG_DISCLOSURE_NOISE", 2),
+        disclosure_statistic_min=_int(env, "KETENLOG_DISCLOSURE_STATISTIC_MIN", 10),
+        disclosure_key_file_setting=(
+            Path(v).resolve() if (v := env.get("KETENLOG_DISCLOSURE_KEY_FILE")) else None
+        ),
         cors_origins=frozenset(
             o.strip() for o in (env.get("KETENLOG_CORS_ORIGINS") or "").split(",") if o.strip()
         ),

@@ -1,5 +1,5 @@
 """`ketenlog query`: an analyst's figures from the projections, as a table, CSV or JSON, with
-disclosure control applied (settings KETENLOG_DISCLOSURE_MIN / _ROUND)."""
+disclosure control applied (ketenlog.disclosure_key: settings KETENLOG_DISCLOSURE_*)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from datetime import date
 from typing import Any
 
 from ketenlog.commands.base import CommandError, Registry
+from ketenlog.disclosure_key import disclosure
 from ketenlog.settings import Settings
 from projections import figures
 from projections.api_spec import CLI, HOUSING, ParameterError, Request, validate
 from projections.db import connect, migrate
-from projections.disclosure import Disclosure
 from projections.queries import CATALOGUE, PERIODS
 
 SUPPRESSED = "<5"
@@ -100,10 +100,10 @@ def request(args: argparse.Namespace) -> Request:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     asked = request(args)
-    disclosure = Disclosure(settings.disclosure_min, settings.disclosure_round)
+    rule = disclosure(settings)
     with connect(settings.dsn) as conn:
         migrate(conn)
-        columns, rows = figures.answer(conn, asked, disclosure)
+        columns, rows = figures.answer(conn, asked, rule)
     write(sys.stdout, args.format, columns, rows)
     return 0
 

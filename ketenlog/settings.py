@@ -104,7 +104,7 @@ class Settings:
         return self.database_url or f"postgresql://ketenlog@127.0.0.1:{self.postgres_port}/ketenlog"
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, least: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -112,8 +112,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SystemExit(f"setting {name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise SystemExit(f"setting {name}={raw!r} must be positive")
+    if value < least:
+        raise SystemExit(
+            f"setting {name}={raw!r} must be positive"
+            if least == 1
+            else f"setting {name}={raw!r} must be at least {least}"
+        )
     return value
 
 
@@ -149,7 +153,7 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         publish_timeout_s=float(_int(env, "KETENLOG_PUBLISH_TIMEOUT", 30)),
         disclosure_min=_int(env, "KETENLOG_DISCLOSURE_MIN", 5),
         disclosure_round=_int(env, "KETENLOG_DISCLOSURE_ROUND", 5),
-        disclosure_noise=_int(env, "KETENLOG_DISCLOSURE_NOISE", 2),
+        disclosure_noise=_int(env, "KETENLOG_DISCLOSURE_NOISE", 2, least=0),
         disclosure_statistic_min=_int(env, "KETENLOG_DISCLOSURE_STATISTIC_MIN", 10),
         disclosure_key_file_setting=(
             Path(v).resolve() if (v := env.get("KETENLOG_DISCLOSURE_KEY_FILE")) else None

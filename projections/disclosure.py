@@ -62,11 +62,19 @@ class Disclosure:
         the minimum, else rounded. Zero is suppressed too: were it shown as 0, a suppressed
         figure would be known to be at least 1, and sums of such exact bounds pin small cells
         (a table of single persons per day is exactly what boundary walking builds)."""
+        if n == 0:
+            return 0 if self.exact else None
         sign = -1 if n < 0 else 1
         perturbed = abs(n) + d
         if perturbed < self.minimum:
             return None
         return sign * self.round(perturbed)
+
+    @property
+    def exact(self) -> bool:
+        """No noise and no minimum (a test's or a trusted reader's setting): nothing non-zero
+        can be suppressed, so a zero may show as 0."""
+        return self.noise == 0 and self.minimum <= 1
 
     def round(self, n: int) -> int:
         step = self.rounding

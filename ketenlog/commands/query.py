@@ -26,10 +26,12 @@ def register(registry: Registry) -> None:
     parser = registry.add(
         "query",
         _run,
-        "The chain's figures from the projections. Counts below the disclosure minimum are "
-        "suppressed, the rest rounded (settings KETENLOG_DISCLOSURE_MIN, "
-        "KETENLOG_DISCLOSURE_ROUND; default 5 and 5). Parameters are checked as the API checks "
-        "them; an invalid one exits 2 naming it.",
+        "The chain's figures from the projections, with the API's disclosure control (the "
+        "cell key method, docs/security.md): each count gets a noise of at most "
+        "KETENLOG_DISCLOSURE_NOISE (2) fixed by its records, then counts below "
+        "KETENLOG_DISCLOSURE_MIN (5), zero included, are suppressed and the rest rounded to "
+        "KETENLOG_DISCLOSURE_ROUND (5); percentiles need KETENLOG_DISCLOSURE_STATISTIC_MIN (10) "
+        "items. Parameters are checked as the API checks them; an invalid one exits 2 naming it.",
     )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = projections_help()

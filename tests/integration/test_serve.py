@@ -204,7 +204,12 @@ def test_the_dashboard_renders_every_chart_with_data_in_chromium(
     processed_db: str, tmp_path: Path, services: RunningServices
 ) -> None:
     # The test period is small: with disclosure control on, whole charts would be suppressed.
-    with serving(processed_db, KETENLOG_DISCLOSURE_MIN="1", KETENLOG_DISCLOSURE_ROUND="1") as url:
+    with serving(
+        processed_db,
+        KETENLOG_DISCLOSURE_MIN="1",
+        KETENLOG_DISCLOSURE_ROUND="1",
+        KETENLOG_DISCLOSURE_NOISE="0",
+    ) as url:
         render_and_check(url, tmp_path, services.settings.home / "artifacts" / "dashboard.png")
 
 

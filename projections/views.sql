@@ -16,10 +16,11 @@ FROM {tables}.timeline_events;
 -- A record's key for disclosure control (projections/disclosure.py, the cell key method): a
 -- public hash of the record's identity in 0 .. 2^32-1. A count's `<count>_key` column is the
 -- sum of the keys of the records it counts (a stock's: of those present), so it adds up like the
--- count; the server's secret turns a cell's sum into its noise.
+-- count; the server's secret turns a cell's sum into its noise. hashtextextended is the hash of
+-- hash partitioning, which relies on it staying the same; five times cheaper than md5 here.
 CREATE FUNCTION {views}.record_key(identity text) RETURNS bigint
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
-AS $$ SELECT ('x' || left(md5(identity), 8))::bit(32)::bigint $$;
+AS $$ SELECT hashtextextended(identity, 0) & 4294967295 $$;
 
 -- New columns go after the existing ones: the contract's columns keep their places.
 CREATE VIEW {views}.inflow AS

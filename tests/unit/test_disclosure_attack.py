@@ -41,7 +41,8 @@ def items(seed: int) -> list[Item]:
 
 
 def record_key(event_id: str) -> int:
-    """As views.sql's record_key: the first 32 bits of the md5 of the identity."""
+    """A pseudo-random 32-bit key per record, as views.sql's record_key (which hashes with
+    PostgreSQL's hashtextextended; any such hash serves)."""
     return int(hashlib.md5(event_id.encode()).hexdigest()[:8], 16)
 
 

@@ -458,7 +458,10 @@ def publishable(
     end = public + len(p.statistics)
     shown = []
     for r in rows:
-        keys = r[len(columns) :] or [_label(projection, c, r[1:first]) for c in p.sums[:counts]]
+        keys = r[len(columns) :]
+        if p.keyed and len(keys) != counts:
+            raise ValueError(f"{projection}: publishable needs the rows of run(..., keys=True)")
+        keys = keys or tuple(_label(projection, c, r[1:first]) for c in p.sums[:counts])
         values = r[first : first + counts]
         published = [disclosure(int(v), _cell_key(k)) for v, k in zip(values, keys, strict=True)]
         if all(v is None for v in published) and not any(r[first + counts : public]):

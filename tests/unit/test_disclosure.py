@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections import Counter
 from datetime import date
 
+import pytest
+
 from projections.disclosure import Disclosure, perturbation
 from projections.queries import CATALOGUE, publishable, publishable_housing
 
@@ -82,6 +84,12 @@ def test_publishable_uses_each_counts_record_keys_and_leaves_them_out() -> None:
     assert shown[:5] == (day, "TER_APEL", started, completed, within)
     assert shown[5] == p.ratios[0].of(dict(zip(columns, shown, strict=False)), day)
     assert len(shown) == len(columns)
+
+
+def test_rows_without_their_record_keys_are_refused() -> None:
+    columns = ["period", "applications"]
+    with pytest.raises(ValueError, match="keys=True"):
+        publishable("inflow", columns, [(date(2026, 3, 1), 40)], RULE)
 
 
 def test_a_row_of_suppressed_counts_is_left_out_but_not_one_with_places() -> None:

@@ -19,7 +19,9 @@ from projections.api_spec import CLI, HOUSING, ParameterError, Request, validate
 from projections.db import connect, migrate
 from projections.queries import CATALOGUE, PERIODS
 
-SUPPRESSED = "<5"
+# What a table shows for a suppressed or withheld figure: CBS's sign for "secret". Not "<5":
+# with the noise a suppressed count may be up to 6, and a withheld percentile is no count.
+SUPPRESSED = "x"
 
 
 def register(registry: Registry) -> None:

@@ -25,6 +25,7 @@ from ketenlog.commands import (
     serve,
     services,
     simulate,
+    subscriptions,
     timeline,
     verify,
     verify_chains,
@@ -57,6 +58,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     verify.register(registry)
     verify_chains.register(registry)
     timeline.register(registry)
+    subscriptions.register(registry)
     keys.register(registry)
     return parser, registry
 

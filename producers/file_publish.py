@@ -201,6 +201,10 @@ def check_line(preparer: Preparer, org: Org, raw_line: RawLine) -> Line:
     except RecursionError:
         line.problems = [("(line)", "JSON nested too deeply to be an event")]
         return line
+    except ValueError as exc:
+        # The json module refuses an integer of more than 4,300 digits this way.
+        line.problems = [("(line)", f"not JSON an event can hold: {str(exc).split(':')[0]}")]
+        return line
     if isinstance(raw, dict):
         line.event_type = str(raw.get("type", ""))
     try:

@@ -376,7 +376,10 @@ def make_app(api: Api) -> web.Application:
         given = request.headers.get("Authorization", "")
         if expected is None:
             raise ProblemError(403, "Geen toegang", "audit access is not configured here")
-        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
+        # surrogateescape: aiohttp keeps a header's non-UTF-8 bytes as surrogates.
+        if not hmac.compare_digest(
+            given.encode("utf-8", "surrogateescape"), f"Bearer {expected}".encode()
+        ):
             raise ProblemError(401, "Niet geautoriseerd", "an auditor's bearer token is required")
         try:
             body = TijdlijnVerzoek.model_validate_json(await request.read())

@@ -15,7 +15,7 @@ import ssl
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from schemas.topics import DEADLETTER, TIMELINE, Org, catalogue, event_topic
+from schemas.topics import DEADLETTER, TIMELINE, Org, catalogue, event_topic, inbox_topic
 
 PROCESSOR = "processor"
 DISTRIBUTION = "distribution"
@@ -155,6 +155,11 @@ class Grant:
     operation: str
 
 
+def inbox_group(org: Org | str) -> str:
+    """The prefix of the consumer groups an organisation may read its inbox with."""
+    return f"{org_principal(org)}-inbox"
+
+
 def grants() -> list[Grant]:
     """The ACLs the catalogue implies; everything else is denied (admin is a super user).
 
@@ -163,7 +168,9 @@ def grants() -> list[Grant]:
     - the processor reads every agency topic and writes the timeline and the dead letters;
       its consumer groups are named by whoever runs it (`process --group`), so it may use
       any group: a group holds positions, never records;
-    - distribution (the agencies' read side) reads the timeline, with groups of its own;
+    - distribution (the agencies' read side) reads the timeline, with groups of its own, and
+      writes every organisation's inbox; an organisation reads its own inbox alone, with
+      consumer groups named `<principal>-inbox...`;
     - the auditor reads every topic, without a group.
     """
     found: list[Grant] = []
@@ -174,6 +181,8 @@ def grants() -> list[Grant]:
             Grant(who, "TOPIC", topic, "LITERAL", "WRITE"),
             Grant(who, "TOPIC", topic, "LITERAL", "READ"),
             Grant(who, "CLUSTER", CLUSTER, "LITERAL", "IDEMPOTENT_WRITE"),
+            Grant(who, "TOPIC", inbox_topic(org), "LITERAL", "READ"),
+            Grant(who, "GROUP", inbox_group(org), "PREFIXED", "READ"),
         ]
     found += [Grant(PROCESSOR, "TOPIC", event_topic(org), "LITERAL", "READ") for org in Org]
     found += [
@@ -183,6 +192,8 @@ def grants() -> list[Grant]:
         Grant(PROCESSOR, "CLUSTER", CLUSTER, "LITERAL", "IDEMPOTENT_WRITE"),
         Grant(DISTRIBUTION, "TOPIC", TIMELINE, "LITERAL", "READ"),
         Grant(DISTRIBUTION, "GROUP", "ketenlog-distribution", "PREFIXED", "READ"),
+        Grant(DISTRIBUTION, "CLUSTER", CLUSTER, "LITERAL", "IDEMPOTENT_WRITE"),
     ]
+    found += [Grant(DISTRIBUTION, "TOPIC", inbox_topic(org), "LITERAL", "WRITE") for org in Org]
     found += [Grant(AUDITOR, "TOPIC", spec.name, "LITERAL", "READ") for spec in catalogue()]
     return sorted(found)

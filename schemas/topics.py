@@ -74,6 +74,13 @@ def event_topic(org: Org | str) -> str:
     return f"keten.{Org(org).value.lower()}.events"
 
 
+def inbox_topic(org: Org | str) -> str:
+    """The topic an organisation receives on: `keten.<org>.inbox`, what the subscription policy
+    (schemas/subscriptions.toml) lets it see of the other organisations' events. Written by the
+    distribution principal alone, read by the organisation alone (schemas/access.py)."""
+    return f"keten.{Org(org).value.lower()}.inbox"
+
+
 def owner_of(topic: str) -> Org | None:
     """The organisation that owns an event topic, or None for a topic no organisation owns."""
     return _OWNERS.get(topic)
@@ -91,7 +98,8 @@ class TopicSpec:
 
 
 def catalogue() -> list[TopicSpec]:
-    """Every topic, in a stable order: one per organisation, then the timeline and dead letters."""
+    """Every topic, in a stable order: one per organisation, then the timeline and dead letters,
+    then one inbox per organisation."""
     specs = [
         TopicSpec(
             event_topic(org), f"events published by {org.value}", RETAIN_FOREVER | BROKER_TIME
@@ -106,6 +114,16 @@ def catalogue() -> list[TopicSpec]:
             DEADLETTER, "records that failed validation, with the reason", dict(RETAIN_DEADLETTER)
         )
     )
+    # Kept forever like the timeline it is derived from: what each organisation was sent, and
+    # under which rule, is evidence for auditors.
+    specs += [
+        TopicSpec(
+            inbox_topic(org),
+            f"what {org.value} may see of other organisations' events",
+            dict(RETAIN_FOREVER),
+        )
+        for org in Org
+    ]
     return specs
 
 

@@ -5,7 +5,7 @@ Pure and cheap, so the stream processor refolds a person's whole history on ever
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -236,6 +236,24 @@ def _fold(
         for case in run.cases.values():
             case.tick(horizon, run.log)
     run.ghost_occupancy()
+    return _freeze(run, person_key, events, anomalies)
+
+
+def states_through(person_key: str, events: Sequence[Fact]) -> Iterator[PersonState]:
+    """The state before the first of `events` (effective events in fold order) and after each
+    of them, in one pass: what `fold` of each prefix gives, except the checks made at the end of
+    a whole history (a reception still open after departure); the distribution decision reads
+    these states (domain.distribution)."""
+    run = _Fold()
+    yield _freeze(run, person_key, (), ())
+    for i, fact in enumerate(events):
+        run.step(fact)
+        yield _freeze(run, person_key, tuple(events[: i + 1]), ())
+
+
+def _freeze(
+    run: _Fold, person_key: str, events: tuple[Fact, ...], anomalies: tuple[Anomaly, ...]
+) -> PersonState:
     all_anomalies = sorted(
         (*anomalies, *run.log.anomalies),
         key=lambda a: (a.occurred_at, a.kind, a.event_id, a.detail),

@@ -17,8 +17,8 @@ CHAIN_KEY = b"lifecycle-test-chain-key-0123456789abcdef"
 SUBJECT_KEYS = ("location:", "housing-task:")
 
 
-def fold_simulation(sim: Simulation) -> tuple[list[PersonState], list[Fact]]:
-    """Every person's folded state, and the facts of the non-person subjects."""
+def facts_by_subject(sim: Simulation) -> dict[str, list[Fact]]:
+    """Every simulated fact as the processors decode it, by person key (or subject key)."""
     # The simulated period may lie in the future: give the preparer a clock beyond it.
     prep = Preparer(CHAIN_KEY, "00000001", clock=lambda: datetime(2100, 1, 1, tzinfo=UTC))
     codec = default_codec()
@@ -27,6 +27,12 @@ def fold_simulation(sim: Simulation) -> tuple[list[PersonState], list[Fact]]:
         record = codec.decode(prep.prepare(org, sub).value).record
         fact = Fact.from_record(record, "keten.timeline", 0, offset)
         by_person[fact.person_key].append(fact)
+    return by_person
+
+
+def fold_simulation(sim: Simulation) -> tuple[list[PersonState], list[Fact]]:
+    """Every person's folded state, and the facts of the non-person subjects."""
+    by_person = facts_by_subject(sim)
     persons = [fold(fs) for key, fs in by_person.items() if not key.startswith(SUBJECT_KEYS)]
     subjects = [f for key, fs in by_person.items() if key.startswith(SUBJECT_KEYS) for f in fs]
     return persons, subjects

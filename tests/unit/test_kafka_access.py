@@ -16,15 +16,17 @@ from infra.kafka_security import AclState, matrix
 from ketenlog.settings import load
 from schemas.access import (
     AUDITOR,
+    DISTRIBUTION,
     PROCESSOR,
     Grant,
     KafkaAccess,
     grants,
+    inbox_group,
     org_principal,
     principal_of,
     principals,
 )
-from schemas.topics import DEADLETTER, TIMELINE, Org, catalogue, event_topic
+from schemas.topics import DEADLETTER, TIMELINE, Org, catalogue, event_topic, inbox_topic
 
 SECURED = KafkaAccess(
     "127.0.0.1:1,127.0.0.1:2", "SASL_SSL", "SCRAM-SHA-512", "ind", "s3cret-pw", "/ca.pem"
@@ -35,13 +37,29 @@ def writers(topic: str) -> set[str]:
     return {g.principal for g in grants() if g.name == topic and g.operation == "WRITE"}
 
 
+def topics_of(org: Org, operation: str) -> set[str]:
+    return {
+        g.name
+        for g in grants()
+        if g.principal == org_principal(org) and g.resource == "TOPIC" and g.operation == operation
+    }
+
+
 def test_each_organisation_writes_only_its_own_topic() -> None:
     for org in Org:
-        own = {
-            g.name for g in grants() if g.principal == org_principal(org) and g.resource == "TOPIC"
-        }
-        assert own == {event_topic(org)}
+        assert topics_of(org, "WRITE") == {event_topic(org)}
         assert writers(event_topic(org)) == {org_principal(org)}
+
+
+def test_each_organisation_reads_its_own_topic_and_inbox_alone() -> None:
+    for org in Org:
+        assert topics_of(org, "READ") == {event_topic(org), inbox_topic(org)}
+        readers = {
+            g.principal for g in grants() if g.name == inbox_topic(org) and g.operation == "READ"
+        }
+        assert readers == {org_principal(org), AUDITOR}
+        assert writers(inbox_topic(org)) == {DISTRIBUTION}
+        assert Grant(org_principal(org), "GROUP", inbox_group(org), "PREFIXED", "READ") in grants()
 
 
 def test_only_the_processor_writes_the_timeline_and_the_dead_letters() -> None:

@@ -1,0 +1,70 @@
+"""`ketenlog subscriptions`: the need-to-know subscription policy, organisation by organisation
+(domain.subscriptions); with `--explain ORG PERSON_KEY` which of that person's events ORG may
+see and by which rule (domain.subscription_explain), from the person's facts in PostgreSQL as
+`ketenlog timeline` reads them. A person-level read: it takes the purpose it is made for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from domain.subscription_explain import (
+    RecipientError,
+    explain,
+    explain_lines,
+    parse_recipient,
+    policy_lines,
+)
+from ketenlog.commands.base import CommandError, Registry
+from ketenlog.settings import Settings
+from projections.audit import person_facts
+from projections.db import connect, migrate
+
+
+def register(registry: Registry) -> None:
+    parser = registry.add(
+        "subscriptions",
+        _run,
+        "The need-to-know subscription policy: for each organisation the rules that entitle it "
+        "to other organisations' events (schemas/subscriptions.toml, docs/subscriptions.md). "
+        "With --explain ORG PERSON_KEY: which of that person's events ORG may see, by which rule.",
+    )
+    parser.add_argument(
+        "--explain",
+        nargs=2,
+        metavar=("ORG", "PERSON_KEY"),
+        help="an organisation (a municipality as GEMEENTE:GM0344) and a pseudonymous person key",
+    )
+    parser.add_argument(
+        "--purpose",
+        help="why this person-level read is made (required with --explain)",
+    )
+    parser.add_argument("--format", choices=("table", "json"), default="table")
+
+
+def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.explain is None:
+        print("\n".join(policy_lines()))
+        return 0
+    if not (args.purpose or "").strip():
+        raise CommandError("--explain reads one person's events: say why with --purpose TEXT")
+    recipient, person_key = args.explain
+    try:
+        parse_recipient(recipient)
+    except RecipientError as exc:
+        raise CommandError(str(exc)) from exc
+    with connect(settings.dsn) as conn:
+        migrate(conn)
+        facts = person_facts(conn, person_key)
+    if not facts:
+        raise CommandError(f"no events recorded for person {person_key}", exit_code=1)
+    answer = explain(recipient, facts)
+    print(f"purpose: {args.purpose.strip()}", file=sys.stderr)
+    if args.format == "json":
+        json.dump(answer | {"purpose": args.purpose.strip()}, sys.stdout, indent=1)
+        print()
+    else:
+        print("\n".join(explain_lines(answer)))
+    return 0

@@ -12,12 +12,12 @@ from aiohttp import web
 
 from infra.services import redact
 from ketenlog import health
+from ketenlog.disclosure_key import disclosure
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
 from projections.api_tokens import TokenError, TokenStore
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
-from projections.disclosure import Disclosure
 from projections.http_api import HANDLER_ARGS, Api, make_app
 
 
@@ -50,7 +50,7 @@ def serve(
         )
     api = Api(
         settings.dsn,
-        Disclosure(settings.disclosure_min, settings.disclosure_round),
+        disclosure(settings),
         settings.cors_origins,
         tokens=TokenStore(settings.api_tokens),
         open_figures=settings.api_open_figures,

@@ -44,10 +44,16 @@ class Settings:
     chain_key_file: Path | None
     start_timeout_s: float
     publish_timeout_s: float
-    # Disclosure control on everything analysts get: counts 1..min-1 suppressed, the rest
-    # rounded to a multiple of `disclosure_round` (as CBS and the IND publish).
+    # Disclosure control on everything analysts get (projections.disclosure, the cell key
+    # method): noise of at most `disclosure_noise`, then counts below `disclosure_min`
+    # suppressed and the rest rounded to a multiple of `disclosure_round` (as CBS and the IND
+    # publish); statistics (percentiles) over at least `disclosure_statistic_min` items.
     disclosure_min: int = 5
     disclosure_round: int = 5
+    disclosure_noise: int = 2
+    disclosure_statistic_min: int = 10
+    # The server's secret disclosure key; default keys/disclosure.key under home.
+    disclosure_key_file_setting: Path | None = None
     # Origins a browser may call the API from (CORS); none by default.
     cors_origins: frozenset[str] = frozenset()
     # The API's token store (projections.api_tokens); default KETENLOG_HOME/api/tokens.json.
@@ -65,6 +71,10 @@ class Settings:
     # With KETENLOG_DATABASE_URL: the analyst's and the auditor's connections to that server.
     analyst_database_url: str | None = None
     auditor_database_url: str | None = None
+
+    @property
+    def disclosure_key_file(self) -> Path:
+        return self.disclosure_key_file_setting or self.home / "keys" / "disclosure.key"
 
     @property
     def signing_dir(self) -> Path:
@@ -142,7 +152,7 @@ class Settings:
         return self.database_url is None or self.analyst_database_url is not None
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, least: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -150,8 +160,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SystemExit(f"setting {name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise SystemExit(f"setting {name}={raw!r} must be positive")
+    if value < least:
+        raise SystemExit(
+            f"setting {name}={raw!r} must be positive"
+            if least == 1
+            else f"setting {name}={raw!r} must be at least {least}"
+        )
     return value
 
 
@@ -187,6 +201,11 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         publish_timeout_s=float(_int(env, "KETENLOG_PUBLISH_TIMEOUT", 30)),
         disclosure_min=_int(env, "KETENLOG_DISCLOSURE_MIN", 5),
         disclosure_round=_int(env, "KETENLOG_DISCLOSURE_ROUND", 5),
+        disclosure_noise=_int(env, "KETENLOG_DISCLOSURE_NOISE", 2, least=0),
+        disclosure_statistic_min=_int(env, "KETENLOG_DISCLOSURE_STATISTIC_MIN", 10),
+        disclosure_key_file_setting=(
+            Path(v).resolve() if (v := env.get("KETENLOG_DISCLOSURE_KEY_FILE")) else None
+        ),
         cors_origins=frozenset(
             o.strip() for o in (env.get("KETENLOG_CORS_ORIGINS") or "").split(",") if o.strip()
         ),

@@ -68,7 +68,10 @@ def row_model(resource: str) -> type[BaseModel]:
         for c in p.public:
             fields[c] = (int, Field(description="counts no persons: published as it is"))
         for c in p.statistics:
-            fields[c] = (float | None, Field(description="null where its count is suppressed"))
+            fields[c] = (
+                float | None,
+                Field(description="null over too few items; else in whole days or hours"),
+            )
         for r in p.ratios:
             fields[r.name] = (
                 float | None,

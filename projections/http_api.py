@@ -193,12 +193,16 @@ class Api:
             (columns, rows), until = await asyncio.to_thread(
                 self._as_known_at,
                 known_at,
-                lambda c, v: (run(c, projection, views=v, **kwargs), data_until(c, v)),
+                lambda c, v: (
+                    run(c, projection, views=v, keys=True, **kwargs),
+                    data_until(c, v),
+                ),
             )
         else:
 
             async def work(conn: Connection) -> tuple[tuple[list[str], list[Any]], date | None]:
-                return await run_async(conn, projection, **kwargs), await data_until_async(conn)
+                rows = await run_async(conn, projection, keys=True, **kwargs)
+                return rows, await data_until_async(conn)
 
             (columns, rows), until = await self._shared(work)
         return Figures(columns, publishable(projection, columns, rows, self.disclosure), until)

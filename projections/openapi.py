@@ -88,8 +88,13 @@ def _description(projection: str) -> str:
     return (
         "dimensions: "
         + (", ".join(p.dimensions) or "none")
-        + "; counts below the disclosure minimum are null, the rest rounded"
-        + "".join(f"; {c} is null where its count is below the minimum" for c in p.statistics)
+        + "; each count carries a small noise fixed by the records it counts (the cell key "
+        "method), then counts below the disclosure minimum (zero included) are null and the "
+        "rest rounded; a row whose counts are all null is left out"
+        + "".join(
+            f"; {c} is null over fewer items than the statistic minimum, else in whole units"
+            for c in p.statistics
+        )
         + "".join(f"; {c} is published as it is" for c in p.public)
         + "".join(
             f"; {r.name} is computed from the published {r.numerator} and "

@@ -284,14 +284,16 @@ def test_occupancy_as_known_at_a_moment_and_the_auditors_timeline(
     assert occupancy(fresh_db, parse_moment(f"{YEAR}-03-02")) == {}
     moment = reported.isoformat().replace("+00:00", "Z")
 
-    # The same on the command line, with disclosure control (9 -> 10, 1 -> suppressed).
+    # The same on the command line, with disclosure control: 5 with a noise of at most 2 is 3
+    # to 7, so suppressed (the row left out) or 5; 9 is 7 to 11, so 5 or 10; 1 is suppressed.
     args = ["query", "occupancy", "--by", "day,location_type", "--from", f"{YEAR}-03-01"]
     args += ["--to", f"{YEAR}-03-01", "--format", "json"]
     then = ketenlog(services, fresh_db, *args, "--as-known-at", moment)
     now = ketenlog(services, fresh_db, *args)
     assert then.returncode == 0 and now.returncode == 0, then.stderr + now.stderr
-    assert _by_type(json.loads(then.stdout)) == {"AZC": 5}
-    assert _by_type(json.loads(now.stdout)) == {"AZC": 10, "POL": None}
+    assert _by_type(json.loads(then.stdout)) in ({"AZC": 5}, {})
+    shown = _by_type(json.loads(now.stdout))
+    assert set(shown) == {"AZC"} and shown["AZC"] in (5, 10)
 
     timeline = ketenlog(services, fresh_db, "timeline", first, "--format", "json", *PURPOSE)
     assert timeline.returncode == 0, timeline.stderr
@@ -311,9 +313,10 @@ def test_occupancy_as_known_at_a_moment_and_the_auditors_timeline(
         url += f"&tot={YEAR}-03-01"
         status, _, body = get(f"{url}&bekend-op={moment}")
         assert status == 200, body
-        assert _by_type(json.loads(body)["resultaten"]) == {"AZC": 5}
+        assert _by_type(json.loads(body)["resultaten"]) == _by_type(json.loads(then.stdout))
         status, _, body = get(url)
-        assert _by_type(json.loads(body)["resultaten"]) == {"AZC": 10, "POL": None}
+        # The API publishes what `ketenlog query` does: one method, one server key.
+        assert _by_type(json.loads(body)["resultaten"]) == shown
         status, _, body = get(f"{url}&bekend-op=gisteren")
         assert status == 400 and json.loads(body)["invalidParams"][0]["name"] == "bekend-op"
 

@@ -15,6 +15,7 @@ from ketenlog.commands import (
     credentials,
     deadletter,
     demo,
+    erase,
     export,
     ids,
     keys,
@@ -22,6 +23,7 @@ from ketenlog.commands import (
     publish,
     query,
     replay,
+    retention,
     serve,
     services,
     simulate,
@@ -58,6 +60,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     verify_chains.register(registry)
     timeline.register(registry)
     keys.register(registry)
+    erase.register(registry)
+    retention.register(registry)
     return parser, registry
 
 

@@ -46,10 +46,16 @@ class Settings:
     kafka_credentials_dir_setting: Path | None = None
     # The organisations' signing keys and the public-key registry (infra/signing_keys.py).
     signing_keys: Path | None = None
+    # The person key store (infra/person_keys.py): each person's data key for sealing.
+    person_keys: Path | None = None
 
     @property
     def signing_dir(self) -> Path:
         return self.signing_keys or self.home / "keys" / "signing"
+
+    @property
+    def person_keys_file(self) -> Path:
+        return self.person_keys or self.home / "keys" / "persons" / "keys.sqlite"
 
     @property
     def starts_kafka(self) -> bool:
@@ -146,4 +152,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         kafka_insecure=_flag(env, "KETENLOG_KAFKA_INSECURE"),
         kafka_credentials_dir_setting=Path(creds).resolve() if creds else None,
         signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,
+        person_keys=Path(v).resolve() if (v := env.get("KETENLOG_PERSON_KEYS")) else None,
     )

@@ -24,6 +24,7 @@ from schemas.cloudevents import HeaderError, format_time, parse_headers, source_
 from schemas.codec import Codec, Decoded, DecodeError, UnknownFingerprintError
 from schemas.limits import V_NUMMER_PROBLEM
 from schemas.records import Raw
+from schemas.sealing import KeyLookup, open_record
 from schemas.signature import HEADER as SIGNATURE_HEADER
 from schemas.signature import Verifier, header_of
 from schemas.topics import owner_of
@@ -92,11 +93,13 @@ def check(
     raw: Raw,
     partitions: int | None = None,
     signatures: Verifier | None = None,
+    keys: KeyLookup | None = None,
 ) -> Accepted | Rejected:
     """Decode and check one record from an agency topic. `partitions`: the topic's partition
-    count, to check the record is where its key belongs (None: not checked). `signatures`: the
-    registry of the organisations' public keys, to check the record is signed by the owner of
-    its topic (schemas/signature.py; None: not checked)."""
+        count, to check the record is where its key belongs (None: not checked). `signatures`: the
+        registry of the organisations' public keys, to check the record is signed by the owner of
+        its topic (schemas/signature.py; None: not checked). `keys`: the person key store, to open
+    sealed personal fields (schemas/sealing.py); a destroyed key (or None) leaves them None."""
     if not raw.value:
         return Rejected(Reason.EMPTY, "the record has no value")
     if raw.key is None:
@@ -137,9 +140,10 @@ def check(
         )
     if raw.key.decode("utf-8", "replace") != envelope["person_key"]:
         return Rejected(Reason.KEY_MISMATCH, "the record key is not the envelope's person_key")
-    problems = decoded_problems(
-        codec.registry.get(decoded.event_type, decoded.reader_version), decoded.record
-    )
+    reader = codec.registry.get(decoded.event_type, decoded.reader_version)
+    writer = codec.registry.get(decoded.event_type, decoded.version)
+    problems = open_record(writer, reader, decoded.record, keys)
+    problems = problems or decoded_problems(reader, decoded.record)
     if problems:
         leak = any(p.message == V_NUMMER_PROBLEM for p in problems)
         return Rejected(

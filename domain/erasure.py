@@ -27,19 +27,31 @@ def personal_by_type() -> Mapping[str, tuple[str, ...]]:
     return {t: fields for t, fields in found.items() if fields}
 
 
-def erase_personal(facts: list[Fact]) -> tuple[list[Fact], list[Fact]]:
-    """The history with the erased personal fields set to None, and the facts that changed."""
+def erased_fields(facts: list[Fact]) -> dict[str, tuple[str, ...]]:
+    """Event id -> the personal fields an erasure of the person took from it."""
     erasures = [f.logged_at for f in facts if f.event_type == ERASED]
     if not erasures:
-        return facts, []
+        return {}
     # A fact without a broker time predates them: it is erased too.
     latest = max((t for t in erasures if t is not None), default=None)
     personal = personal_by_type()
+    return {
+        f.event_id: personal[f.event_type]
+        for f in facts
+        if f.event_type in personal
+        and (latest is None or f.logged_at is None or f.logged_at < latest)
+    }
+
+
+def erase_personal(facts: list[Fact]) -> tuple[list[Fact], list[Fact]]:
+    """The history with the erased personal fields set to None, and the facts that changed."""
+    erased = erased_fields(facts)
+    if not erased:
+        return facts, []
     out, changed = [], []
     for fact in facts:
-        fields = personal.get(fact.event_type, ())
-        before = latest is None or fact.logged_at is None or fact.logged_at < latest
-        if before and any(fact.data.get(name) is not None for name in fields):
+        fields = erased.get(fact.event_id, ())
+        if any(fact.data.get(name) is not None for name in fields):
             data = {k: (None if k in fields else v) for k, v in fact.data.items()}
             changed.append(dataclasses.replace(fact, data=data))
             out.append(changed[-1])

@@ -1,8 +1,8 @@
 """The person key store: one random AES-256 data key per person (schemas/sealing.py), held in
 an owner-only SQLite file that only the publisher, the processor, replay and `erase` open.
-`erase` deletes a person's keys with SQLite's secure_delete, so the freed pages are
-overwritten, and with the rollback journal kept in memory, so no copy of the key lands in a
-journal file. Keys are cached in memory: a record costs no round trip once its person is known.
+`erase` deletes a person's keys with SQLite's secure_delete, so the freed cells are
+overwritten, and truncates the write-ahead log, so no older copy of the page stays in it.
+Keys are cached in memory: a record costs no round trip once its person is known.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ class PersonKeyStore:
         if fresh:
             os.chmod(path, 0o600)
         self._db.execute("PRAGMA secure_delete = ON")
+        # WAL without a sync per commit: a new person's key costs no fsync (a national year
+        # has tens of thousands), and survives a crash of the process; `erase` truncates the
+        # WAL so the destroyed key's old frames are gone with it.
+        self._db.execute("PRAGMA journal_mode = WAL")
+        self._db.execute("PRAGMA synchronous = NORMAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._current: dict[str, tuple[bytes, bytes]] = {}
@@ -98,7 +103,6 @@ class PersonKeyStore:
     def erase(self, person_key: str, now: datetime) -> int:
         """Destroy every data key of the person; how many there were."""
         with self._lock:
-            self._db.execute("PRAGMA journal_mode = MEMORY")
             self._db.execute("BEGIN IMMEDIATE")
             cur = self._db.execute("DELETE FROM person_keys WHERE person_key = ?", (person_key,))
             count = cur.rowcount
@@ -106,7 +110,9 @@ class PersonKeyStore:
                 "INSERT INTO erasures VALUES (?, ?, ?)", (person_key, now.isoformat(), count)
             )
             self._db.execute("COMMIT")
-            self._db.execute("PRAGMA journal_mode = DELETE")
+            # Into the database file (secure_delete zeroes the freed cells there), then the WAL
+            # that still holds the page as it was is truncated to nothing.
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._current.pop(person_key, None)
             self._by_id = {k: v for k, v in self._by_id.items() if k[0] != person_key}
             return count

@@ -11,6 +11,7 @@ cannot be moved to another event or field.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -46,14 +47,33 @@ class SealError(ValueError):
     """A sealed value that does not open with the key it names: tampered, moved or malformed."""
 
 
+# By the version object (kept alive by the entry, so its id is not reused), as validation does.
+_PERSONAL: dict[int, tuple[SchemaVersion, tuple[str, ...], bool]] = {}
+
+
+def _personal(sv: SchemaVersion) -> tuple[SchemaVersion, tuple[str, ...], bool]:
+    cached = _PERSONAL.get(id(sv))
+    if cached is None or cached[0] is not sv:
+        fields = tuple(f["name"] for f in sv.schema["fields"] if f.get("personal") is True)
+        has_map = any(f["name"] == SEALED for f in sv.schema["fields"])
+        cached = _PERSONAL[id(sv)] = (sv, fields, has_map and bool(fields))
+    return cached
+
+
 def personal_fields(sv: SchemaVersion) -> tuple[str, ...]:
     """The top-level payload fields `sv` marks personal, in schema order."""
-    return tuple(f["name"] for f in sv.schema["fields"] if f.get("personal") is True)
+    return _personal(sv)[1]
 
 
 def seals(sv: SchemaVersion) -> bool:
     """Whether records of this version carry their personal fields sealed."""
-    return any(f["name"] == SEALED for f in sv.schema["fields"]) and bool(personal_fields(sv))
+    return _personal(sv)[2]
+
+
+@functools.lru_cache(maxsize=65_536)
+def _aead(key: bytes) -> AESGCM:
+    # Keyed once per person, not per field: the key schedule is most of a small value's cost.
+    return AESGCM(key)
 
 
 def new_key() -> tuple[bytes, bytes]:
@@ -68,7 +88,7 @@ def associated_data(event_id: str, field: str, key_id: bytes) -> bytes:
 def seal_value(key_id: bytes, key: bytes, event_id: str, field: str, value: Any) -> bytes:
     nonce = os.urandom(NONCE_SIZE)
     plain = json.dumps(value, separators=(",", ":")).encode()
-    sealed = AESGCM(key).encrypt(nonce, plain, associated_data(event_id, field, key_id))
+    sealed = _aead(key).encrypt(nonce, plain, associated_data(event_id, field, key_id))
     return bytes([FORMAT]) + key_id + nonce + sealed
 
 
@@ -83,7 +103,7 @@ def open_value(key: bytes, blob: bytes, event_id: str, field: str) -> Any:
     key_id = key_id_of(blob)
     nonce = blob[1 + KEY_ID_SIZE : 1 + KEY_ID_SIZE + NONCE_SIZE]
     try:
-        plain = AESGCM(key).decrypt(
+        plain = _aead(key).decrypt(
             nonce, blob[1 + KEY_ID_SIZE + NONCE_SIZE :], associated_data(event_id, field, key_id)
         )
     except InvalidTag:

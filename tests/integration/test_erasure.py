@@ -174,6 +174,8 @@ def test_erase_leaves_no_clear_personal_value_and_every_total_as_it_was(
     timeline = ketenlog(services, fresh_db, "timeline", person, "--format", "json")
     assert timeline.returncode == 0, timeline.stderr
     assert nationality not in timeline.stdout and "PersonErased" in timeline.stdout
+    marked = [e["erased"] for e in json.loads(timeline.stdout)["events"]]
+    assert ["nationality", "birth_year", "sex", "documents_presented"] in marked
 
     archive = tmp_path / "archive"
     exported = ketenlog(services, fresh_db, "export", str(archive), env=env)

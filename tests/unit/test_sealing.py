@@ -14,6 +14,7 @@ import pytest
 
 from domain.erasure import erase_personal
 from domain.facts import Fact
+from domain.person_timeline import person_timeline
 from infra.person_keys import PersonKeyStore
 from processors.checks import Accepted, Reason, Rejected, check
 from producers.prepare import Preparer
@@ -163,6 +164,35 @@ def test_the_key_store_is_owner_only_and_overwrites_a_destroyed_key(tmp_path: Pa
     assert reopened.erase("ab" * 16, NOW) == 1
     assert reopened.key("ab" * 16, key_id) is None
     assert reopened.erased() == {"ab" * 16: NOW.isoformat()}
+    assert key not in path.read_bytes()
+    assert all(key not in f.read_bytes() for f in path.parent.iterdir()), "nor in the WAL"
     reopened.close()
     assert key not in path.read_bytes()
-    assert not list(path.parent.glob("*-journal"))
+
+
+def test_the_person_timeline_names_the_erased_fields() -> None:
+    before = _fact("IdentityRegistered", IDENTITY, NOW)
+    erased = _fact("PersonErased", {"ground": "DATA_SUBJECT_REQUEST"}, NOW + timedelta(days=1))
+    after = _fact("IdentityRegistered", IDENTITY, NOW + timedelta(days=2))
+    facts, _ = erase_personal([before, erased, after])
+    events = {e["event_id"]: e for e in person_timeline("ab" * 16, facts)["events"]}
+    assert events[before.event_id]["erased"] == list(IDENTITY)
+    assert events[before.event_id]["data"] == dict.fromkeys(IDENTITY)
+    assert events[after.event_id]["erased"] == []
+    assert events[erased.event_id]["erased"] == []
+
+
+def test_a_sealed_value_that_breaks_the_contract_is_named_but_not_repeated() -> None:
+    keys = Keys()
+    raw = raw_of(keys)
+    codec = default_codec()
+    record = codec.decode(raw.value or b"").record
+    key_id, key = keys.key_for(record["envelope"]["person_key"])
+    record["sealed"]["nationality"] = seal_value(
+        key_id, key, str(record["envelope"]["event_id"]), "nationality", "eritrea"
+    )
+    forged = dataclasses.replace(raw, value=codec.encode("IdentityRegistered", record, check=False))
+    verdict = check(codec, forged, keys=keys.key)
+    assert isinstance(verdict, Rejected)
+    assert verdict.detail.startswith("nationality: breaks the contract")
+    assert "eritrea" not in verdict.detail

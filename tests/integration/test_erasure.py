@@ -29,8 +29,11 @@ from tests.integration.pipeline import ketenlog
 pytestmark = pytest.mark.integration
 
 
-def _publish(services: RunningServices, keys: PersonKeyStore) -> tuple[str, dict[str, Any]]:
-    """A short simulated period, sealed with `keys`; one person with an identity, and it."""
+def _publish(
+    services: RunningServices, keys: PersonKeyStore
+) -> tuple[str, dict[str, Any], set[str]]:
+    """A short simulated period, sealed with `keys`: one person with an identity, that
+    identity, and every person published."""
     chain = f"erase-{uuid.uuid4().hex}".encode()
     sim = simulate(
         SimParams(seed=14, scale=0.002, start=date(2026, 4, 1), end=date(2026, 4, 30)),
@@ -39,6 +42,7 @@ def _publish(services: RunningServices, keys: PersonKeyStore) -> tuple[str, dict
     preparer = Preparer(chain, services.settings.oin_prefix, person_keys=keys.key_for)
     publishers: dict[str, Publisher] = {}
     chosen: tuple[str, dict[str, Any]] | None = None
+    persons: set[str] = set()
     for org, sub in sim.submissions():
         pub = publishers.get(org.value)
         if pub is None:
@@ -46,13 +50,15 @@ def _publish(services: RunningServices, keys: PersonKeyStore) -> tuple[str, dict
                 org, preparer, services.kafka(org.value), signer=services.signer(org.value)
             )
         pub.publish(sub)
+        if sub.v_nummer:
+            persons.add(person_key(sub.v_nummer, chain))
         if chosen is None and sub.type == "IdentityRegistered" and sub.v_nummer:
             chosen = (person_key(sub.v_nummer, chain), dict(sub.data))
     for pub in publishers.values():
         pub.flush()
         pub.close()
     assert chosen is not None
-    return chosen
+    return (*chosen, persons)
 
 
 def _process(services: RunningServices, dsn: str, group: str, env: dict[str, str]) -> None:
@@ -127,7 +133,7 @@ def test_erase_leaves_no_clear_personal_value_and_every_total_as_it_was(
     store = tmp_path / "keys" / "persons.sqlite"
     env = {"KETENLOG_PERSON_KEYS": str(store)}
     keys = PersonKeyStore(store)
-    person, identity = _publish(services, keys)
+    person, identity, published = _publish(services, keys)
     nationality = str(identity["nationality"])
     group = f"erase-{uuid.uuid4().hex[:8]}"
     _process(services, fresh_db, group, env)
@@ -190,3 +196,14 @@ def test_erase_leaves_no_clear_personal_value_and_every_total_as_it_was(
 
     verified = ketenlog(services, fresh_db, "verify", "--no-chains", "--group", group, env=env)
     assert verified.returncode == 0, verified.stdout[-3000:] + verified.stderr[-3000:]
+
+    # Retention under a simulated clock: ten years after the last event, and not again after
+    # an erasure.
+    early = ketenlog(services, fresh_db, "retention", "--now", "2030-01-01", "--dry-run", env=env)
+    assert early.returncode == 0, early.stderr[-3000:]
+    late = ketenlog(services, fresh_db, "retention", "--now", "2040-01-01", "--dry-run", env=env)
+    assert late.returncode == 0, late.stderr[-3000:]
+    mine = published - {person}
+    assert not set(early.stdout.split()) & mine
+    due = set(late.stdout.split())
+    assert mine and mine <= due and person not in due

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from domain.derive import derive
+from domain.erasure import erased_fields
 from domain.facts import Fact
 from domain.lifecycle.effective import RETRACTION, foreign_target, target_of, valid_time_key
 
@@ -29,6 +30,7 @@ def person_timeline(person_key: str, facts: list[Fact]) -> dict[str, Any]:
         if f.corrects is not None and f.event_id not in retracted_by
     }
     effective = {c.event_id for c in row.changes}
+    erased = erased_fields(facts)
     events = []
     for fact in sorted(facts, key=valid_time_key):
         events.append(
@@ -43,6 +45,8 @@ def person_timeline(person_key: str, facts: list[Fact]) -> dict[str, Any]:
                 "changed_state": fact.event_id in effective,
                 "source": {"topic": fact.topic, "partition": fact.partition, "offset": fact.offset},
                 "data": dict(fact.data),
+                # Personal fields a `ketenlog erase` destroyed: null in `data`, unreadable.
+                "erased": list(erased.get(fact.event_id, ())),
             }
         )
     return {

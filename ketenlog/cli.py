@@ -15,6 +15,7 @@ from ketenlog.commands import (
     credentials,
     deadletter,
     demo,
+    erase,
     export,
     ids,
     keys,
@@ -23,6 +24,7 @@ from ketenlog.commands import (
     query,
     reads,
     replay,
+    retention,
     serve,
     services,
     simulate,
@@ -64,6 +66,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     reads.register(registry)
     tokens.register(registry)
     keys.register(registry)
+    erase.register(registry)
+    retention.register(registry)
     return parser, registry
 
 

@@ -14,6 +14,7 @@ from typing import Any
 from domain.lifecycle.person import PersonState
 from domain.lifecycle.truth_check import Tally
 from infra import services as infra_services
+from infra.person_keys import PersonKeyStore
 from ketenlog.demo_tables import differences as table_differences
 from ketenlog.demo_tables import pact_report, shared_tasks, table_figures
 from ketenlog.processing import ProcessingError, process_until_idle_apart
@@ -61,7 +62,11 @@ def run_demo(
     sim = simulate(params, chain_key=chain_key, progress=lambda phase: say(f"simulate: {phase}"))
     publish_simulation(
         sim,
-        Preparer(chain_key, settings.oin_prefix),
+        Preparer(
+            chain_key,
+            settings.oin_prefix,
+            person_keys=PersonKeyStore(settings.person_keys_file).key_for,
+        ),
         # The simulator speaks for every organisation at once (producers.simulator.publish).
         settings.kafka(ADMIN),
         DeliverySettings(timeout_s=settings.publish_timeout_s),

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.facts import Fact
+from infra.person_keys import PersonKeyStore
 from infra.topics import end_offsets
 from ketenlog.settings import Settings
 from ketenlog.signing import live_verifier
@@ -78,6 +79,7 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
             earliest=earliest,
             partitions=config.partitions,
             signatures=signatures,
+            person_keys=PersonKeyStore(settings.person_keys_file),
         )
 
     async def on_fault(at: datetime, error: str) -> None:

@@ -22,8 +22,10 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
+from infra.person_keys import PersonKeyStore
 from infra.signing_keys import verifier_from
 from processors.ports import TopicPartition
 from processors.replay import fold_records
@@ -80,6 +82,8 @@ class _Group:
     partitions: int
     signing_keys: dict[str, Any]
     """The public-key registry the records' signatures are checked against."""
+    person_keys: str | None = None
+    """The person key store's file, to open sealed personal fields (None: they read None)."""
 
 
 def rebuild(
@@ -93,6 +97,7 @@ def rebuild(
     workers: int | None = None,
     phase: Callable[[str], None] | None = None,
     signing_keys: dict[str, Any] | None = None,
+    person_keys: str | None = None,
 ) -> Rebuilt:
     """Every record below `upto` folded into a fresh `schema` (whatever it held is dropped);
     positions are stored for `consumer`, so a live worker can continue where the replay ends.
@@ -114,6 +119,7 @@ def rebuild(
             tuple(sorted((tp, stop) for tp, stop in upto.items() if tp[1] == p and stop > 0)),
             partitions,
             signing_keys or {"keys": []},
+            person_keys,
         )
         for p in sorted({p for _, p in upto})
     ]
@@ -205,14 +211,18 @@ def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> R
     records = itertools.chain.from_iterable(
         group.source.records(t, p, 0, stop) for (t, p), stop in group.upto
     )
+    keys = None if group.person_keys is None else PersonKeyStore(Path(group.person_keys))
     folded = fold_records(
         default_codec(),
         records,
         set(),
         partitions=group.partitions,
         signatures=verifier_from(group.signing_keys),
+        keys=None if keys is None else keys.key,
         on_records=tick,
     )
+    if keys is not None:
+        keys.close()
     short = {tp: folded.positions.get(tp, 0) for tp in upto}
     short = {tp: at for tp, at in short.items() if at < upto[tp]}
     if short:

@@ -19,6 +19,7 @@ from domain.facts import Fact
 from infra import chain_audit, kafka_log, timeline_audit
 from infra.archive import open_archive
 from infra.kafka_log import KafkaLogError
+from infra.person_keys import PersonKeyStore
 from infra.topics import end_offsets
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.progress import Progress
@@ -256,6 +257,7 @@ def rebuild_into(
             workers=workers,
             phase=phase,
             signing_keys=signing_keys,
+            person_keys=str(settings.person_keys_file),
         )
     except (IncompleteSourceError, KafkaLogError, psycopg.Error) as exc:
         with connect(settings.dsn) as conn:
@@ -303,6 +305,7 @@ async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition
         earliest=earliest,
         partitions=settings.partitions,
         signatures=verifier(settings),
+        person_keys=PersonKeyStore(settings.person_keys_file),
     )
     caught = 0
     try:

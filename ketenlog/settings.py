@@ -71,6 +71,8 @@ class Settings:
     # With KETENLOG_DATABASE_URL: the analyst's and the auditor's connections to that server.
     analyst_database_url: str | None = None
     auditor_database_url: str | None = None
+    # The person key store (infra/person_keys.py): each person's data key for sealing.
+    person_keys: Path | None = None
 
     @property
     def disclosure_key_file(self) -> Path:
@@ -83,6 +85,10 @@ class Settings:
     @property
     def api_tokens(self) -> Path:
         return self.api_tokens_setting or self.home / "api" / "tokens.json"
+
+    @property
+    def person_keys_file(self) -> Path:
+        return self.person_keys or self.home / "keys" / "persons" / "keys.sqlite"
 
     @property
     def starts_kafka(self) -> bool:
@@ -217,4 +223,5 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,
         analyst_database_url=env.get("KETENLOG_ANALYST_DATABASE_URL") or None,
         auditor_database_url=env.get("KETENLOG_AUDITOR_DATABASE_URL") or None,
+        person_keys=Path(v).resolve() if (v := env.get("KETENLOG_PERSON_KEYS")) else None,
     )

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from domain.derive import derive
+from domain.erasure import ERASED, erase_personal
 from domain.facts import Fact
 from domain.lifecycle.effective import target_of
 from processors.checks import Reason, Rejected
@@ -27,6 +28,7 @@ from processors.ports import PersonWrite, ProcessingStore, ProcessingTx, TopicPa
 from processors.timeline import Outgoing, deadletter, gate, new_facts, refuse_foreign
 from schemas.codec import Codec
 from schemas.records import Raw
+from schemas.sealing import OpeningKeys
 from schemas.signature import Verifier
 from schemas.topics import DEADLETTER, TIMELINE
 
@@ -80,6 +82,7 @@ class BatchProcessor:
         signatures: Verifier | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         cache_persons: int = 100_000,
+        person_keys: OpeningKeys | None = None,
     ) -> None:
         self.consumer = consumer
         self._codec = codec
@@ -97,6 +100,7 @@ class BatchProcessor:
         self._unrecorded: list[tuple[datetime, str]] = []
         self.last_commit: datetime | None = None
         self._cache = HistoryCache(cache_persons)
+        self._person_keys = person_keys
 
     async def load_positions(self) -> dict[TopicPartition, int]:
         self.positions = await self._store.positions(self.consumer)
@@ -207,6 +211,7 @@ class BatchProcessor:
             self._clock(),
             partitions=self._partitions,
             signatures=self._signatures,
+            keys=None if self._person_keys is None else self._person_keys.key,
         )
         try:
             async with self._store.transaction() as tx:
@@ -221,7 +226,9 @@ class BatchProcessor:
                 # the anomaly, as it does for one whose target arrives after it.
                 split = refuse_foreign(new, known, self._clock())
                 await tx.add_facts([fact for _, fact in new])
-                folded = self._fold(histories, [fact for _, fact in new], persons)
+                folded, purged = self._fold(histories, [fact for _, fact in new], persons)
+                # An erasure: no clear personal value of the person stays in the store.
+                await tx.replace_facts(purged)
                 await tx.put_persons([write for write, _ in folded])
                 await tx.advance(self.consumer, result.positions)
                 deadletters = [*result.deadletters, *split.deadletters]
@@ -243,6 +250,10 @@ class BatchProcessor:
         # Only what committed may be remembered.
         for write, facts in folded:
             self._cache.put(write.row.person_key, facts, write.row)
+        if self._person_keys is not None:
+            for _, fact in new:
+                if fact.event_type == ERASED:
+                    self._person_keys.forget(fact.person_key)
         self._advanced(result.positions)
         c = self.counters
         c.batches += 1
@@ -295,16 +306,18 @@ class BatchProcessor:
         histories: dict[str, tuple[Entry | None, list[Fact]]],
         new: list[Fact],
         persons: list[str],
-    ) -> list[tuple[PersonWrite, list[Fact]]]:
+    ) -> tuple[list[tuple[PersonWrite, list[Fact]]], list[Fact]]:
         """Fold every touched person again over their whole history (late events and
-        corrections can change any part of it)."""
+        corrections can change any part of it); also the stored facts an erasure changed."""
         arrived: dict[str, list[Fact]] = {key: [] for key in persons}
         for fact in new:
             arrived[fact.person_key].append(fact)
         writes = []
+        purged: list[Fact] = []
         for key in persons:
             entry, before = histories[key]
-            facts = before + arrived[key]
+            facts, changed = erase_personal(before + arrived[key])
+            purged.extend(changed)
             try:
                 row = derive(key, facts)
             except Exception as exc:
@@ -315,4 +328,4 @@ class BatchProcessor:
                 keep_changes = common_prefix(entry.row.changes, row.changes)
                 keep_anomalies = common_prefix(entry.row.anomalies, row.anomalies)
             writes.append((PersonWrite(row, len(facts), keep_changes, keep_anomalies), facts))
-        return writes
+        return writes, purged

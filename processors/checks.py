@@ -22,8 +22,11 @@ from aiokafka.partitioner import murmur2
 
 from schemas.cloudevents import HeaderError, format_time, parse_headers, source_system
 from schemas.codec import Codec, Decoded, DecodeError, UnknownFingerprintError
+from schemas.errors import Problem
 from schemas.limits import V_NUMMER_PROBLEM
 from schemas.records import Raw
+from schemas.registry import SchemaVersion
+from schemas.sealing import KeyLookup, open_record, personal_fields, seals
 from schemas.signature import HEADER as SIGNATURE_HEADER
 from schemas.signature import Verifier, header_of
 from schemas.topics import owner_of
@@ -92,11 +95,13 @@ def check(
     raw: Raw,
     partitions: int | None = None,
     signatures: Verifier | None = None,
+    keys: KeyLookup | None = None,
 ) -> Accepted | Rejected:
     """Decode and check one record from an agency topic. `partitions`: the topic's partition
-    count, to check the record is where its key belongs (None: not checked). `signatures`: the
-    registry of the organisations' public keys, to check the record is signed by the owner of
-    its topic (schemas/signature.py; None: not checked)."""
+        count, to check the record is where its key belongs (None: not checked). `signatures`: the
+        registry of the organisations' public keys, to check the record is signed by the owner of
+        its topic (schemas/signature.py; None: not checked). `keys`: the person key store, to open
+    sealed personal fields (schemas/sealing.py); a destroyed key (or None) leaves them None."""
     if not raw.value:
         return Rejected(Reason.EMPTY, "the record has no value")
     if raw.key is None:
@@ -137,9 +142,10 @@ def check(
         )
     if raw.key.decode("utf-8", "replace") != envelope["person_key"]:
         return Rejected(Reason.KEY_MISMATCH, "the record key is not the envelope's person_key")
-    problems = decoded_problems(
-        codec.registry.get(decoded.event_type, decoded.reader_version), decoded.record
-    )
+    reader = codec.registry.get(decoded.event_type, decoded.reader_version)
+    writer = codec.registry.get(decoded.event_type, decoded.version)
+    problems = open_record(writer, reader, decoded.record, keys)
+    problems = problems or _withheld(writer, reader, decoded_problems(reader, decoded.record))
     if problems:
         leak = any(p.message == V_NUMMER_PROBLEM for p in problems)
         return Rejected(
@@ -180,6 +186,23 @@ def check(
             unsigned = header_of(raw.headers, SIGNATURE_HEADER) is None
             return Rejected(Reason.UNSIGNED if unsigned else Reason.BAD_SIGNATURE, problem)
     return Accepted(decoded)
+
+
+def _withheld(
+    writer: SchemaVersion, reader: SchemaVersion, problems: list[Problem]
+) -> list[Problem]:
+    """A dead letter's detail travels in clear on keten.deadletter: a sealed personal value
+    that breaks the contract is named by its field, never repeated (the V-nummer problem
+    repeats no value, and keeps its own reason)."""
+    if not problems or not seals(writer):
+        return problems
+    personal = set(personal_fields(reader))
+    return [
+        Problem(p.path, "breaks the contract (a personal value: not repeated here)")
+        if p.path.split(".")[0] in personal and p.message != V_NUMMER_PROBLEM
+        else p
+        for p in problems
+    ]
 
 
 def _header_problem(codec: Codec, raw: Raw, decoded: Decoded, producer: str) -> Rejected | None:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from domain.derive import PersonRow, derive
+from domain.erasure import erase_personal
 from domain.facts import Fact
 from domain.lifecycle.effective import target_of
 from processors.checks import Reason
@@ -23,6 +24,7 @@ from processors.ports import FactKey, TopicPartition
 from processors.timeline import gate, refuse_foreign
 from schemas.codec import Codec
 from schemas.records import Raw
+from schemas.sealing import KeyLookup
 from schemas.signature import Verifier
 
 # Gate in slices so the dead-letter list and decoded records of one slice stay small.
@@ -53,6 +55,7 @@ def fold_records(
     *,
     partitions: int | None,
     signatures: Verifier | None = None,
+    keys: KeyLookup | None = None,
     now: datetime | None = None,
     on_records: Callable[[int], None] | None = None,
 ) -> Folded:
@@ -62,7 +65,7 @@ def fold_records(
     by_person: dict[str, list[Fact]] = {}
     clock = now or datetime.now(UTC)
     for chunk in _slices(records, GATE_SLICE):
-        result = gate(codec, chunk, clock, partitions=partitions, signatures=signatures)
+        result = gate(codec, chunk, clock, partitions=partitions, signatures=signatures, keys=keys)
         out.records += len(chunk)
         for tp, offset in result.positions.items():
             out.positions[tp] = max(out.positions.get(tp, 0), offset)
@@ -90,6 +93,13 @@ def fold_records(
             by_person.setdefault(fact.person_key, []).append(fact)
         if on_records is not None:
             on_records(len(chunk))
+    purged: dict[tuple[str, str], Fact] = {}
+    for key, facts in by_person.items():
+        by_person[key], changed = erase_personal(facts)
+        purged.update((fact.key, fact) for fact in changed)
+    if purged:
+        out.facts = [purged.get(fact.key, fact) for fact in out.facts]
+        out.refused = [purged.get(fact.key, fact) for fact in out.refused]
     out.persons = [(derive(key, facts), len(facts)) for key, facts in by_person.items()]
     return out
 

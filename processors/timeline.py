@@ -15,6 +15,7 @@ from processors.checks import Accepted, Reason, Rejected, check
 from processors.ports import FactKey, TopicPartition
 from schemas.codec import Codec
 from schemas.records import Headers, Raw
+from schemas.sealing import KeyLookup
 from schemas.signature import Verifier
 
 
@@ -55,15 +56,17 @@ def gate(
     *,
     partitions: int | None,
     signatures: Verifier | None = None,
+    keys: KeyLookup | None = None,
 ) -> Gate:
     """Check every record; the last offset seen per partition sets the next position.
-    `partitions`: the agency topics' partition count (None only where no partitioner applies);
-    `signatures`: the public keys the records must be signed with (None: not checked)."""
+        `partitions`: the agency topics' partition count (None only where no partitioner applies);
+        `signatures`: the public keys the records must be signed with (None: not checked); `keys`:
+    the person key store that opens sealed personal fields (None: they read as None)."""
     out = Gate()
     for raw in records:
         tp = (raw.topic, raw.partition)
         out.positions[tp] = max(out.positions.get(tp, 0), raw.offset + 1)
-        verdict = check(codec, raw, partitions, signatures)
+        verdict = check(codec, raw, partitions, signatures, keys)
         if isinstance(verdict, Rejected):
             out.deadletters.append(deadletter(raw, verdict, now))
             continue

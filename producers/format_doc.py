@@ -17,6 +17,7 @@ from producers.submission import Submission
 from schemas.canonical import full_name, namespace_of
 from schemas.limits import MAX_STRING
 from schemas.registry import Registry, SchemaVersion, default_registry
+from schemas.sealing import SEALED
 from schemas.topics import Org, event_topic
 
 DOC_PATH = Path(__file__).resolve().parent.parent / "docs" / "publish-format.md"
@@ -181,12 +182,15 @@ def _section(sv: SchemaVersion) -> list[str]:
         lines += [_one_line(str(doc)), ""]
     if sv.subject_key:
         lines += [f"Keyed by subject `{sv.subject_key}`, not by a person.", ""]
-    payload = [f for f in sv.schema["fields"] if f["name"] != "envelope"]
+    # The publisher seals: its input carries personal fields in clear, never `sealed`.
+    payload = [f for f in sv.schema["fields"] if f["name"] not in ("envelope", SEALED)]
     if not payload:
         return [*lines, "No `data` fields.", ""]
     lines += ["| field | type | meaning |", "|---|---|---|"]
     for field in payload:
         optional = " (optional)" if "default" in field else ""
+        if field.get("personal") is True:
+            optional += " (personal: sealed by the publisher)"
         label = _one_line(_type_label(field["type"], ns, named))
         lines.append(
             f"| `{field['name']}`{optional} | {label} | {_one_line(field.get('doc', ''))} |"

@@ -1,6 +1,7 @@
 """From an agency's submission to a Kafka record: check it, pseudonymise the person, give it its
-id and sequence, encode it (Avro single-object) and add the CloudEvents headers. Pure apart from
-the clock, so `ketenlog publish` can check a whole file before anything is sent.
+id and sequence, seal its personal fields with the person's data key (schemas/sealing.py),
+encode it (Avro single-object) and add the CloudEvents headers. Pure apart from the clock and
+the person keys, so `ketenlog publish` can check a whole file before anything is sent.
 """
 
 from __future__ import annotations
@@ -17,11 +18,15 @@ from producers.submission import Submission
 from schemas.cloudevents import build_headers, format_sequence, format_time
 from schemas.codec import Codec, ContractError, default_codec
 from schemas.jsonform import payload_from_json
+from schemas.sealing import SEALED, seal_record, seals
 from schemas.topics import Org
 from schemas.validation import expected_subject_key
 
 _PERSON_KEY = re.compile(r"^[0-9a-f]{32,128}$")
 DEFAULT_FUTURE_TOLERANCE = timedelta(minutes=5)
+
+SealingKeys = Callable[[str], tuple[bytes, bytes]]
+"""Person key -> (key id, data key) to seal with, created on first use (infra/person_keys.py)."""
 
 
 class InvalidEventError(ValueError):
@@ -54,9 +59,13 @@ class Preparer:
         chain_key: bytes,
         oin_prefix: str,
         codec: Codec | None = None,
+        *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         future_tolerance: timedelta = DEFAULT_FUTURE_TOLERANCE,
+        person_keys: SealingKeys | None = None,
     ) -> None:
+        """`person_keys`: seal personal fields with them; None writes the last version of each
+        type before sealing, in clear (tests, benchmarks; never the CLI)."""
         self._chain_key = chain_key
         self._oin_prefix = oin_prefix
         self._codec = codec or default_codec()
@@ -64,6 +73,7 @@ class Preparer:
         self._tolerance = future_tolerance
         self._sequence = Sequence()
         self._headers = _HeaderCache(oin_prefix, self._codec)
+        self._person_keys = person_keys
 
     def record_of(self, org: Org, sub: Submission) -> dict[str, Any]:
         """The Avro record (envelope + payload) of a submission; raises InvalidEventError."""
@@ -105,8 +115,9 @@ class Preparer:
             "source_ref": sub.ref,
         }
         record = {"envelope": envelope, **payload_from_json(sv, sub.data)}
-        if "envelope" in sub.data:
-            raise InvalidEventError(sub.type, [("data.envelope", "is set by the publisher")])
+        for own in ("envelope", SEALED):
+            if own in sub.data:
+                raise InvalidEventError(sub.type, [(f"data.{own}", "is set by the publisher")])
         if sv.subject_key is not None:
             try:
                 envelope["person_key"] = expected_subject_key(sv, record)
@@ -139,15 +150,24 @@ class Preparer:
         """Check and encode; raises InvalidEventError naming the type, field and reason."""
         org = Org(org)
         record = self.record_of(org, sub)
+        sv = self._codec.schema_version(sub.type)
+        version = sv.version
         try:
             # The envelope is ours, built from input pydantic already checked: walk the payload.
-            value = self._codec.encode(sub.type, record, trusted_envelope=True)
+            self._codec.validate_payload(sub.type, record)
+            if seals(sv) and self._person_keys is not None:
+                key_id, key = self._person_keys(record["envelope"]["person_key"])
+                record = seal_record(sv, record, key_id, key)
+            elif seals(sv):
+                version -= 1
+                record.pop(SEALED, None)
+            value = self._codec.encode(sub.type, record, version=version, check=False)
         except ContractError as exc:
             raise InvalidEventError(
                 sub.type, [(_data_path(p.path), p.message) for p in exc.problems]
             ) from None
         envelope = record["envelope"]
-        headers = self._headers(org, sub.type, envelope)
+        headers = self._headers(org, sub.type, version, envelope)
         return Prepared(
             event_id=envelope["event_id"],
             event_type=sub.type,
@@ -164,21 +184,22 @@ class _HeaderCache:
     def __init__(self, oin_prefix: str, codec: Codec) -> None:
         self._oin_prefix = oin_prefix
         self._codec = codec
-        self._static: dict[tuple[Org, str], list[tuple[str, bytes]]] = {}
+        self._static: dict[tuple[Org, str, int], list[tuple[str, bytes]]] = {}
 
     def __call__(
-        self, org: Org, event_type: str, envelope: dict[str, Any]
+        self, org: Org, event_type: str, version: int, envelope: dict[str, Any]
     ) -> list[tuple[str, bytes]]:
-        static = self._static.get((org, event_type))
+        static = self._static.get((org, event_type, version))
         if static is None:
             sample = build_headers(
                 event_type,
                 {"envelope": envelope},
+                version=version,
                 oin_prefix=self._oin_prefix,
                 registry=self._codec.registry,
             )
             static = [(k, v) for k, v in sample if k not in _VARYING]
-            self._static[(org, event_type)] = static
+            self._static[(org, event_type, version)] = static
         return [
             *static,
             ("ce_id", envelope["event_id"].encode()),

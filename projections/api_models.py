@@ -157,6 +157,9 @@ class Gebeurtenis(BaseModel):
     changed_state: bool
     source: Bron
     data: dict[str, Any]
+    erased: list[str] = Field(
+        description="personal fields an erasure (`ketenlog erase`) destroyed: null in data"
+    )
 
 
 class Toestandswijziging(BaseModel):

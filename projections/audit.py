@@ -1,5 +1,6 @@
 """What auditors read that analysts may not: one person's stored events (for the person
-timeline, domain.person_timeline), optionally as the chain knew them at a moment.
+timeline, domain.person_timeline), optionally as the chain knew them at a moment; and when
+each person was last seen, for the retention rule (domain.retention).
 Sits at the edge: SQL only.
 """
 
@@ -11,6 +12,7 @@ from typing import Any
 import psycopg
 
 from domain.facts import Fact
+from domain.retention import LastSeen
 
 
 def person_facts(
@@ -24,3 +26,15 @@ def person_facts(
         (person_key, known_at, known_at),
     ).fetchall()
     return [Fact.from_json(text) for (text,) in rows]
+
+
+def last_seen(conn: psycopg.Connection[Any]) -> list[LastSeen]:
+    """Every person's last event (valid time) other than an erasure, and their last erasure
+    (broker time): what the retention rule (domain.retention) judges."""
+    rows = conn.execute(
+        "SELECT person_key,"
+        " max(occurred_at) FILTER (WHERE event_type <> 'PersonErased'),"
+        " max(coalesce(logged_at, occurred_at)) FILTER (WHERE event_type = 'PersonErased')"
+        " FROM timeline_events WHERE person_key ~ '^[0-9a-f]{32,128}$' GROUP BY person_key"
+    ).fetchall()
+    return [LastSeen(key, last, erased) for key, last, erased in rows if last is not None]

@@ -135,6 +135,16 @@ class PgProcessingTx:
                 " SELECT * FROM facts_in ON CONFLICT (event_id, person_key) DO NOTHING"
             )
 
+    async def replace_facts(self, facts: Sequence[Any]) -> None:
+        """Store these facts' content anew (an erasure purged their personal fields)."""
+        if not facts:
+            return
+        async with self._conn.cursor() as cur:
+            await cur.executemany(
+                "UPDATE timeline_events SET fact = %s WHERE event_id = %s AND person_key = %s",
+                [(f.to_json(), f.event_id, f.person_key) for f in facts],
+            )
+
     async def put_persons(self, writes: list[Any]) -> None:
         """Writes as processors.ports.PersonWrite; rows go through COPY (no per-row quoting)."""
         if not writes:

@@ -9,18 +9,27 @@ from enum import StrEnum
 
 
 class EventType(StrEnum):
-    # NIDOS, v1: An age assessment concluded.
+    # NIDOS, v2: An age assessment concluded. Since this version the personal fields marked
+    # "personal": true travel sealed: each one AES-256-GCM encrypted with the person's own data
+    # key (docs/security.md, Personal data and erasure); their clear field holds a neutral
+    # placeholder and means nothing.
     AgeAssessed = "AgeAssessed"
     # RECHTSPRAAK, v1: An appeal or request for interim relief was lodged at a district court.
     AppealLodged = "AppealLodged"
-    # AVIM, v2: A person reported to apply for protection (aanmelding), before identification
-    # and registration.
+    # AVIM, v3: A person reported to apply for protection (aanmelding), before identification
+    # and registration. Since this version the personal fields marked "personal": true travel
+    # sealed: each one AES-256-GCM encrypted with the person's own data key (docs/security.md,
+    # Personal data and erasure); their clear field holds a neutral placeholder and means
+    # nothing.
     ArrivalReported = "ArrivalReported"
     # IOM, v1: The person left with IOM assistance.
     AssistedReturnDeparted = "AssistedReturnDeparted"
     # IOM, v1: The person asked IOM for assisted voluntary return.
     AssistedReturnRequested = "AssistedReturnRequested"
-    # IND, v2: An asylum application was signed; from this moment it counts as inflow.
+    # IND, v3: An asylum application was signed; from this moment it counts as inflow. Since
+    # this version the personal fields marked "personal": true travel sealed: each one
+    # AES-256-GCM encrypted with the person's own data key (docs/security.md, Personal data and
+    # erasure); their clear field holds a neutral placeholder and means nothing.
     AsylumApplicationLodged = "AsylumApplicationLodged"
     # AVIM, v1: Fingerprints and/or facial image were taken (and checked against Eurodac where
     # the law requires).
@@ -37,7 +46,10 @@ class EventType(StrEnum):
     # situation of crisis or force majeure by at most six weeks (Regulation 2024/1359, art.
     # 11(1)).
     BorderProcedureExtended = "BorderProcedureExtended"
-    # AVIM, v1: The police handed the person's case to DT&V for return.
+    # AVIM, v2: The police handed the person's case to DT&V for return. Since this version the
+    # personal fields marked "personal": true travel sealed: each one AES-256-GCM encrypted
+    # with the person's own data key (docs/security.md, Personal data and erasure); their clear
+    # field holds a neutral placeholder and means nothing.
     CaseTransferredToReturn = "CaseTransferredToReturn"
     # IND, v1: The legal decision period passed without a decision; penalty payments (dwangsom)
     # may follow.
@@ -88,11 +100,17 @@ class EventType(StrEnum):
     # any organisation, v1: Withdraws an earlier event of the same producer without replacing
     # it; envelope.retracts names it. Any organisation may publish this on its own topic.
     EventRetracted = "EventRetracted"
-    # IND, v1: The IND decided on a family reunification request (MVV granted or refused).
-    # Arrival is a separate event.
+    # IND, v2: The IND decided on a family reunification request (MVV granted or refused).
+    # Arrival is a separate event. Since this version the personal fields marked "personal":
+    # true travel sealed: each one AES-256-GCM encrypted with the person's own data key
+    # (docs/security.md, Personal data and erasure); their clear field holds a neutral
+    # placeholder and means nothing.
     FamilyReunificationDecided = "FamilyReunificationDecided"
-    # IND, v1: A family member applied to follow a status holder (nareis). The event is about
-    # the family member; the sponsor is referred to by person key only.
+    # IND, v2: A family member applied to follow a status holder (nareis). The event is about
+    # the family member; the sponsor is referred to by person key only. Since this version the
+    # personal fields marked "personal": true travel sealed: each one AES-256-GCM encrypted
+    # with the person's own data key (docs/security.md, Personal data and erasure); their clear
+    # field holds a neutral placeholder and means nothing.
     FamilyReunificationRequested = "FamilyReunificationRequested"
     # RECHTSPRAAK, v1: The Council of State gave final judgment.
     FinalJudgmentIssued = "FinalJudgmentIssued"
@@ -114,9 +132,11 @@ class EventType(StrEnum):
     # published. Keyed by task, not by person: envelope.person_key MUST be 'housing-
     # task:<municipality_code>:<task_period>'.
     HousingTaskPublished = "HousingTaskPublished"
-    # AVIM, v1: Identification and registration (I&R) completed: the person's base data as
+    # AVIM, v2: Identification and registration (I&R) completed: the person's base data as
     # established by AVIM. For a first application this is also the moment the application is
-    # signed.
+    # signed. Since this version the personal fields marked "personal": true travel sealed:
+    # each one AES-256-GCM encrypted with the person's own data key (docs/security.md, Personal
+    # data and erasure); their clear field holds a neutral placeholder and means nothing.
     IdentityRegistered = "IdentityRegistered"
     # COA, v1: An incident involving the person was recorded at a location.
     IncidentRecorded = "IncidentRecorded"
@@ -181,9 +201,10 @@ class EventType(StrEnum):
     NaturalisationDecided = "NaturalisationDecided"
     # IND, v1: A residence permit was withdrawn.
     PermitWithdrawn = "PermitWithdrawn"
-    # any organisation, v1: The person's encryption key was deleted (crypto-shredding): their
-    # personal fields can no longer be read, while counts stay intact. Carries no personal
-    # data. Any organisation may publish this on its own topic.
+    # any organisation, v2: The person's data key was destroyed (crypto-shredding, `ketenlog
+    # erase`): their personal fields can no longer be read, and every consumer drops the clear
+    # personal values it kept of events logged before this one, while counts stay intact.
+    # Carries no personal data. Any organisation may publish this on its own topic.
     PersonErased = "PersonErased"
     # COA, v1: The person was placed at a reception location.
     PlacedAtLocation = "PlacedAtLocation"
@@ -224,7 +245,10 @@ class EventType(StrEnum):
     ReturnCaseOpened = "ReturnCaseOpened"
     # DTV, v1: Support for return was granted.
     ReturnSupportGranted = "ReturnSupportGranted"
-    # KMAR, v1: Screening completed, with the procedure the person is referred to.
+    # KMAR, v2: Screening completed, with the procedure the person is referred to. Since this
+    # version the personal fields marked "personal": true travel sealed: each one AES-256-GCM
+    # encrypted with the person's own data key (docs/security.md, Personal data and erasure);
+    # their clear field holds a neutral placeholder and means nothing.
     ScreeningCompleted = "ScreeningCompleted"
     # KMAR, v1: Screening under the EU Migration Pact started (identity, security,
     # vulnerability, biometrics; at most 7 days).

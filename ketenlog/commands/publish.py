@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from infra.person_keys import PersonKeyStore
 from ketenlog.commands.base import CommandError, Progress, Registry, chain_key, say
 from ketenlog.settings import Settings
 from ketenlog.signing import signer_of
@@ -46,7 +47,11 @@ def register(registry: Registry) -> None:
 
 def publish(args: argparse.Namespace, settings: Settings) -> int:
     org = Org(args.org)
-    preparer = Preparer(chain_key(settings), settings.oin_prefix)
+    preparer = Preparer(
+        chain_key(settings),
+        settings.oin_prefix,
+        person_keys=PersonKeyStore(settings.person_keys_file).key_for,
+    )
     delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
     signer = signer_of(settings, say)(org)
     try:

@@ -9,6 +9,7 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
+from infra.person_keys import PersonKeyStore
 from ketenlog.commands.base import CommandError, Registry, chain_key, say
 from ketenlog.settings import Settings
 from ketenlog.signing import signer_of
@@ -137,7 +138,9 @@ def _publish(sim: Simulation, settings: Settings, key: bytes) -> int:
         )
     except ImportError as exc:  # the publishing stack is optional for file output
         raise CommandError(f"publishing is not available: {exc}") from exc
-    preparer = Preparer(key, settings.oin_prefix)
+    preparer = Preparer(
+        key, settings.oin_prefix, person_keys=PersonKeyStore(settings.person_keys_file).key_for
+    )
     delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
     try:
         publish_simulation(

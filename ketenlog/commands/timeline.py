@@ -69,6 +69,7 @@ def _table(timeline: dict[str, Any]) -> None:
         print(
             f"{e['occurred_at']:<26} {e['recorded_at']:<26} {e['producer']:<11} "
             f"{e['type']:<30} {e['status']}"
+            + (f"; erased: {', '.join(e['erased'])}" if e["erased"] else "")
         )
     print("\nstates passed through:")
     for s in timeline["states"]:

@@ -50,6 +50,10 @@ class MemoryTx:
         for f in facts:
             self.s.facts.setdefault(f.key, f)
 
+    async def replace_facts(self, facts: list[Fact]) -> None:
+        for f in facts:
+            self.s.facts[f.key] = f
+
     async def put_persons(self, writes: list[PersonWrite]) -> None:
         for w in writes:
             key = w.row.person_key

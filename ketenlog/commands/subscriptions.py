@@ -2,6 +2,8 @@
 (domain.subscriptions); with `--explain ORG PERSON_KEY` which of that person's events ORG may
 see and by which rule (domain.subscription_explain), from the person's facts in PostgreSQL as
 `ketenlog timeline` reads them. A person-level read: it takes the purpose it is made for.
+With `--received [ORG]`: what each organisation received and why, counts per rule from the
+distribution processor's deliveries table (projections.distribution_store), aggregates only.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from ketenlog.commands.base import CommandError, Registry
 from ketenlog.settings import Settings
 from projections.audit import person_facts
 from projections.db import connect, migrate
+from projections.distribution_store import received_counts
+from schemas.topics import Org
 
 
 def register(registry: Registry) -> None:
@@ -41,10 +45,19 @@ def register(registry: Registry) -> None:
         "--purpose",
         help="why this person-level read is made (required with --explain)",
     )
+    parser.add_argument(
+        "--received",
+        nargs="?",
+        const="",
+        metavar="ORG",
+        help="what each organisation (or ORG) received and by which rule: counts of deliveries",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.received is not None:
+        return _received(args, settings)
     if args.explain is None:
         print("\n".join(policy_lines()))
         return 0
@@ -67,4 +80,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print()
     else:
         print("\n".join(explain_lines(answer)))
+    return 0
+
+
+def _received(args: argparse.Namespace, settings: Settings) -> int:
+    org = args.received.strip().upper() or None
+    if org is not None and org not in {o.value for o in Org}:
+        raise CommandError(f"--received {args.received}: not an organisation of the catalogue")
+    with connect(settings.dsn) as conn:
+        migrate(conn)
+        rows = received_counts(conn, org)
+    if args.format == "json":
+        keys = ("org", "rule", "deliveries", "persons", "recipients")
+        json.dump([dict(zip(keys, row, strict=True)) for row in rows], sys.stdout, indent=1)
+        print()
+        return 0
+    print(f"{'org':<12} {'rule':<36} {'deliveries':>10} {'persons':>8} {'recipients':>10}")
+    for o, rule, n, persons, recipients in rows:
+        print(f"{o:<12} {rule:<36} {n:>10,} {persons:>8,} {recipients:>10,}")
+    if not rows:
+        print("nothing delivered yet (is `ketenlog distribute` running?)")
     return 0

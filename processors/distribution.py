@@ -13,6 +13,8 @@ least once on the wire, once in the table.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
@@ -83,6 +85,10 @@ class DistributionTx(Protocol):
 class DistributionStore(Protocol):
     async def positions(self, consumer: str) -> dict[TopicPartition, int]: ...
     def transaction(self) -> AbstractAsyncContextManager[DistributionTx]: ...
+    async def reconnect(self) -> None:
+        """Drop the connection and open a new one (after a fault)."""
+        ...
+
     async def close(self) -> None: ...
 
 
@@ -97,6 +103,8 @@ class Counters:
     delivered: int = 0
     undecodable: int = 0
     skipped: int = 0
+    faults: int = 0
+    """Times a batch failed for a fault of the store or the broker, and was tried again."""
     by_org: dict[str, int] = field(default_factory=dict)
 
 
@@ -183,6 +191,34 @@ class DistributionBatch:
     async def load_positions(self) -> dict[TopicPartition, int]:
         self.positions = await self._store.positions(self.consumer)
         return self.positions
+
+    async def handle_surviving(
+        self,
+        records: list[Raw],
+        say: Callable[[str], None],
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        max_delay_s: float = 30.0,
+    ) -> None:
+        """`handle`, riding out faults of the store or the broker: wait (doubling, up to
+        `max_delay_s`), reconnect, reload the positions (a commit may have gone through before
+        the fault was seen) and try the same records again until they are applied. What the
+        failed try sent goes out again with the same `ce_id`; the table keeps it once."""
+        delay = 1.0
+        while True:
+            try:
+                await self.handle(records)
+            except Exception as exc:
+                self.counters.faults += 1
+                say(f"distribute: {type(exc).__name__}: {exc}; trying again in {delay:.0f} s")
+                await sleep(delay)
+                delay = min(delay * 2, max_delay_s)
+                with contextlib.suppress(Exception):
+                    await self._store.reconnect()
+                    await self.load_positions()
+                continue
+            if delay > 1.0:
+                say("distribute: recovered; carrying on where the store's positions end")
+            return
 
     async def handle(self, records: list[Raw]) -> None:
         # Below the stored position: done before (a redelivery after a crash or rebalance).

@@ -110,7 +110,7 @@ async def _loop(
             for m in messages
         ]
         if raws:
-            await batch.handle(raws)
+            await batch.handle_surviving(raws, say)
             offsets = {
                 AioTopicPartition(t, p): o
                 for (t, p), o in batch.positions.items()

@@ -7,6 +7,7 @@ also the counts `ketenlog subscriptions --received` shows, aggregates only.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -134,10 +135,15 @@ class PgDistributionStore:
         conn: psycopg.AsyncConnection[Any],
         fact_type: Any,
         received: Callable[[Any, bytes | None, bytes, str], Any],
+        *,
+        dsn: str = "",
+        schema: str = LIVE,
     ) -> None:
         self._conn = conn
         self._fact_type = fact_type
         self._received = received
+        self._dsn, self._schema = dsn, schema
+        # One connection, used by the batches and the rebalance listener: one user at a time.
         self._lock = asyncio.Lock()
 
     @classmethod
@@ -150,10 +156,13 @@ class PgDistributionStore:
         schema: str = LIVE,
     ) -> PgDistributionStore:
         """`received(fact, key, value, headers_json)` builds a stored record."""
-        conn = await psycopg.AsyncConnection.connect(
-            dsn, application_name="ketenlog-distribute", options=f"-c search_path={schema}"
-        )
-        return cls(conn, fact_type, received)
+        return cls(await _connect(dsn, schema), fact_type, received, dsn=dsn, schema=schema)
+
+    async def reconnect(self) -> None:
+        async with self._lock:
+            with contextlib.suppress(Exception):
+                await self._conn.close()
+            self._conn = await _connect(self._dsn, self._schema)
 
     async def positions(self, consumer: str) -> dict[tuple[str, int], int]:
         async with self._lock, self._conn.transaction():
@@ -175,6 +184,12 @@ class PgDistributionStore:
 
     async def close(self) -> None:
         await self._conn.close()
+
+
+async def _connect(dsn: str, schema: str) -> psycopg.AsyncConnection[Any]:
+    return await psycopg.AsyncConnection.connect(
+        dsn, application_name="ketenlog-distribute", options=f"-c search_path={schema}"
+    )
 
 
 def received_counts(conn: psycopg.Connection, org: str | None = None) -> list[tuple[Any, ...]]:

@@ -84,6 +84,7 @@ class MemoryStore:
         self.sent: set[Sent] = set()
         self.stored: dict[tuple[str, int], int] = {}
         self.crash_before_commit = False
+        self.reconnects = 0
 
     async def positions(self, consumer: str) -> dict[tuple[str, int], int]:
         return dict(self.stored)
@@ -96,6 +97,9 @@ class MemoryStore:
         tx = MemoryTx(self)
         yield tx
         self.records, self.sent, self.stored = tx.records, tx.sent, tx.positions
+
+    async def reconnect(self) -> None:
+        self.reconnects += 1
 
     async def close(self) -> None:
         return None
@@ -225,3 +229,25 @@ def test_a_record_that_carries_no_fact_is_counted_not_delivered() -> None:
     received, bad = receive(default_codec(), [good, junk])
     assert [r.fact.event_type for r in received] == ["AsylumApplicationLodged"]
     assert bad == [junk]
+
+
+def test_a_fault_before_the_commit_is_ridden_out_sending_again_but_storing_once() -> None:
+    records = status_holder()
+    store, wire = MemoryStore(), Wire()
+    store.crash_before_commit = True
+    said: list[str] = []
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    b = batch(store, wire)
+    asyncio.run(b.handle_surviving(records, said.append, sleep=sleep))
+    assert b.counters.faults == 1 and waits == [1.0] and store.reconnects == 1
+    assert "CrashError" in said[0]
+    # The failed try's records went out, and the retry's again: same ids, once in the table.
+    ids = [dict(r.headers)["ce_id"] for r in wire.records]
+    half = len(ids) // 2
+    assert half > 0 and sorted(ids[:half]) == sorted(ids[half:])
+    assert len(store.sent) == half
+    assert store.stored == {(TIMELINE, 0): 3}

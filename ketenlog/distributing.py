@@ -14,10 +14,10 @@ from ketenlog.settings import Settings
 from processors.distribution import DistributionBatch, InboxRecord, Received
 from processors.distribution_worker import DistributionConfig, run
 from projections.db import connect, migrate
-from projections.distribution_store import PgDistributionStore
+from projections.distribution_store import PgDistributionStore, received_counts
 from schemas.access import DISTRIBUTION
 from schemas.codec import default_codec
-from schemas.topics import TIMELINE
+from schemas.topics import TIMELINE, Org
 
 DEFAULT_GROUP = "ketenlog-distribution"
 Say = Callable[[str], None]
@@ -64,3 +64,17 @@ def distribute(settings: Settings, options: DistributeOptions, say: Say) -> None
         asyncio.run(run(config, make_batch, say))
     except KeyboardInterrupt:
         say("distribute: stopped")
+
+
+RECEIVED_COLUMNS = ("org", "rule", "deliveries", "persons", "recipients")
+
+
+def received(settings: Settings, org: str | None) -> list[dict[str, object]]:
+    """What each organisation (or `org`) received and by which rule, from the deliveries
+    table (`ketenlog subscriptions --received`): counts only."""
+    if org is not None and org not in {o.value for o in Org}:
+        raise DistributionError(f"--received {org}: not an organisation of the catalogue")
+    with connect(settings.dsn) as conn:
+        migrate(conn)
+        rows = received_counts(conn, org)
+    return [dict(zip(RECEIVED_COLUMNS, row, strict=True)) for row in rows]

@@ -3,7 +3,7 @@
 see and by which rule (domain.subscription_explain), from the person's facts in PostgreSQL as
 `ketenlog timeline` reads them. A person-level read: it takes the purpose it is made for.
 With `--received [ORG]`: what each organisation received and why, counts per rule from the
-distribution processor's deliveries table (projections.distribution_store), aggregates only.
+distribution processor's deliveries table (ketenlog.distributing.received), aggregates only.
 """
 
 from __future__ import annotations
@@ -20,11 +20,10 @@ from domain.subscription_explain import (
     policy_lines,
 )
 from ketenlog.commands.base import CommandError, Registry
+from ketenlog.distributing import DistributionError, received
 from ketenlog.settings import Settings
 from projections.audit import person_facts
 from projections.db import connect, migrate
-from projections.distribution_store import received_counts
-from schemas.topics import Org
 
 
 def register(registry: Registry) -> None:
@@ -84,20 +83,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _received(args: argparse.Namespace, settings: Settings) -> int:
-    org = args.received.strip().upper() or None
-    if org is not None and org not in {o.value for o in Org}:
-        raise CommandError(f"--received {args.received}: not an organisation of the catalogue")
-    with connect(settings.dsn) as conn:
-        migrate(conn)
-        rows = received_counts(conn, org)
+    try:
+        rows = received(settings, args.received.strip().upper() or None)
+    except DistributionError as exc:
+        raise CommandError(str(exc)) from exc
     if args.format == "json":
-        keys = ("org", "rule", "deliveries", "persons", "recipients")
-        json.dump([dict(zip(keys, row, strict=True)) for row in rows], sys.stdout, indent=1)
+        json.dump(rows, sys.stdout, indent=1)
         print()
         return 0
     print(f"{'org':<12} {'rule':<36} {'deliveries':>10} {'persons':>8} {'recipients':>10}")
-    for o, rule, n, persons, recipients in rows:
-        print(f"{o:<12} {rule:<36} {n:>10,} {persons:>8,} {recipients:>10,}")
+    for r in rows:
+        print(
+            f"{r['org']:<12} {r['rule']:<36} {r['deliveries']:>10,} {r['persons']:>8,}"
+            f" {r['recipients']:>10,}"
+        )
     if not rows:
         print("nothing delivered yet (is `ketenlog distribute` running?)")
     return 0

@@ -33,6 +33,7 @@ from typing import Any
 
 import psycopg
 from kafka import KafkaConsumer
+from psycopg.conninfo import make_conninfo
 
 from infra import services, topics
 from infra.signing_keys import KeyStore
@@ -132,10 +133,9 @@ def main() -> int:
     topics.ensure(settings, say, [TopicSpec(BASELINE_TOPIC, "benchmark", dict(RETAIN_FOREVER))])
     run = uuid.uuid4().hex[:8]
     db = f"bench_{run}"
-    base = settings.dsn.rpartition("/")[0]
     with psycopg.connect(settings.dsn, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {db}")
-    dsn = f"{base}/{db}"
+    dsn = make_conninfo(settings.dsn, dbname=db)
     env = {**os.environ, "KETENLOG_DATABASE_URL": dsn}
     worker = subprocess.Popen(
         [sys.executable, "-m", "ketenlog.cli", "process", "--group", db],

@@ -28,6 +28,7 @@ from pathlib import Path
 import psycopg
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
+from psycopg.conninfo import make_conninfo
 
 from infra import services
 from infra.topics import end_offsets
@@ -71,14 +72,14 @@ async def raw_decode(kafka: KafkaAccess, ends: dict[tuple[str, int], int]) -> fl
         await consumer.stop()
 
 
-def run_processor(dsn_base: str, bootstrap: str, total: int) -> float:
+def run_processor(dsn: str, bootstrap: str, total: int) -> float:
     name = f"bench_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(f"{dsn_base}/ketenlog", autocommit=True) as conn:
+    with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     env = {
         **os.environ,
         "KETENLOG_KAFKA_BOOTSTRAP": bootstrap,
-        "KETENLOG_DATABASE_URL": f"{dsn_base}/{name}",
+        "KETENLOG_DATABASE_URL": make_conninfo(dsn, dbname=name),
     }
     try:
         t0 = time.perf_counter()
@@ -90,7 +91,7 @@ def run_processor(dsn_base: str, bootstrap: str, total: int) -> float:
         )
         return total / (time.perf_counter() - t0)
     finally:
-        with psycopg.connect(f"{dsn_base}/ketenlog", autocommit=True) as conn:
+        with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {name}")
 
 
@@ -124,11 +125,10 @@ def main() -> int:
         )
         ends = end_offsets(settings, event_topics())
     total = sum(ends.values())
-    dsn_base = settings.dsn.rpartition("/")[0]
     raw_rates, proc_rates = [], []
     for round_no in range(1, args.rounds + 1):
         raw = asyncio.run(raw_decode(settings.kafka("admin"), ends))
-        proc = run_processor(dsn_base, settings.bootstrap, total)
+        proc = run_processor(settings.dsn, settings.bootstrap, total)
         raw_rates.append(raw)
         proc_rates.append(proc)
         say(

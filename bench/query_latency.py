@@ -50,6 +50,7 @@ from typing import Any
 import psycopg
 from latency import application, pct, say
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from infra import services
 from infra.signing_keys import KeyStore
@@ -369,7 +370,7 @@ def main() -> int:
     db = f"bench_{run}"
     with psycopg.connect(settings.dsn, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
-    dsn = f"{settings.dsn.rpartition('/')[0]}/{db}"
+    dsn = make_conninfo(settings.dsn, dbname=db)
     env = {**os.environ, "KETENLOG_DATABASE_URL": dsn}
     children: list[subprocess.Popen[bytes]] = []
     try:

@@ -36,6 +36,7 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from infra import kafka_log, services
 from infra.topics import end_offsets
@@ -156,10 +157,9 @@ def main() -> int:
     ends = ensure_log(settings, args.events)
     total = sum(ends.values())
     name = f"bench_{uuid.uuid4().hex[:10]}"
-    base = settings.dsn.rpartition("/")[0]
     with psycopg.connect(settings.dsn, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    dsn = f"{base}/{name}"
+    dsn = make_conninfo(settings.dsn, dbname=name)
     try:
         say(f"{total:,} records; raw decode loop")
         decode_rate = raw_decode(settings.kafka("admin"), ends)

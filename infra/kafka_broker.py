@@ -195,7 +195,12 @@ def java_command() -> str:
             "to use an existing Kafka"
         )
     out = subprocess.run(
-        [java, "-version"], capture_output=True, text=True, timeout=60, check=False
+        [java, "-version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=procs.child_env(),
     )
     match = re.search(r'version "(\d+)(?:\.(\d+))?', out.stderr + out.stdout)
     major = int(match.group(1)) if match else 0
@@ -271,7 +276,12 @@ def fetch(settings: ServiceConfig, say: Say) -> Path:
     ]
     try:
         out = subprocess.run(
-            cmd, capture_output=True, text=True, timeout=MAVEN_TIMEOUT_S, check=False
+            cmd,
+            capture_output=True,
+            text=True,
+            timeout=MAVEN_TIMEOUT_S,
+            check=False,
+            env=procs.child_env(),
         )
     except subprocess.TimeoutExpired:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -382,7 +392,14 @@ def _format_storage(java: str, p: BrokerPaths, say: Say, scram: dict[str, str]) 
     ]
     for user, password in scram.items():
         cmd += ["--add-scram", f"{SCRAM}=[name={user},password={password}]"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=FORMAT_TIMEOUT_S, check=False)
+    out = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=FORMAT_TIMEOUT_S,
+        check=False,
+        env=procs.child_env(),
+    )
     if out.returncode != 0:
         raise InfraError(
             f"formatting the Kafka storage in {p.data} failed (exit {out.returncode}); delete "
@@ -464,6 +481,7 @@ def _launch(java: str, settings: ServiceConfig) -> subprocess.Popen[bytes]:
             stderr=subprocess.STDOUT,
             cwd=p.run,
             start_new_session=True,
+            env=procs.child_env(),
         )
     _children[child.pid] = child
     p.pid_file.write_text(f"{child.pid}\n")

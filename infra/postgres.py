@@ -1,9 +1,16 @@
 """Driver of the project-local PostgreSQL cluster: Debian's binaries, data under KETENLOG_HOME.
 
 Sits under infra.services. State lives in `<KETENLOG_HOME>/postgres`: `data/` (the cluster,
-listening on 127.0.0.1:KETENLOG_POSTGRES_PORT, trust auth on loopback), `run/` (its Unix socket)
-and `postgres.log`. initdb refuses to run as root, so as root the cluster belongs to Debian's
-`postgres` user and every server command runs as that user.
+listening on 127.0.0.1:KETENLOG_POSTGRES_PORT), `run/` (its Unix socket) and `postgres.log`.
+initdb refuses to run as root, so as root the cluster belongs to Debian's `postgres` user and
+every server command runs as that user.
+
+Nobody is trusted: TCP needs a SCRAM-SHA-256 password, the socket admits only the superuser,
+and only from the OS user that owns the cluster (and root, who runs `up` as root) by peer
+authentication. The roles (infra.pg_roles) get random passwords on first start, kept in a
+libpq passfile under KETENLOG_HOME (owner-only) that every DSN names with `passfile=`, so no
+password is in a URL, an argument list or the environment. A cluster of an older run (trust)
+is brought in step by the next `up`, which says what it changed.
 """
 
 from __future__ import annotations
@@ -19,18 +26,19 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from psycopg import sql
 
-from infra import procs
+from infra import pg_roles, procs
 from infra.config import ServiceConfig
 from infra.errors import InfraError
+from infra.pg_passfile import ensure_passwords
 
 Say = Callable[[str], None]
 
 HOST = "127.0.0.1"
-ROLE = "ketenlog"
-DATABASE = "ketenlog"
-SUPERUSER = "postgres"
+ROLE = pg_roles.OWNER
+DATABASE = pg_roles.DATABASE
+SUPERUSER = pg_roles.SUPERUSER
+IDENT_MAP = "ketenlog"
 SERVER_USER = "postgres"
 BIN_GLOB = "/usr/lib/postgresql/*/bin"
 CONF_NAME = "ketenlog.conf"
@@ -83,7 +91,7 @@ def ensure_binaries(say: Say) -> Path:
             "existing PostgreSQL"
         )
     say("postgres: installing Debian's postgresql package (apt-get) ...")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    env = procs.child_env({"DEBIAN_FRONTEND": "noninteractive"})
     for cmd in (
         ["apt-get", "update", "-q"],
         ["apt-get", "install", "-y", "-q", "--no-install-recommends", "postgresql"],
@@ -118,11 +126,8 @@ def _server_user() -> pwd.struct_passwd | None:
 
 def _run(cmd: list[str], p: PgPaths, timeout_s: float) -> subprocess.CompletedProcess[str]:
     user = _server_user()
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LC_ALL": "C",
-        "TZ": os.environ.get("TZ", "UTC"),
-    }
+    allowed = procs.child_env()
+    env = {"PATH": allowed["PATH"], "LC_ALL": "C", "TZ": allowed.get("TZ", "UTC")}
     kwargs: dict[str, Any] = {}
     if user is not None:
         kwargs = {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
@@ -180,46 +185,77 @@ def render_conf(*, port: int, socket_dir: Path | None) -> str:
     )
 
 
-HBA = """\
-# Written by infra/postgres.py: trust, but only on loopback and the private socket folder.
-local all all trust
-host  all all 127.0.0.1/32 trust
-host  all all ::1/128 trust
-"""
+def render_hba() -> str:
+    """Who may connect how: nobody without a password over TCP; on the socket only the
+    superuser, by peer authentication of the OS users in the ident map."""
+    return (
+        "# Written by infra/postgres.py: a password (TCP) or peer authentication (socket).\n"
+        f"local all {SUPERUSER} peer map={IDENT_MAP}\n"
+        "host  all all 127.0.0.1/32 scram-sha-256\n"
+        "host  all all ::1/128 scram-sha-256\n"
+    )
+
+
+def render_ident(os_users: list[str]) -> str:
+    """The OS users that may be the superuser on the socket: the cluster's owner (and root)."""
+    lines = [f"{IDENT_MAP} {user} {SUPERUSER}" for user in sorted(set(os_users))]
+    return "# Written by infra/postgres.py.\n" + "\n".join(lines) + "\n"
+
+
+def _os_users() -> list[str]:
+    """The cluster's OS owner, and who we are (root, when root runs `up`)."""
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    owner = _server_user()
+    return [me] if owner is None else [owner.pw_name, me]
+
+
+def _chown_to_server(*files: Path) -> None:
+    user = _server_user()
+    if user is not None:
+        for path in files:
+            os.chown(path, user.pw_uid, user.pw_gid)
 
 
 def _write_config(settings: ServiceConfig, p: PgPaths) -> None:
     socket_path = p.sockets / f".s.PGSQL.{settings.postgres_port}"
     socket_dir = p.sockets if len(str(socket_path)) <= MAX_SOCKET_PATH else None
     (p.data / CONF_NAME).write_text(render_conf(port=settings.postgres_port, socket_dir=socket_dir))
-    (p.data / "pg_hba.conf").write_text(HBA)
     main_conf = p.data / "postgresql.conf"
     include = f"include_if_exists = {_quote_conf(CONF_NAME)}"
     if include not in main_conf.read_text():
         with main_conf.open("a") as fh:
             fh.write(f"\n# ketenlog: port, listen address and socket folder\n{include}\n")
-    user = _server_user()
-    if user is not None:
-        for name in (CONF_NAME, "pg_hba.conf", "postgresql.conf"):
-            os.chown(p.data / name, user.pw_uid, user.pw_gid)
+    _chown_to_server(p.data / CONF_NAME, main_conf)
 
 
-def _initdb(bin_dir: Path, p: PgPaths, say: Say) -> None:
+def _initdb(bin_dir: Path, p: PgPaths, say: Say, superuser_password: str) -> None:
     say(f"postgres: creating the cluster in {p.data}")
-    out = _run(
-        [
-            str(bin_dir / "initdb"),
-            "-D",
-            str(p.data),
-            "-U",
-            SUPERUSER,
-            "--auth=trust",
-            "--encoding=UTF8",
-            "--locale=C",
-        ],
-        p,
-        timeout_s=300,
-    )
+    # initdb reads the superuser's password from a file, not an argument: owner-only, and
+    # gone once initdb is done.
+    pwfile = p.root / ".initdb-password"
+    fd = os.open(pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out_file:
+        out_file.write(superuser_password + "\n")
+    _chown_to_server(pwfile)
+    try:
+        out = _run(
+            [
+                str(bin_dir / "initdb"),
+                "-D",
+                str(p.data),
+                "-U",
+                SUPERUSER,
+                f"--pwfile={pwfile}",
+                "--auth-host=scram-sha-256",
+                "--auth-local=peer",
+                "--encoding=UTF8",
+                "--locale=C",
+            ],
+            p,
+            timeout_s=300,
+        )
+    finally:
+        pwfile.unlink(missing_ok=True)
     if out.returncode != 0:
         raise InfraError(
             f"initdb failed (exit {out.returncode}); delete {p.data} and run again:\n"
@@ -256,21 +292,66 @@ def connectable(conninfo: str, timeout_s: int = 3) -> str | None:
     return None
 
 
-def _bootstrap(settings: ServiceConfig) -> None:
-    """Role and database `ketenlog`, so settings.dsn works; harmless to repeat."""
-    admin = f"host={HOST} port={settings.postgres_port} user={SUPERUSER} dbname=postgres"
-    with psycopg.connect(admin, autocommit=True, connect_timeout=10) as conn:
-        if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ROLE,)).fetchone() is None:
-            conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEDB").format(sql.Identifier(ROLE)))
-        # DROP DATABASE ... WITH (FORCE) must also end autovacuum workers, which belong to no role.
-        conn.execute(sql.SQL("GRANT pg_signal_backend TO {}").format(sql.Identifier(ROLE)))
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (DATABASE,))
-        if exists.fetchone() is None:
-            conn.execute(
-                sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(DATABASE), sql.Identifier(ROLE)
-                )
+def _superuser(settings: ServiceConfig, p: PgPaths, dbname: str) -> psycopg.Connection[Any]:
+    """The superuser's connection: peer on the socket, else (no socket, or a cluster whose
+    ident map is not loaded yet) SCRAM over TCP with the passfile's password."""
+    hosts = [HOST]
+    if (p.sockets / f".s.PGSQL.{settings.postgres_port}").exists():
+        hosts.insert(0, str(p.sockets))
+    failure: psycopg.Error | None = None
+    for host in hosts:
+        try:
+            return psycopg.connect(
+                host=host,
+                port=settings.postgres_port,
+                user=SUPERUSER,
+                dbname=dbname,
+                passfile=str(settings.postgres_passfile),
+                autocommit=True,
+                connect_timeout=10,
             )
+        except psycopg.OperationalError as exc:
+            failure = exc
+    assert failure is not None
+    raise failure
+
+
+def _rewrite(path: Path, text: str) -> bool:
+    """Write `text` to a server config file unless it holds it; True when it changed."""
+    if path.exists() and path.read_text() == text:
+        return False
+    path.write_text(text)
+    _chown_to_server(path)
+    return True
+
+
+def _secure(settings: ServiceConfig, p: PgPaths, say: Say) -> None:
+    """Roles with their passwords, the database, the grants, and pg_hba.conf without trust;
+    harmless to repeat, and says what it changed."""
+    passwords = ensure_passwords(settings.postgres_passfile, pg_roles.LOGIN_ROLES, say)
+    hba = p.data / "pg_hba.conf"
+    was_trust = any(
+        line.split()[-1:] == ["trust"]
+        for line in hba.read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    )
+    with _superuser(settings, p, "postgres") as conn:
+        # The passwords first: once the new pg_hba.conf is loaded, TCP needs them.
+        pg_roles.ensure(conn, passwords, say)
+        ident_changed = _rewrite(p.data / "pg_ident.conf", render_ident(_os_users()))
+        if _rewrite(hba, render_hba()):
+            say(
+                "postgres: pg_hba.conf "
+                + ("had trust; " if was_trust else "")
+                + "now SCRAM-SHA-256 passwords over TCP and, on the socket, only the superuser "
+                f"for the OS users {', '.join(sorted(set(_os_users())))} (peer)"
+            )
+            ident_changed = True
+        if ident_changed:
+            conn.execute("SELECT pg_reload_conf()")
+            say("postgres: reloaded its authentication settings")
+    with _superuser(settings, p, DATABASE) as conn:
+        pg_roles.grant_in_database(conn)
 
 
 def start(settings: ServiceConfig, say: Say) -> int:
@@ -278,6 +359,7 @@ def start(settings: ServiceConfig, say: Say) -> int:
     pid = running_pid(settings)
     if pid is not None:
         say(f"postgres: already running (pid {pid}) on {HOST}:{settings.postgres_port}")
+        _secure_or_explain(settings, pid, say)
         return pid
     check_port(settings)
     bin_dir = ensure_binaries(say)
@@ -287,7 +369,8 @@ def start(settings: ServiceConfig, say: Say) -> int:
     if not version_file.exists():
         if p.data.exists() and any(p.data.iterdir()):
             raise InfraError(f"{p.data} exists but holds no cluster; delete it and run again")
-        _initdb(bin_dir, p, say)
+        passwords = ensure_passwords(settings.postgres_passfile, pg_roles.LOGIN_ROLES, say)
+        _initdb(bin_dir, p, say, passwords[SUPERUSER])
     data_major = version_file.read_text().strip()
     if data_major != bin_dir.parent.name:
         raise InfraError(
@@ -320,15 +403,21 @@ def start(settings: ServiceConfig, say: Say) -> int:
             f"{out.returncode}: {reason}); its log ({p.log_file}) ends with:\n"
             f"{procs.tail(p.log_file)}"
         )
-    try:
-        _bootstrap(settings)
-    except psycopg.Error as exc:
-        raise InfraError(
-            f"PostgreSQL runs (pid {pid}) but creating role/database {ROLE} failed: {exc}; "
-            f"see {p.log_file}"
-        ) from exc
+    _secure_or_explain(settings, pid, say)
     say(f"postgres: ready on {HOST}:{settings.postgres_port} (pid {pid})")
     return pid
+
+
+def _secure_or_explain(settings: ServiceConfig, pid: int, say: Say) -> None:
+    p = paths(settings)
+    try:
+        _secure(settings, p, say)
+    except psycopg.Error as exc:
+        raise InfraError(
+            f"PostgreSQL runs (pid {pid}) but setting up its roles, passwords and "
+            f"authentication failed: {exc}; see {p.log_file} (the passwords are in "
+            f"{settings.postgres_passfile})"
+        ) from exc
 
 
 def stop(settings: ServiceConfig, say: Say) -> bool:

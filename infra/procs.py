@@ -1,4 +1,5 @@
-"""What both local-service drivers (kafka_broker, postgres) share: ports, pids, log tails.
+"""What both local-service drivers (kafka_broker, postgres) share: ports, pids, log tails, and
+the environment their child processes get.
 
 Plain OS plumbing; no knowledge of Kafka or PostgreSQL.
 """
@@ -11,7 +12,39 @@ import os
 import signal
 import socket
 import time
+from collections.abc import Mapping
 from pathlib import Path
+
+# What a child process (java, maven, initdb, pg_ctl, apt-get) may see of our environment: an
+# allow-list, so no secret setting (KETENLOG_CHAIN_KEY, KETENLOG_AUDITOR_TOKEN, a database URL
+# with a password, ...) reaches a broker or server that does not need it.
+CHILD_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "JAVA_HOME",
+    "MAVEN_OPTS",
+    "MAVEN_ARGS",
+    "M2_HOME",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+)
+
+
+def child_env(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The environment for a child process: the allow-listed names of ours, then `extra`."""
+    env = {name: value for name in CHILD_ENV if (value := os.environ.get(name)) is not None}
+    env.setdefault("PATH", "/usr/bin:/bin")
+    return env | dict(extra or {})
 
 
 def port_free(host: str, port: int) -> bool:

@@ -1,6 +1,8 @@
-"""Topic creation and description from the one catalogue (schemas.topics), via kafka-python's admin.
+"""Topic creation, drift repair and description from the one catalogue (schemas.topics), via
+kafka-python's admin.
 
-Sits under infra.services; works the same on the local broker and on an existing Kafka.
+Sits under infra.services; works the same on the local broker and on an existing Kafka. What
+counts as drift is infra.topic_drift's (pure) comparison.
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ from kafka.errors import KafkaError
 
 from infra.config import ServiceConfig
 from infra.errors import InfraError
+from infra.topic_drift import Drift, drift
 from schemas.access import ADMIN
-from schemas.topics import BROKER_TIME, TopicSpec, catalogue
+from schemas.topics import TopicSpec, catalogue
 
 Say = Callable[[str], None]
 
@@ -101,10 +104,13 @@ def _configs(client: Any, names: list[str], keys: list[str]) -> dict[str, dict[s
 
 
 def ensure(settings: ServiceConfig, say: Say, specs: list[TopicSpec] | None = None) -> list[str]:
-    """Create every missing catalogue topic; existing topics are left untouched.
+    """Create every missing catalogue topic and repair the drift of existing ones: configs the
+    catalogue sets are set back (incremental alter, other configs untouched), partitions are
+    added when a topic has fewer than settings.partitions. Says what it changed.
 
-    Returns the problems found (an existing topic whose partition count differs from
-    settings.partitions); an empty list means every topic is as the catalogue wants it.
+    Returns the problems it could not repair (a topic with more partitions than
+    settings.partitions: partitions are never removed); an empty list means every topic is as
+    the catalogue wants it.
     """
     specs = catalogue() if specs is None else specs
     names = [spec.name for spec in specs]
@@ -114,44 +120,92 @@ def ensure(settings: ServiceConfig, say: Say, specs: list[TopicSpec] | None = No
             existing = _partition_counts(client, names)
             missing = [spec for spec in specs if spec.name not in existing]
             if missing:
-                request = {
-                    spec.name: {
-                        "num_partitions": settings.partitions,
-                        "replication_factor": REPLICATION_FACTOR,
-                        "configs": dict(spec.config),
-                    }
-                    for spec in missing
-                }
-                response = client.create_topics(request, raise_errors=False)
-                for topic in response["topics"]:
-                    code = topic.get("error_code", 0)
-                    if code not in (0, TOPIC_ALREADY_EXISTS):
-                        raise InfraError(
-                            f"creating topic {topic['name']} on {settings.bootstrap} failed: "
-                            f"{topic.get('error_message') or f'error code {code}'}"
-                        )
-                client.wait_for_topics([spec.name for spec in missing], timeout_ms=60_000)
-                say(
-                    f"topics: created {len(missing)} "
-                    f"({settings.partitions} partitions each): "
-                    + ", ".join(spec.name for spec in missing)
-                )
-            present = len(specs) - len(missing)
+                _create(client, settings, missing, say)
+            present = [spec for spec in specs if spec.name in existing]
+            drifts = _drifts(client, settings, present, existing)
+            for found in drifts:
+                problems += _repair(client, settings, found, say)
             if present:
-                say(f"topics: {present} already existed, left as they are")
-            for name, count in existing.items():
-                if count != settings.partitions:
-                    problems.append(
-                        f"topic {name} has {count} partitions, KETENLOG_PARTITIONS is "
-                        f"{settings.partitions}: all topics must be partitioned alike; "
-                        "recreate the topic (losing its data) or set KETENLOG_PARTITIONS="
-                        f"{count}"
-                    )
+                clean = len(present) - len(drifts)
+                say(f"topics: {clean} already existed as the catalogue says, left as they are")
     except KafkaError as exc:
         raise InfraError(
             f"talking to Kafka at {settings.bootstrap} failed while creating topics: {exc!r}"
         ) from exc
     return problems
+
+
+def _create(client: Any, settings: ServiceConfig, missing: list[TopicSpec], say: Say) -> None:
+    request = {
+        spec.name: {
+            "num_partitions": settings.partitions,
+            "replication_factor": REPLICATION_FACTOR,
+            "configs": dict(spec.config),
+        }
+        for spec in missing
+    }
+    response = client.create_topics(request, raise_errors=False)
+    for topic in response["topics"]:
+        code = topic.get("error_code", 0)
+        if code not in (0, TOPIC_ALREADY_EXISTS):
+            raise InfraError(
+                f"creating topic {topic['name']} on {settings.bootstrap} failed: "
+                f"{topic.get('error_message') or f'error code {code}'}"
+            )
+    client.wait_for_topics([spec.name for spec in missing], timeout_ms=60_000)
+    say(
+        f"topics: created {len(missing)} ({settings.partitions} partitions each): "
+        + ", ".join(spec.name for spec in missing)
+    )
+
+
+def _drifts(
+    client: Any, settings: ServiceConfig, specs: list[TopicSpec], counts: dict[str, int]
+) -> list[Drift]:
+    keys = sorted({key for spec in specs for key in spec.config})
+    configs = _configs(client, [spec.name for spec in specs], keys)
+    found = [
+        drift(spec, counts[spec.name], configs.get(spec.name, {}), settings.partitions)
+        for spec in specs
+    ]
+    return [d for d in found if d.any]
+
+
+def _repair(client: Any, settings: ServiceConfig, found: Drift, say: Say) -> list[str]:
+    """Set the drifted configs back and add missing partitions; the problems left."""
+    if found.configs:
+        wanted = {key: want for key, (_have, want) in found.configs.items()}
+        result = client.alter_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, found.topic, wanted)]
+        )
+        _raise_on_error(result, found.topic)
+        say(
+            f"topics: {found.topic}: repaired drift: "
+            + "; ".join(f"{key} {have} -> {want}" for key, (have, want) in found.configs.items())
+        )
+    if found.partitions is None:
+        return []
+    have, want = found.partitions
+    if not found.repairable_partitions:
+        return [
+            f"topic {found.topic} has {have} partitions, KETENLOG_PARTITIONS is {want}: "
+            "partitions are never removed; all topics must be partitioned alike, so recreate the "
+            f"topic (losing its data) or set KETENLOG_PARTITIONS={have}"
+        ]
+    client.create_partitions({found.topic: want})
+    say(
+        f"topics: {found.topic}: added partitions {have} -> {want}. This moves keys: a person "
+        "key's new records may land on another partition than its earlier ones, so their order "
+        "relative to the earlier ones is no longer the partition's order"
+    )
+    return []
+
+
+def _raise_on_error(result: dict[str, dict[str, str]], topic: str) -> None:
+    """alter_configs answers 'OK' or the error's text per resource."""
+    answer = result.get("topic", {}).get(topic)
+    if answer != "OK":
+        raise InfraError(f"repairing the configuration of topic {topic} failed: {answer}")
 
 
 def describe(settings: ServiceConfig, specs: list[TopicSpec] | None = None) -> list[TopicRow]:
@@ -161,7 +215,7 @@ def describe(settings: ServiceConfig, specs: list[TopicSpec] | None = None) -> l
     try:
         with admin(settings) as client:
             counts = _partition_counts(client, names)
-            keys = sorted({"retention.ms", *BROKER_TIME})
+            keys = sorted({"retention.ms", *(key for spec in specs for key in spec.config)})
             configs = _configs(client, [n for n in names if n in counts], keys)
     except KafkaError as exc:
         raise InfraError(f"describing topics on {settings.bootstrap} failed: {exc!r}") from exc
@@ -170,22 +224,22 @@ def describe(settings: ServiceConfig, specs: list[TopicSpec] | None = None) -> l
         if spec.name not in counts:
             rows.append(TopicRow(spec.name, 0, "missing", "missing (`ketenlog up` creates it)"))
             continue
-        count = counts[spec.name]
-        retention_ms = configs.get(spec.name, {}).get("retention.ms")
+        have = configs.get(spec.name, {})
+        # Without the time bounds the record timestamp is the publisher's word ("as known at").
+        found = drift(spec, counts[spec.name], have, settings.partitions)
         problem = None
-        if count != settings.partitions:
-            problem = f"{count} partitions, KETENLOG_PARTITIONS is {settings.partitions}"
-        elif "retention.ms" in spec.config and retention_ms != spec.config["retention.ms"]:
-            problem = f"retention.ms {retention_ms}, catalogue says {spec.config['retention.ms']}"
-        else:
-            # Without the bounds the record timestamp is the publisher's word ("as known at").
-            have = configs.get(spec.name, {})
-            drift = [k for k in BROKER_TIME if k in spec.config and have.get(k) != spec.config[k]]
-            if drift:
-                problem = ", ".join(
-                    f"{k} {have.get(k)}, catalogue says {spec.config[k]}" for k in drift
-                )
-        rows.append(TopicRow(spec.name, count, retention_text(retention_ms), problem))
+        if found.any:
+            repair = (
+                "`ketenlog up` repairs it"
+                if not found.partitions or found.repairable_partitions
+                else "partitions are never removed"
+            )
+            problem = "drift: " + "; ".join(found.describe()) + f" ({repair})"
+        rows.append(
+            TopicRow(
+                spec.name, counts[spec.name], retention_text(have.get("retention.ms")), problem
+            )
+        )
     return rows
 
 

@@ -22,12 +22,14 @@ from ketenlog.commands import (
     process,
     publish,
     query,
+    reads,
     replay,
     serve,
     services,
     simulate,
     subscriptions,
     timeline,
+    tokens,
     verify,
     verify_chains,
 )
@@ -61,6 +63,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     verify_chains.register(registry)
     timeline.register(registry)
     subscriptions.register(registry)
+    reads.register(registry)
+    tokens.register(registry)
     keys.register(registry)
     return parser, registry
 

@@ -9,8 +9,20 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+from urllib.parse import quote
 
+from infra import pg_roles
 from schemas.access import KafkaAccess
+
+# The database roles a connection can be for (infra.pg_roles): the owner that migrates and
+# writes, the analyst that reads only the `analyst` views, the auditor that reads everything.
+DbRole = Literal["owner", "analyst", "auditor"]
+_LOCAL_ROLES: dict[DbRole, str] = {
+    "owner": pg_roles.OWNER,
+    "analyst": pg_roles.ANALYST,
+    "auditor": pg_roles.AUDITOR,
+}
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,24 +44,45 @@ class Settings:
     chain_key_file: Path | None
     start_timeout_s: float
     publish_timeout_s: float
-    # Disclosure control on everything analysts get: counts 1..min-1 suppressed, the rest
-    # rounded to a multiple of `disclosure_round` (as CBS and the IND publish).
+    # Disclosure control on everything analysts get (projections.disclosure, the cell key
+    # method): noise of at most `disclosure_noise`, then counts below `disclosure_min`
+    # suppressed and the rest rounded to a multiple of `disclosure_round` (as CBS and the IND
+    # publish); statistics (percentiles) over at least `disclosure_statistic_min` items.
     disclosure_min: int = 5
     disclosure_round: int = 5
+    disclosure_noise: int = 2
+    disclosure_statistic_min: int = 10
+    # The server's secret disclosure key; default keys/disclosure.key under home.
+    disclosure_key_file_setting: Path | None = None
     # Origins a browser may call the API from (CORS); none by default.
     cors_origins: frozenset[str] = frozenset()
-    # Bearer token of the auditor role (person timelines on the API); unset: no audit access.
-    auditor_token: str | None = None
+    # The API's token store (projections.api_tokens); default KETENLOG_HOME/api/tokens.json.
+    api_tokens_setting: Path | None = None
+    # The API's aggregates without a token (KETENLOG_API_OPEN_FIGURES=1); else an analyst's.
+    api_open_figures: bool = False
+    # KETENLOG_AUDITOR_TOKEN is set: no longer read (`serve` says so and what to do instead).
+    legacy_auditor_token: bool = False
     # Plaintext Kafka without authentication or ACLs (KETENLOG_KAFKA_INSECURE=1); else SASL_SSL.
     kafka_insecure: bool = False
     # Each principal's client settings (<principal>.json, as `ketenlog credentials` prints).
     kafka_credentials_dir_setting: Path | None = None
     # The organisations' signing keys and the public-key registry (infra/signing_keys.py).
     signing_keys: Path | None = None
+    # With KETENLOG_DATABASE_URL: the analyst's and the auditor's connections to that server.
+    analyst_database_url: str | None = None
+    auditor_database_url: str | None = None
+
+    @property
+    def disclosure_key_file(self) -> Path:
+        return self.disclosure_key_file_setting or self.home / "keys" / "disclosure.key"
 
     @property
     def signing_dir(self) -> Path:
         return self.signing_keys or self.home / "keys" / "signing"
+
+    @property
+    def api_tokens(self) -> Path:
+        return self.api_tokens_setting or self.home / "api" / "tokens.json"
 
     @property
     def starts_kafka(self) -> bool:
@@ -90,11 +123,36 @@ class Settings:
             raise SystemExit(str(exc)) from None
 
     @property
+    def postgres_passfile(self) -> Path:
+        """The local cluster's passwords (a libpq passfile, owner-only; infra.pg_passfile)."""
+        return self.home / "postgres.pgpass"
+
+    def dsn_for(self, role: DbRole) -> str:
+        """The DSN of database role `role`: the one place every connection takes it from. The
+        local cluster's DSNs name the passfile, never a password; with KETENLOG_DATABASE_URL the
+        URLs given for each role (the analyst's and auditor's fall back to the owner's)."""
+        if self.database_url is not None:
+            given = {"analyst": self.analyst_database_url, "auditor": self.auditor_database_url}
+            return given.get(role) or self.database_url
+        passfile = quote(str(self.postgres_passfile), safe="")
+        return (
+            f"postgresql://{_LOCAL_ROLES[role]}@127.0.0.1:{self.postgres_port}/"
+            f"{pg_roles.DATABASE}?passfile={passfile}"
+        )
+
+    @property
     def dsn(self) -> str:
-        return self.database_url or f"postgresql://ketenlog@127.0.0.1:{self.postgres_port}/ketenlog"
+        """The owner's DSN (migrations, the processor, replay, the CLI)."""
+        return self.dsn_for("owner")
+
+    @property
+    def analyst_role_enforced(self) -> bool:
+        """False when an external server has no analyst URL: the analyst's reads then go
+        through the owner's connection, and PostgreSQL does not hold them to the views."""
+        return self.database_url is None or self.analyst_database_url is not None
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, least: int = 1) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
@@ -102,8 +160,12 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         value = int(raw)
     except ValueError:
         raise SystemExit(f"setting {name}={raw!r} is not a whole number") from None
-    if value <= 0:
-        raise SystemExit(f"setting {name}={raw!r} must be positive")
+    if value < least:
+        raise SystemExit(
+            f"setting {name}={raw!r} must be positive"
+            if least == 1
+            else f"setting {name}={raw!r} must be at least {least}"
+        )
     return value
 
 
@@ -139,11 +201,20 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         publish_timeout_s=float(_int(env, "KETENLOG_PUBLISH_TIMEOUT", 30)),
         disclosure_min=_int(env, "KETENLOG_DISCLOSURE_MIN", 5),
         disclosure_round=_int(env, "KETENLOG_DISCLOSURE_ROUND", 5),
+        disclosure_noise=_int(env, "KETENLOG_DISCLOSURE_NOISE", 2, least=0),
+        disclosure_statistic_min=_int(env, "KETENLOG_DISCLOSURE_STATISTIC_MIN", 10),
+        disclosure_key_file_setting=(
+            Path(v).resolve() if (v := env.get("KETENLOG_DISCLOSURE_KEY_FILE")) else None
+        ),
         cors_origins=frozenset(
             o.strip() for o in (env.get("KETENLOG_CORS_ORIGINS") or "").split(",") if o.strip()
         ),
-        auditor_token=env.get("KETENLOG_AUDITOR_TOKEN") or None,
+        api_tokens_setting=Path(v).resolve() if (v := env.get("KETENLOG_API_TOKENS")) else None,
+        api_open_figures=_flag(env, "KETENLOG_API_OPEN_FIGURES"),
+        legacy_auditor_token=bool(env.get("KETENLOG_AUDITOR_TOKEN")),
         kafka_insecure=_flag(env, "KETENLOG_KAFKA_INSECURE"),
         kafka_credentials_dir_setting=Path(creds).resolve() if creds else None,
         signing_keys=Path(v).resolve() if (v := env.get("KETENLOG_SIGNING_KEYS")) else None,
+        analyst_database_url=env.get("KETENLOG_ANALYST_DATABASE_URL") or None,
+        auditor_database_url=env.get("KETENLOG_AUDITOR_DATABASE_URL") or None,
     )

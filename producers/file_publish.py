@@ -29,6 +29,7 @@ from typing import IO, Protocol
 from pydantic import ValidationError
 
 from producers.prepare import InvalidEventError, Prepared, Preparer
+from producers.private_files import open_private
 from producers.publisher import Publisher, PublishError, Receipt
 from producers.submission import Submission, problems_of
 from schemas.topics import Org
@@ -200,6 +201,10 @@ def check_line(preparer: Preparer, org: Org, raw_line: RawLine) -> Line:
         return line
     except RecursionError:
         line.problems = [("(line)", "JSON nested too deeply to be an event")]
+        return line
+    except ValueError as exc:
+        # The json module refuses an integer of more than 4,300 digits this way.
+        line.problems = [("(line)", f"not JSON an event can hold: {str(exc).split(':')[0]}")]
         return line
     if isinstance(raw, dict):
         line.event_type = str(raw.get("type", ""))
@@ -446,7 +451,8 @@ class _Sender:
         self._files.close()
 
     def _open(self, path: Path) -> IO[str]:
-        return self._files.enter_context(open(path, "w", encoding="utf-8"))
+        # Rejects and resend files hold the input lines, V-nummers included.
+        return self._files.enter_context(open_private(path))
 
     def reject(self, line: Line) -> None:
         self.rejected += 1

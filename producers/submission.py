@@ -61,7 +61,15 @@ class Submission(BaseModel):
     def _aware(cls, value: datetime | None) -> datetime | None:
         if value is not None and value.tzinfo is None:
             raise ValueError("needs a time zone (e.g. 2026-03-01T09:30:00+01:00 or ...Z)")
-        return value.astimezone(UTC) if value is not None else None
+        if value is None:
+            return None
+        try:
+            return value.astimezone(UTC)
+        except OverflowError:
+            # 0001-01-01T00:00+01:00 is a valid RFC 3339 text but no time in UTC.
+            raise ValueError(
+                "is out of range: before 0001-01-01 or after 9999-12-31 in UTC"
+            ) from None
 
     @model_validator(mode="after")
     def _one_person(self) -> Submission:

@@ -26,6 +26,8 @@ DIMENSION_TYPES: dict[str, type] = {
 DATA_UNTIL_FIELD = "gegevensTotEnMet"
 PERSON_KEY_PATTERN = r"^[0-9a-f]{32,128}$"
 CLOSED = ConfigDict(extra="forbid")
+# A declared purpose or legal basis: printable text, no control characters.
+DECLARED_TEXT = r"^[^\x00-\x1f\x7f]+$"
 
 
 def _no_default(schema: dict[str, Any]) -> None:
@@ -66,7 +68,10 @@ def row_model(resource: str) -> type[BaseModel]:
         for c in p.public:
             fields[c] = (int, Field(description="counts no persons: published as it is"))
         for c in p.statistics:
-            fields[c] = (float | None, Field(description="null where its count is suppressed"))
+            fields[c] = (
+                float | None,
+                Field(description="null over too few items; else in whole days or hours"),
+            )
         for r in p.ratios:
             fields[r.name] = (
                 float | None,
@@ -106,6 +111,21 @@ class TijdlijnVerzoek(BaseModel):
         default=None,
         description="the timeline as the chain knew it at this system time",
         json_schema_extra=_moment_schema,
+    )
+    doel: str = Field(
+        min_length=3,
+        max_length=200,
+        pattern=DECLARED_TEXT,
+        description="the purpose of this read (verwerkingsactiviteit): required, recorded in "
+        "the read log with the read",
+    )
+    grondslag: str | None = Field(
+        default=None,
+        min_length=3,
+        max_length=200,
+        pattern=DECLARED_TEXT,
+        description="the legal basis of this read (grondslag), recorded with it",
+        json_schema_extra=_no_default,
     )
 
     @field_validator("bekendOp", mode="before")
@@ -229,3 +249,27 @@ class Probleem(BaseModel):
     detail: str
     instance: str
     invalidParams: list[OngeldigeParameter] | None = None  # noqa: N815
+
+
+class Inzage(BaseModel):
+    """One recorded read of person-level data (Logboek Dataverwerkingen)."""
+
+    model_config = CLOSED
+    trace_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    span_id: str = Field(pattern=r"^[0-9a-f]{16}$")
+    operation: str
+    started_at: datetime
+    ended_at: datetime
+    subject_role: str = Field(description="the reader's role (or cli: the command line)")
+    subject_id: str = Field(description="the reader's token id (or the OS user)")
+    person_key: str
+    purpose: str = Field(description="the declared verwerkingsactiviteit")
+    legal_basis: str | None = Field(description="the declared grondslag, if given")
+    result: str
+
+
+class Inzages(BaseModel):
+    """The read log, oldest first."""
+
+    model_config = CLOSED
+    resultaten: list[Inzage]

@@ -225,8 +225,9 @@ async def dashboard_page(source: Source, simulated: Simulated | None = None) -> 
         "margin-right:4px}.simulated{background:#fff4d6;padding:.4em .6em;display:inline-block}"
         "</style></head><body><h1>De migratieketen in cijfers</h1>"
         + _about(until, shown, simulated)
-        + f"<p>Afgeleid uit de gedeelde tijdlijn; aantallen onder {d.minimum} zijn weggelaten, "
-        f"de rest is afgerond op {d.rounding}. Data: <a href=/v1/openapi.json>/v1</a>.</p>"
+        + "<p>Afgeleid uit de gedeelde tijdlijn; elk aantal heeft een kleine ruis (ten hoogste "
+        f"{d.noise}), aantallen daarna onder {d.minimum} zijn weggelaten, de rest is afgerond "
+        f"op {d.rounding}. Data: <a href=/v1/openapi.json>/v1</a>.</p>"
         + "".join(figures)
         + "</body></html>"
     )

@@ -42,6 +42,9 @@ def migrations() -> list[Migration]:
 
 LIVE = "public"
 ANALYST = "analyst"
+# The database role that reads only the analysts' views (made by `ketenlog up`, infra.pg_roles;
+# on an existing server its administrator creates it). Its grants are renewed with the views.
+ANALYST_ROLE = "ketenlog_analyst"
 
 
 def migrate(conn: psycopg.Connection, schema: str = LIVE) -> list[int]:
@@ -89,6 +92,28 @@ def create_views(conn: psycopg.Connection, views: str, tables: str) -> None:
     conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(views)))
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(views)))
     conn.execute(views_sql(views, tables).encode())
+    _grant_to_analyst(conn, views)
+
+
+def _grant_to_analyst(conn: psycopg.Connection, views: str) -> None:
+    """The analyst role may use the views' schema and read its views, nothing else (the views
+    read the tables with their owner's rights)."""
+    role = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (ANALYST_ROLE,)).fetchone()
+    if role is None:
+        return
+    schema, reader = sql.Identifier(views), sql.Identifier(ANALYST_ROLE)
+    conn.execute(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(schema, reader))
+    conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA {} TO {}").format(schema, reader))
+
+
+def as_analyst(conn: psycopg.Connection) -> bool:
+    """True when this connection's role may act as the analyst role (SET ROLE)."""
+    row = conn.execute(
+        "SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = %s)"
+        " AND pg_has_role(current_user, %s, 'MEMBER')",
+        (ANALYST_ROLE, ANALYST_ROLE),
+    ).fetchone()
+    return bool(row and row[0])
 
 
 def connect(dsn: str, *, autocommit: bool = False) -> psycopg.Connection:

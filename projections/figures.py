@@ -37,5 +37,6 @@ def answer(
             start=request.start,
             end=request.end,
             views=views,
+            keys=True,
         )
         return columns, publishable(request.projection, columns, rows, disclosure)

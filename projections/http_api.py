@@ -5,14 +5,17 @@ headers, a CORS allowlist; no person keys anywhere), and the dashboard page
 (projections.dashboard). Every response with figures says up to which day the log holds data.
 Parameters are validated by projections.api_spec and bodies by projections.api_models, the
 declarations projections.openapi documents. Every count passes disclosure control. Reads only
-the stable `analyst` views.
+the stable `analyst` views, on the analyst role's connection (`analyst_dsn`), which PostgreSQL
+holds to them; the auditor's person timeline, the read log and a moment's views (`bekend-op`,
+built from the tables) use the owner's (`dsn`). Who may call what: projections.api_auth (bearer
+tokens per role from projections.api_tokens); every person-level read is recorded first
+(projections.read_log).
 """
 
 from __future__ import annotations
 
 import asyncio
 import csv
-import hmac
 import io
 import json
 import logging
@@ -24,15 +27,19 @@ from typing import Any, NamedTuple, TypeVar
 import psycopg
 import pydantic
 from aiohttp import web
+from psycopg import sql
 
 from domain.facts import Fact
 from domain.person_timeline import person_timeline
-from projections import as_known_at
+from projections import as_known_at, read_log
+from projections.api_auth import AUDIT, FIGURES, AuthError, authorise, tokens_in_url
 from projections.api_models import DATA_UNTIL_FIELD, GROUP_PATTERN, Gezondheid, TijdlijnVerzoek
 from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterError, Request
+from projections.api_spec import parse_moment as parse_api_moment
 from projections.api_spec import validate as validate_request
-from projections.audit import person_facts
+from projections.api_tokens import Holder, TokenStore
 from projections.dashboard import Simulated, dashboard_page
+from projections.db import ANALYST_ROLE, as_analyst
 from projections.disclosure import Disclosure
 from projections.openapi import API_VERSION, DATA_UNTIL_HEADER, document
 from projections.queries import (
@@ -49,6 +56,17 @@ from projections.queries import (
 BODY_REASONS = {
     "persoon": "the pseudonymous person key (32 to 128 lowercase hexadecimal digits)",
     "bekendOp": MOMENT_REASON,
+    "doel": "the purpose of this read (verwerkingsactiviteit), required: 3 to 200 characters "
+    "of text without control characters",
+    "grondslag": "the legal basis (grondslag): 3 to 200 characters of text without control "
+    "characters",
+}
+BODY_FIELDS = "persoon, bekendOp, doel and grondslag"
+# The read log's own fields -> the request body's, for a problem that names what was sent.
+DECLARED_FIELDS = {"purpose": "doel", "legal_basis": "grondslag"}
+READS_PARAMETERS = {
+    "van": "reads from this moment on: " + MOMENT_REASON,
+    "traceId": "the reads of one trace: 32 lowercase hexadecimal digits",
 }
 # Problem titles are Dutch, as the resource names; aiohttp's own reasons are English.
 TITLES = {
@@ -135,15 +153,19 @@ class Api:
         disclosure: Disclosure,
         cors_origins: frozenset[str],
         *,
-        auditor_token: str | None = None,
+        tokens: TokenStore,
+        open_figures: bool = False,
         simulated: Simulated | None = None,
         health: CheckHealth | None = None,
         default_groups: tuple[str, ...] = (),
+        analyst_dsn: str | None = None,
     ) -> None:
         """`simulated`: the period of the simulation the log holds, if it holds one (the
         dashboard says so and shows that period). `health`: answers the health resource,
-        watching `default_groups` unless the request names its own."""
+        watching `default_groups` unless the request names its own. `tokens`: who holds which
+        role; `open_figures`: the aggregates answer without a token too."""
         self.dsn = dsn
+        self.analyst_dsn = analyst_dsn or dsn
         self.health = health
         self.default_groups = default_groups
         # One health check at a time: a burst of polls waits for it rather than each opening
@@ -151,7 +173,8 @@ class Api:
         self._health_lock = asyncio.Lock()
         self.disclosure = disclosure
         self.cors_origins = cors_origins
-        self.auditor_token = auditor_token
+        self.tokens = tokens
+        self.open_figures = open_figures
         self.simulated = simulated
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._lock = asyncio.Lock()
@@ -170,12 +193,16 @@ class Api:
             (columns, rows), until = await asyncio.to_thread(
                 self._as_known_at,
                 known_at,
-                lambda c, v: (run(c, projection, views=v, **kwargs), data_until(c, v)),
+                lambda c, v: (
+                    run(c, projection, views=v, keys=True, **kwargs),
+                    data_until(c, v),
+                ),
             )
         else:
 
             async def work(conn: Connection) -> tuple[tuple[list[str], list[Any]], date | None]:
-                return await run_async(conn, projection, **kwargs), await data_until_async(conn)
+                rows = await run_async(conn, projection, keys=True, **kwargs)
+                return rows, await data_until_async(conn)
 
             (columns, rows), until = await self._shared(work)
         return Figures(columns, publishable(projection, columns, rows, self.disclosure), until)
@@ -228,19 +255,51 @@ class Api:
             ) as conn,
             conn.transaction(force_rollback=True),
         ):
-            return query(conn, as_known_at.prepare(conn, moment))
+            views = as_known_at.prepare(conn, moment)
+            # Built by the owner (it reads the tables), read as the analyst where the owner
+            # may be it (`ketenlog up` grants that): PostgreSQL holds the reading to the views.
+            if as_analyst(conn):
+                conn.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(ANALYST_ROLE)))
+            return query(conn, views)
 
-    async def person_timeline(self, person_key: str, known_at: datetime | None) -> dict[str, Any]:
+    async def person_timeline(
+        self,
+        person_key: str,
+        known_at: datetime | None,
+        *,
+        holder: Holder,
+        purpose: read_log.Purpose,
+        span: read_log.Trace,
+    ) -> dict[str, Any]:
+        """The person's timeline; the read is in the read log before this returns."""
+
         def load() -> list[Fact]:
             with psycopg.connect(
                 self.dsn, application_name="ketenlog-serve", connect_timeout=CONNECT_TIMEOUT_S
             ) as conn:
-                return person_facts(conn, person_key, known_at)
+                return read_log.logged_person_facts(
+                    conn,
+                    person_key,
+                    known_at,
+                    reader=read_log.Reader(holder.role, holder.id),
+                    purpose=purpose,
+                    span=span,
+                    operation="POST /v1/audit/tijdlijn",
+                )
 
         facts = await asyncio.to_thread(load)
         if not facts:
             raise ProblemError(404, "Niet gevonden", "no events recorded for this person")
         return person_timeline(person_key, facts)
+
+    async def reads(self, since: datetime | None, trace_id: str | None) -> list[dict[str, Any]]:
+        def load() -> list[dict[str, Any]]:
+            with psycopg.connect(
+                self.dsn, application_name="ketenlog-serve", connect_timeout=CONNECT_TIMEOUT_S
+            ) as conn:
+                return read_log.reads(conn, since=since, trace_id=trace_id)
+
+        return await asyncio.to_thread(load)
 
     async def check_health(self, groups: list[str]) -> Gezondheid:
         if self.health is None:
@@ -264,10 +323,11 @@ class Api:
             return await work(await self._connection())
 
     async def _connection(self) -> Connection:
-        """One connection, opened on first use and again after it broke (callers hold the lock)."""
+        """One connection of the analyst role, opened on first use and again after it broke
+        (callers hold the lock)."""
         if self._conn is None or self._conn.closed:
             self._conn = await psycopg.AsyncConnection.connect(
-                self.dsn,
+                self.analyst_dsn,
                 autocommit=True,
                 application_name="ketenlog-serve",
                 connect_timeout=CONNECT_TIMEOUT_S,
@@ -335,7 +395,21 @@ def make_app(api: Api) -> web.Application:
             response: web.StreamResponse = web.Response(status=204)
         else:
             try:
+                if in_url := tokens_in_url(request.query):
+                    raise ProblemError(
+                        400,
+                        TITLES[400],
+                        "a token is never accepted in the URL (logs, proxies and histories "
+                        "keep URLs); send it as Authorization: Bearer",
+                        [{"name": name, "reason": "a credential in the URL"} for name in in_url],
+                    )
                 response = await handler(request)
+            except AuthError as refused:
+                response = ProblemError(
+                    refused.status, TITLES[refused.status], refused.detail
+                ).response(request.path)
+                if refused.challenge:
+                    response.headers["WWW-Authenticate"] = refused.challenge
             except ProblemError as problem:
                 response = problem.response(request.path)
             except web.HTTPException as exc:
@@ -356,32 +430,63 @@ def make_app(api: Api) -> web.Application:
             response.headers["Access-Control-Allow-Origin"] = origin
             response.headers["Vary"] = "Origin"
             response.headers["Access-Control-Allow-Methods"] = "GET, OPTIONS"
+            # A browser client sends its bearer token, which needs the preflight's consent.
+            response.headers["Access-Control-Allow-Headers"] = "Authorization"
             response.headers["Access-Control-Expose-Headers"] = f"API-Version, {DATA_UNTIL_HEADER}"
         return response
+
+    def allowed(request: web.Request, admitted: frozenset[str]) -> Holder:
+        return authorise(api.tokens, request.headers.get("Authorization"), admitted)
 
     async def resource(request: web.Request) -> web.Response:
         name = request.match_info["resource"]
         projection = RESOURCES.get(name)
         if projection is None:
             raise ProblemError(404, TITLES[404], f"no resource {name!r}; see /v1/openapi.json")
+        if not api.open_figures:
+            allowed(request, FIGURES)
         return render(request, *await api.answer(_validated(projection, request)))
 
     async def audit_timeline(request: web.Request) -> web.Response:
         # The person key travels in the body, never in the URI (logs, proxies, history).
-        expected = api.auditor_token
-        given = request.headers.get("Authorization", "")
-        if expected is None:
-            raise ProblemError(403, "Geen toegang", "audit access is not configured here")
-        if not hmac.compare_digest(given.encode(), f"Bearer {expected}".encode()):
-            raise ProblemError(401, "Niet geautoriseerd", "an auditor's bearer token is required")
+        holder = allowed(request, AUDIT)
         try:
             body = TijdlijnVerzoek.model_validate_json(await request.read())
+            purpose = read_log.Purpose(body.doel, body.grondslag)
         except pydantic.ValidationError as exc:
             raise ProblemError(
                 400, "Ongeldige invoer", "the request body is invalid", _body_problems(exc)
             ) from exc
+        except read_log.PurposeError as exc:
+            field = DECLARED_FIELDS[exc.field]
+            raise ProblemError(
+                400,
+                "Ongeldige invoer",
+                "the request body is invalid",
+                [{"name": field, "reason": BODY_REASONS[field]}],
+            ) from exc
         known_at = None if body.bekendOp is None else as_known_at.parse_moment(body.bekendOp)
-        return web.json_response(await api.person_timeline(body.persoon, known_at))
+        span = read_log.trace(request.headers.get("traceparent"))
+        try:
+            answer = await api.person_timeline(
+                body.persoon, known_at, holder=holder, purpose=purpose, span=span
+            )
+        except read_log.ReadLogError:
+            LOG.exception("serving %s: trace %s", request.path, span.trace_id)
+            raise ProblemError(
+                500,
+                TITLES[500],
+                "the read could not be recorded in the read log, so it is "
+                "not answered; it is logged",
+            ) from None
+        response = web.json_response(answer)
+        response.headers["traceparent"] = span.traceparent
+        return response
+
+    async def audit_reads(request: web.Request) -> web.Response:
+        allowed(request, AUDIT)
+        since, trace_id = _reads_parameters(request)
+        return web.json_response({"resultaten": await api.reads(since, trace_id)})
 
     async def gezondheid(request: web.Request) -> web.Response:
         answer = await api.check_health(_health_groups(request))
@@ -404,6 +509,7 @@ def make_app(api: Api) -> web.Application:
     app = web.Application(middlewares=[headers])
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_post("/v1/audit/tijdlijn", audit_timeline)
+    app.router.add_get("/v1/audit/inzages", audit_reads)
     app.router.add_get(HEALTH_PATH, gezondheid)
     app.router.add_get("/v1/{resource}", resource)
     app.router.add_get("/dashboard", dashboard)
@@ -447,13 +553,41 @@ def _health_groups(request: web.Request) -> list[str]:
     return list(dict.fromkeys(groups))
 
 
+def _reads_parameters(request: web.Request) -> tuple[datetime | None, str | None]:
+    """`van` and `traceId` of a read-log request, each at most once; nothing else."""
+    invalid = [
+        {"name": name, "reason": "not a parameter of inzages, which takes van and traceId"}
+        for name in dict.fromkeys(request.query)
+        if name not in READS_PARAMETERS
+    ]
+    invalid += [
+        {"name": name, "reason": "given more than once"}
+        for name in READS_PARAMETERS
+        if len(request.query.getall(name, [])) > 1
+    ]
+    since = trace_id = None
+    if (van := request.query.get("van")) is not None:
+        try:
+            since = parse_api_moment(van)
+        except ValueError:
+            invalid.append({"name": "van", "reason": READS_PARAMETERS["van"]})
+    if (given := request.query.get("traceId")) is not None:
+        if re.fullmatch(r"[0-9a-f]{32}", given):
+            trace_id = given
+        else:
+            invalid.append({"name": "traceId", "reason": READS_PARAMETERS["traceId"]})
+    if invalid:
+        raise ProblemError(400, TITLES[400], "one or more parameters are invalid", invalid)
+    return since, trace_id
+
+
 def _body_problems(exc: pydantic.ValidationError) -> list[dict[str, str]]:
     problems = []
     for error in exc.errors():
         name = ".".join(str(part) for part in error["loc"]) or "body"
         reason = BODY_REASONS.get(name, error["msg"])
         if error["type"] == "extra_forbidden":
-            reason = "not a field of this request; it takes persoon and bekendOp"
+            reason = f"not a field of this request; it takes {BODY_FIELDS}"
         problems.append({"name": name, "reason": reason})
     return problems
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from projections import api_models
-from projections.api_spec import HOUSING, RESOURCES, parameters
+from projections.api_spec import HOUSING, MOMENT_SCHEMA, RESOURCES, parameters
 from projections.queries import CATALOGUE
 
 API_VERSION = "1.0.0"
@@ -37,6 +37,29 @@ PROBLEM_CONTENT = {"application/problem+json": {"schema": {"$ref": REF.format(mo
 
 def _problem(description: str) -> dict[str, Any]:
     return {"description": description, "headers": VERSION_HEADER, "content": PROBLEM_CONTENT}
+
+
+# Every operation that needs a token (projections.api_auth): the roles it admits.
+UNAUTHORISED = {
+    "description": "no bearer token, or one that is not valid (unknown or rotated)",
+    "headers": {
+        **VERSION_HEADER,
+        "WWW-Authenticate": {
+            "description": "the Bearer challenge",
+            "required": True,
+            "schema": {"type": "string"},
+        },
+    },
+    "content": PROBLEM_CONTENT,
+}
+SECURITY: list[dict[str, list[str]]] = [{"bearer": []}]
+
+
+def _guarded(roles: str) -> dict[str, Any]:
+    return {
+        "401": UNAUTHORISED,
+        "403": _problem(f"a valid token whose role may not use this operation (it needs {roles})"),
+    }
 
 
 # Every operation that reads the database may meet it down or restarting.
@@ -65,8 +88,13 @@ def _description(projection: str) -> str:
     return (
         "dimensions: "
         + (", ".join(p.dimensions) or "none")
-        + "; counts below the disclosure minimum are null, the rest rounded"
-        + "".join(f"; {c} is null where its count is below the minimum" for c in p.statistics)
+        + "; each count carries a small noise fixed by the records it counts (the cell key "
+        "method), then counts below the disclosure minimum (zero included) are null and the "
+        "rest rounded; a row whose counts are all null is left out"
+        + "".join(
+            f"; {c} is null over fewer items than the statistic minimum, else in whole units"
+            for c in p.statistics
+        )
         + "".join(f"; {c} is published as it is" for c in p.public)
         + "".join(
             f"; {r.name} is computed from the published {r.numerator} and "
@@ -88,6 +116,7 @@ def _figures(resource: str, answer: Any) -> dict[str, Any]:
         "get": {
             "operationId": resource,
             "summary": _summary(projection),
+            "security": SECURITY,
             "description": _description(projection),
             "parameters": [
                 {
@@ -111,6 +140,7 @@ def _figures(resource: str, answer: Any) -> dict[str, Any]:
                     },
                 },
                 "400": _problem("one or more parameters are invalid, each named"),
+                **_guarded("analyst, auditor or admin"),
                 "503": UNAVAILABLE,
             },
         }
@@ -123,8 +153,10 @@ def _audit() -> dict[str, Any]:
             "operationId": "audit-tijdlijn",
             "summary": "auditors: one person's events from every organisation in valid-time "
             "order, as recorded and as corrected, with the states passed through and the "
-            "anomalies",
-            "security": [{"auditor": []}],
+            "anomalies. Requires a declared purpose (doel); the read is recorded in the read "
+            "log (GET /v1/audit/inzages) before it is answered, under the trace of the "
+            "request's traceparent header if it sends one",
+            "security": SECURITY,
             "requestBody": {
                 "required": True,
                 "content": {
@@ -134,15 +166,64 @@ def _audit() -> dict[str, Any]:
             "responses": {
                 "200": {
                     "description": "the person's timeline",
-                    "headers": VERSION_HEADER,
+                    "headers": {
+                        **VERSION_HEADER,
+                        "traceparent": {
+                            "description": "W3C trace context of this read, as the read log "
+                            "records it",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                    },
                     "content": {
                         "application/json": {"schema": {"$ref": REF.format(model="Tijdlijn")}}
                     },
                 },
-                "400": _problem("the request body is invalid"),
-                "401": _problem("no or a wrong auditor's bearer token"),
-                "403": _problem("audit access is not configured on this server"),
-                "404": _problem("no events recorded for this person"),
+                "400": _problem("the request body is invalid (each field named)"),
+                **_guarded("auditor or admin"),
+                "404": _problem("no events recorded for this person (the read is recorded)"),
+                "500": _problem("the read could not be recorded in the read log: not answered"),
+                "503": UNAVAILABLE,
+            },
+        }
+    }
+
+
+def _reads() -> dict[str, Any]:
+    return {
+        "get": {
+            "operationId": "audit-inzages",
+            "summary": "auditors: the read log (Logboek Dataverwerkingen) — every read of "
+            "person-level data: trace and span, operation, when, who (role and token id, or "
+            "the OS user of the command line), which person, the declared purpose and legal "
+            "basis, the result; oldest first",
+            "security": SECURITY,
+            "parameters": [
+                {
+                    "name": "van",
+                    "in": "query",
+                    "required": False,
+                    "description": "reads started at or after this moment",
+                    "schema": MOMENT_SCHEMA,
+                },
+                {
+                    "name": "traceId",
+                    "in": "query",
+                    "required": False,
+                    "description": "the reads of one trace",
+                    "schema": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
+                },
+            ],
+            "responses": {
+                "200": {
+                    "description": "the recorded reads",
+                    "headers": VERSION_HEADER,
+                    "content": {
+                        "application/json": {"schema": {"$ref": REF.format(model="Inzages")}}
+                    },
+                },
+                "400": _problem("a parameter is invalid, each named"),
+                **_guarded("auditor or admin"),
                 "503": UNAVAILABLE,
             },
         }
@@ -203,6 +284,7 @@ def document() -> dict[str, Any]:
     models += [
         (api_models.TijdlijnVerzoek, "validation"),
         (api_models.Tijdlijn, "serialization"),
+        (api_models.Inzages, "serialization"),
         (api_models.Gezondheid, "serialization"),
         (api_models.Probleem, "serialization"),
     ]
@@ -212,6 +294,7 @@ def document() -> dict[str, Any]:
         for resource, (_, mode) in zip(RESOURCES, models, strict=False)
     }
     paths["/audit/tijdlijn"] = _audit()
+    paths["/audit/inzages"] = _reads()
     paths["/gezondheid"] = _health()
     return {
         "openapi": "3.1.0",
@@ -220,6 +303,12 @@ def document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas.get("$defs", {}),
-            "securitySchemes": {"auditor": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a token from `ketenlog tokens ROLE_OR_ORG`; never in the URL",
+                }
+            },
         },
     }

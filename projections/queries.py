@@ -3,7 +3,9 @@ month, year) and the dimensions asked for, between two dates. Flows (inflow, dec
 departures) are summed over the period; stocks (occupancy) are the value on the period's last
 day. Person-based counts and percentiles do not add up over days: their views hold rows per
 period type, and a query takes the whole periods overlapping its dates. Disclosure control is
-applied by the caller (ketenlog query, the API) through `publishable`.
+applied by the caller (ketenlog query, the API) through `publishable`, on rows asked for with
+`keys=True`: each row then ends with its counts' record-key sums (the views' `<count>_key`
+columns), the cell keys of projections.disclosure.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Projection:
     values do not add up into anything (a case's states and a reception's)."""
     default_by: tuple[str, ...] = ()
     """The split when none is asked for."""
+    keyed: bool = True
+    """The view has a `<count>_key` record-key sum per count (else the cell key is a label)."""
 
     def split(self, by: list[str]) -> list[str]:
         asked = by or list(self.default_by)
@@ -84,6 +88,12 @@ class Projection:
     @property
     def sums(self) -> tuple[str, ...]:
         return (self.measure, *self.counts, *self.public)
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The record-key sums of the counts (measure and further counts), if the view has them."""
+        counted = (self.measure, *self.counts) if self.keyed else ()
+        return tuple(f"{c}_key" for c in counted)
 
     @property
     def default_period(self) -> str:
@@ -185,6 +195,8 @@ CATALOGUE = {
             PERIODIC,
             ("year",),
             counts=("resident_days", "child_relocations", "child_resident_days"),
+            # One row a year and no dimensions: nothing to difference but the years.
+            keyed=False,
             ratios=(
                 Ratio(
                     "relocations_per_resident_year",
@@ -347,9 +359,11 @@ def plan(
     end: date | None,
     *,
     views: str = ANALYST,
+    keys: bool = False,
 ) -> tuple[list[str], sql.Composed, dict[str, Any]]:
     """Column names (period, the asked dimensions, the count), the query and its parameters.
-    `views`: the schema of the views (projections.as_known_at builds other moments' views)."""
+    `views`: the schema of the views (projections.as_known_at builds other moments' views).
+    `keys`: each row also ends with the counts' record-key sums (not among the columns)."""
     p = CATALOGUE.get(projection)
     if p is None:
         raise QueryError(f"unknown projection {projection!r}; choose from {', '.join(CATALOGUE)}")
@@ -367,9 +381,18 @@ def plan(
     params = {"period": period, "start": start or date(1900, 1, 1), "end": end or date(9999, 1, 1)}
     dims = [sql.Identifier(d) for d in by]
     view = sql.Identifier(views, p.view)
-    sums = sql.SQL(", ").join(sql.SQL("sum({})::bigint").format(sql.Identifier(c)) for c in p.sums)
+    key_sums = p.keys if keys else ()
+    sums = sql.SQL(", ").join(
+        [
+            *(sql.SQL("sum({})::bigint").format(sql.Identifier(c)) for c in p.sums),
+            *(sql.SQL("sum({})::numeric").format(sql.Identifier(c)) for c in key_sums),
+        ]
+    )
     stock_sums = sql.SQL(", ").join(
-        sql.SQL("sum(x.{})::bigint").format(sql.Identifier(c)) for c in p.sums
+        [
+            *(sql.SQL("sum(x.{})::bigint").format(sql.Identifier(c)) for c in p.sums),
+            *(sql.SQL("sum(x.{})::numeric").format(sql.Identifier(c)) for c in key_sums),
+        ]
     )
     select_dims = sql.SQL("").join(sql.SQL(", {}").format(d) for d in dims)
     group = sql.SQL(", ").join([sql.SQL("1"), *dims])
@@ -390,7 +413,9 @@ def plan(
             )
             for d in p.dimensions
         ]
-        values = sql.SQL(", ").join(sql.Identifier(c) for c in (p.measure, *p.statistics))
+        values = sql.SQL(", ").join(
+            sql.Identifier(c) for c in (p.measure, *p.statistics, *key_sums)
+        )
         query = sql.SQL(
             "SELECT period{dims}, {values} FROM {view} WHERE {where}{rolled} ORDER BY {group}"
         ).format(
@@ -421,9 +446,11 @@ def plan(
 def publishable(
     projection: str, columns: list[str], rows: list[tuple[Any, ...]], disclosure: Disclosure
 ) -> list[tuple[Any, ...]]:
-    """The rows of `run` with disclosure control: counts suppressed or rounded; statistics
-    withheld where their count is below the minimum (they would describe a few persons);
-    public figures as they are; ratios again from the published values."""
+    """The rows of `run(..., keys=True)` with disclosure control, without the key sums: counts
+    perturbed by their cell key, suppressed or rounded; statistics withheld where their count is
+    too small; public figures as they are; ratios again from the published values. A row whose
+    counts are all suppressed and which has no public figure is left out: its presence alone
+    would tell that it counts someone."""
     p = CATALOGUE[projection]
     first = columns.index(p.measure)
     counts = 1 + len(p.counts)
@@ -431,14 +458,32 @@ def publishable(
     end = public + len(p.statistics)
     shown = []
     for r in rows:
+        keys = r[len(columns) :]
+        if p.keyed and len(keys) != counts:
+            raise ValueError(f"{projection}: publishable needs the rows of run(..., keys=True)")
+        keys = keys or tuple(_label(projection, c, r[1:first]) for c in p.sums[:counts])
+        values = r[first : first + counts]
+        published = [disclosure(int(v), _cell_key(k)) for v, k in zip(values, keys, strict=True)]
+        if all(v is None for v in published) and not any(r[first + counts : public]):
+            continue
         row = (
             *r[:first],
-            *(disclosure(int(v)) for v in r[first : first + counts]),
+            *published,
             *r[first + counts : public],
-            *(disclosure.statistic(v, int(r[first])) for v in r[public:end]),
+            *(disclosure.statistic(v, int(values[0]), _cell_key(keys[0])) for v in r[public:end]),
         )
         shown.append(_with_ratios(p, columns[:end], row))
     return shown
+
+
+def _cell_key(key: Any) -> int | str:
+    return key if isinstance(key, str) else int(key or 0)
+
+
+def _label(projection: str, column: str, dimensions: tuple[Any, ...]) -> str:
+    """The cell key of a figure no view keys by record: what it counts, not when, so the same
+    figure asked over other dates keeps its noise as long as its count stays the same."""
+    return ":".join(map(str, (projection, column, *dimensions)))
 
 
 def _with_ratios(p: Projection, columns: list[str], row: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -457,17 +502,20 @@ def run(
     start: date | None = None,
     end: date | None = None,
     views: str = ANALYST,
+    keys: bool = False,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """Column names and rows: period, the asked dimensions, then the raw counts (and the
-    figures computed from them)."""
-    columns, query, params = plan(projection, period, by or [], start, end, views=views)
+    figures computed from them); with `keys`, each row ends with its counts' record-key sums
+    (for `publishable`)."""
+    columns, query, params = plan(projection, period, by or [], start, end, views=views, keys=keys)
     return _result(projection, columns, conn.execute(query, params).fetchall())
 
 
 def _result(projection: str, columns: list[str], rows: list[Any]) -> tuple[list[str], list[Any]]:
     p = CATALOGUE[projection]
     names = [*columns, *(r.name for r in p.ratios)]
-    return names, [_with_ratios(p, columns, tuple(r)) for r in rows]
+    width = len(columns)
+    return names, [(*_with_ratios(p, columns, tuple(r[:width])), *r[width:]) for r in rows]
 
 
 async def run_async(
@@ -479,9 +527,10 @@ async def run_async(
     start: date | None = None,
     end: date | None = None,
     views: str = ANALYST,
+    keys: bool = False,
 ) -> tuple[list[str], list[tuple[Any, ...]]]:
     """`run` for the HTTP API's async connection."""
-    columns, query, params = plan(projection, period, by or [], start, end, views=views)
+    columns, query, params = plan(projection, period, by or [], start, end, views=views, keys=keys)
     cur = await conn.execute(query, params)
     return _result(projection, columns, await cur.fetchall())
 
@@ -497,13 +546,13 @@ def publishable_housing(
     backlog never exceeds the task)."""
     shown = []
     for municipality, period, task, linked, housed, _ in rows:
-        published = disclosure(int(housed))
+        published = disclosure(int(housed), _label("housing", "housed", (municipality, period)))
         shown.append(
             (
                 municipality,
                 period,
                 task,
-                disclosure(int(linked)),
+                disclosure(int(linked), _label("housing", "linked", (municipality, period))),
                 published,
                 disclosure.left_of(int(task), published),
             )

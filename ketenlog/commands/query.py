@@ -1,5 +1,5 @@
 """`ketenlog query`: an analyst's figures from the projections, as a table, CSV or JSON, with
-disclosure control applied (settings KETENLOG_DISCLOSURE_MIN / _ROUND)."""
+disclosure control applied (ketenlog.disclosure_key: settings KETENLOG_DISCLOSURE_*)."""
 
 from __future__ import annotations
 
@@ -12,24 +12,28 @@ from datetime import date
 from typing import Any
 
 from ketenlog.commands.base import CommandError, Registry
+from ketenlog.disclosure_key import disclosure
 from ketenlog.settings import Settings
 from projections import figures
 from projections.api_spec import CLI, HOUSING, ParameterError, Request, validate
 from projections.db import connect, migrate
-from projections.disclosure import Disclosure
 from projections.queries import CATALOGUE, PERIODS
 
-SUPPRESSED = "<5"
+# What a table shows for a suppressed or withheld figure: CBS's sign for "secret". Not "<5":
+# with the noise a suppressed count may be up to 6, and a withheld percentile is no count.
+SUPPRESSED = "x"
 
 
 def register(registry: Registry) -> None:
     parser = registry.add(
         "query",
         _run,
-        "The chain's figures from the projections. Counts below the disclosure minimum are "
-        "suppressed, the rest rounded (settings KETENLOG_DISCLOSURE_MIN, "
-        "KETENLOG_DISCLOSURE_ROUND; default 5 and 5). Parameters are checked as the API checks "
-        "them; an invalid one exits 2 naming it.",
+        "The chain's figures from the projections, with the API's disclosure control (the "
+        "cell key method, docs/security.md): each count gets a noise of at most "
+        "KETENLOG_DISCLOSURE_NOISE (2) fixed by its records, then counts below "
+        "KETENLOG_DISCLOSURE_MIN (5), zero included, are suppressed and the rest rounded to "
+        "KETENLOG_DISCLOSURE_ROUND (5); percentiles need KETENLOG_DISCLOSURE_STATISTIC_MIN (10) "
+        "items. Parameters are checked as the API checks them; an invalid one exits 2 naming it.",
     )
     parser.formatter_class = argparse.RawDescriptionHelpFormatter
     parser.epilog = projections_help()
@@ -100,10 +104,10 @@ def request(args: argparse.Namespace) -> Request:
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     asked = request(args)
-    disclosure = Disclosure(settings.disclosure_min, settings.disclosure_round)
+    rule = disclosure(settings)
     with connect(settings.dsn) as conn:
         migrate(conn)
-        columns, rows = figures.answer(conn, asked, disclosure)
+        columns, rows = figures.answer(conn, asked, rule)
     write(sys.stdout, args.format, columns, rows)
     return 0
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
+from producers.private_files import open_private, private_dir
 from producers.simulator import calendar as cal
 from producers.simulator.generator import Simulation
 from schemas.topics import Org, event_topic
@@ -22,10 +23,10 @@ Tick = Callable[[int, int], None]
 
 def write(sim: Simulation, out: Path, tick: Tick | None = None) -> dict[str, int]:
     """Write every delivery in delivery order; returns lines written per organisation."""
-    out.mkdir(parents=True, exist_ok=True)
+    private_dir(out)
+    # The agency files carry (synthetic) V-nummers: owner-only, like a real agency's.
     files: dict[Org, IO[str]] = {
-        org: (out / f"{org.value.lower()}.jsonl").open("w", encoding="utf-8", newline="\n")
-        for org in Org
+        org: open_private(out / f"{org.value.lower()}.jsonl") for org in Org
     }
     counts = dict.fromkeys((o.value for o in Org), 0)
     total = len(sim.deliveries)
@@ -43,7 +44,7 @@ def write(sim: Simulation, out: Path, tick: Tick | None = None) -> dict[str, int
     manifest = sim.manifest()
     manifest["files"] = {f"{k.lower()}.jsonl": v for k, v in counts.items()}
     if sim.malformed:
-        with (out / "malformed.jsonl").open("w", encoding="utf-8", newline="\n") as bad:
+        with open_private(out / "malformed.jsonl") as bad:
             for rec in sim.malformed:
                 bad.write(
                     json.dumps(

@@ -10,6 +10,7 @@ from datetime import date
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 
 @contextlib.contextmanager
@@ -19,7 +20,7 @@ def scratch_database(dsn: str) -> Iterator[str]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     try:
-        yield f"{dsn.rpartition('/')[0]}/{name}"
+        yield make_conninfo(dsn, dbname=name)
     finally:
         _drop(dsn, name)
 

@@ -1,5 +1,7 @@
 """`ketenlog serve` as the integration tests run it: a subprocess on a free port against a
-test database, and a plain HTTP client that returns errors as responses."""
+test database, and a plain HTTP client that returns errors as responses. Tests about the
+figures serve them open (KETENLOG_API_OPEN_FIGURES=1) unless they say otherwise; tests about
+access give the server a token store of their own (`tokens`)."""
 
 from __future__ import annotations
 
@@ -13,9 +15,15 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from infra import pg_roles
+from projections.api_tokens import TokenStore, subject_role
+from schemas.topics import Org
 
 
 def free_port() -> int:
@@ -24,10 +32,25 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def analyst_setting(dsn: str) -> dict[str, str]:
+    """On the local cluster (its DSNs name the passfile, which holds every role's password) the
+    analyst role's URL for the same database, so `serve` reads the aggregates as it does in
+    production: through the role PostgreSQL holds to the analyst views."""
+    if "passfile" not in conninfo_to_dict(dsn):
+        return {}
+    return {"KETENLOG_ANALYST_DATABASE_URL": make_conninfo(dsn, user=pg_roles.ANALYST)}
+
+
 @contextlib.contextmanager
 def serving(dsn: str, **settings: str) -> Iterator[str]:
     port = free_port()
-    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn, **settings}
+    env = {
+        **os.environ,
+        "KETENLOG_DATABASE_URL": dsn,
+        **analyst_setting(dsn),
+        "KETENLOG_API_OPEN_FIGURES": "1",
+        **settings,
+    }
     proc = subprocess.Popen(
         [sys.executable, "-m", "ketenlog.cli", "serve", "--port", str(port)],
         env=env,
@@ -51,6 +74,18 @@ def serving(dsn: str, **settings: str) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def tokens(folder: Path, *names: str) -> tuple[dict[str, str], dict[str, str]]:
+    """A token store in `folder` with a token for each role or organisation named: the
+    setting that points `serve` at it, and each name's Authorization header."""
+    path = folder / "tokens.json"
+    store = TokenStore(path)
+    headers = {}
+    for name in names:
+        subject, role = subject_role(name, tuple(o.value for o in Org))
+        headers[name] = f"Bearer {store.issue(subject, role).token}"
+    return {"KETENLOG_API_TOKENS": str(path)}, headers
 
 
 def get(url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:

@@ -25,6 +25,8 @@ from tests.integration.kafka_tools import end_offsets, read_from
 from tests.integration.pipeline import ketenlog, until_idle
 
 pytestmark = pytest.mark.integration
+# Every timeline read declares why (the read log records it).
+PURPOSE = ("--purpose", "integration test of the auditors' timeline")
 
 # Valid time in a year before 2020, drawn per run, where no other test's data lives.
 YEAR = 1995 + uuid.uuid4().int % 25
@@ -164,7 +166,7 @@ def test_coa_cannot_retract_or_correct_an_ind_decision(
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout.count("FOREIGN_CORRECTION") >= len(refused)
 
-    timeline = ketenlog(services, fresh_db, "timeline", persons[0], "--format", "json")
+    timeline = ketenlog(services, fresh_db, "timeline", persons[0], "--format", "json", *PURPOSE)
     statuses = [e["status"] for e in json.loads(timeline.stdout)["events"]]
     assert any(s.startswith("refused: retracts ") for s in statuses), statuses
 

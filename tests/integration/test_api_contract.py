@@ -4,7 +4,9 @@ processed database over real sockets; no answer may be a server error or differ 
 document (status, content type, headers, body schema). The audit endpoint's 200 answer, which
 random person keys never reach, is checked for a real person. The health resource's documented
 503 (a watched worker group stalled: here the default group, which never ran on this database)
-is the one server-error status accepted, and only for that operation."""
+is the one server-error status accepted, and only for that operation. The server runs as in
+production, every figure behind a token: schemathesis holds the admin's, so it reaches every
+operation, and checks that each one refuses a request without it."""
 
 from __future__ import annotations
 
@@ -20,11 +22,10 @@ import schemathesis
 from projections.api_spec import RESOURCES
 from tests.conftest import RunningServices
 from tests.integration.pipeline import Published
-from tests.integration.serving import get, serving
+from tests.integration.serving import get, serving, tokens
 
 pytestmark = pytest.mark.integration
 
-TOKEN = "schemathesis-auditor-token"
 # Per operation; with 24 operations the run stays within a few minutes on 2 cores.
 MAX_EXAMPLES = 40
 # schemathesis.toml: the health resource answers 503 by design when processing has stalled.
@@ -36,8 +37,16 @@ checks.not_a_server_error.expected-statuses = ["2xx", "3xx", "4xx", "503"]
 
 
 @pytest.fixture(scope="module")
-def server(services: RunningServices, processed_db: str) -> Iterator[str]:
-    with serving(processed_db, KETENLOG_AUDITOR_TOKEN=TOKEN) as base:
+def admin(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, str], str]:
+    store, headers = tokens(tmp_path_factory.mktemp("tokens"), "admin")
+    return store, headers["admin"]
+
+
+@pytest.fixture(scope="module")
+def server(
+    services: RunningServices, processed_db: str, admin: tuple[dict[str, str], str]
+) -> Iterator[str]:
+    with serving(processed_db, KETENLOG_API_OPEN_FIGURES="0", **admin[0]) as base:
         yield base
 
 
@@ -45,7 +54,7 @@ def server(services: RunningServices, processed_db: str) -> Iterator[str]:
 # may be the first to build): longer than the suite's 600 s default on a busy 2-core machine.
 @pytest.mark.timeout(1500)
 def test_schemathesis_finds_no_server_error_and_no_departure_from_the_document(
-    server: str, tmp_path: Path
+    server: str, admin: tuple[dict[str, str], str], tmp_path: Path
 ) -> None:
     report = tmp_path / "report.json"
     config = tmp_path / "schemathesis.toml"
@@ -74,7 +83,7 @@ def test_schemathesis_finds_no_server_error_and_no_departure_from_the_document(
             "--request-timeout",
             "60",
             "--header",
-            f"Authorization: Bearer {TOKEN}",
+            f"Authorization: {admin[1]}",
             "--report",
             "json",
             "--report-json-path",
@@ -91,18 +100,20 @@ def test_schemathesis_finds_no_server_error_and_no_departure_from_the_document(
     summary = json.loads(report.read_text())
     documented = json.loads(get(f"{server}/v1/openapi.json")[2])["paths"]
     assert summary["complete"] and not summary["failures"] and not summary["errors"], summary
-    assert len(documented) == len(RESOURCES) + 2, "every figure resource, audit and health"
+    assert len(documented) == len(RESOURCES) + 3, "every figure resource, audit (2) and health"
     assert summary["operations"]["tested"] == len(documented), summary["operations"]
     assert summary["test_cases"]["generated"] >= 10 * len(documented), summary["test_cases"]
 
 
 def test_the_timeline_of_a_real_person_matches_the_document(
-    server: str, published: Published
+    server: str, published: Published, admin: tuple[dict[str, str], str]
 ) -> None:
     schema = schemathesis.openapi.from_url(f"{server}/v1/openapi.json")
     operation = schema["/audit/tijdlijn"]["POST"]
     person = sorted(published.person_keys)[0]
-    case = operation.Case(body={"persoon": person}, headers={"Authorization": f"Bearer {TOKEN}"})
+    case = operation.Case(
+        body={"persoon": person, "doel": "contract test"}, headers={"Authorization": admin[1]}
+    )
     response = case.call()
     assert response.status_code == 200, response.text
     assert response.json()["person_key"] == person and response.json()["events"]

@@ -209,13 +209,29 @@ def test_a_taken_port_is_named(settings: Settings, taken: str, setting: str) -> 
         assert _processes_under(instance.home) == []
 
 
-def test_down_leaves_no_process_behind(settings: Settings) -> None:
+SECRETS = {"KETENLOG_CHAIN_KEY": "c" * 40, "KETENLOG_AUDITOR_TOKEN": "t" * 40}
+
+
+def _environ(pid: int) -> dict[str, str]:
+    raw = Path(f"/proc/{pid}/environ").read_bytes()
+    pairs = (item.decode(errors="replace").partition("=") for item in raw.split(b"\0") if item)
+    return {name: value for name, _, value in pairs}
+
+
+def test_down_leaves_no_process_behind(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Secrets in our environment must not reach the broker or the server (an allow-list).
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
     with _instance(settings, "down") as instance:
         infra_services.up(instance, _quiet)
         kafka_pid = kafka_broker.running_pid(instance)
         pg_pid = postgres.running_pid(instance)
         assert kafka_pid is not None and pg_pid is not None
         assert infra_services.status(instance).ok
+        for pid in (kafka_pid, pg_pid):
+            seen = _environ(pid)
+            assert not [n for n in seen if n.startswith("KETENLOG_")], (pid, sorted(seen))
+            assert not set(SECRETS.values()) & set(seen.values()), pid
 
         infra_services.down(instance, _quiet)
 

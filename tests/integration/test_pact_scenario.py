@@ -22,6 +22,8 @@ from tests.integration.pipeline import ketenlog as run_ketenlog
 from tests.integration.pipeline import until_idle
 
 pytestmark = pytest.mark.integration
+# Every timeline read declares why (the read log records it).
+PURPOSE = ("--purpose", "integration test of the auditors' timeline")
 
 RUN = "r" + uuid.uuid4().hex[:9]
 SERIAL = uuid.uuid4().int % 1000
@@ -407,7 +409,9 @@ def test_a_pact_scenario_through_publish_process_and_timeline(
         key("minor"),
     ) == [(True, "14-17")]
 
-    timeline = ketenlog(services, fresh_db, "timeline", key("border_return"), "--format", "json")
+    timeline = ketenlog(
+        services, fresh_db, "timeline", key("border_return"), "--format", "json", *PURPOSE
+    )
     assert timeline.returncode == 0, timeline.stderr
     events = json.loads(timeline.stdout)["events"]
     assert {e["producer"] for e in events if e["type"] == "ArrivalReported"} == {"KMAR"}

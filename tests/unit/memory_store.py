@@ -133,6 +133,17 @@ def processor(store: MemoryStore, partitions: int | None = None) -> BatchProcess
     )
 
 
+def sending(proc: BatchProcessor) -> dict[str, list[Outgoing]]:
+    """What `proc` sends from now on, by topic (the timeline and the dead letter)."""
+    sent: dict[str, list[Outgoing]] = {"keten.timeline": [], "keten.deadletter": []}
+
+    async def send(topic: str, outs: list[Outgoing]) -> None:
+        sent[topic].extend(outs)
+
+    proc._send = send
+    return sent
+
+
 TOPIC = "keten.coa.events"
 PREPARER = Preparer(b"c" * 32, "urn:x", clock=lambda: NOW)
 

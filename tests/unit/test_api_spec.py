@@ -125,7 +125,8 @@ def test_query_help_lists_each_projection_with_its_dimensions_and_periods(
 def test_the_document_has_bekend_op_the_audit_endpoint_and_every_response_schema() -> None:
     doc = document()
     schemas = doc["components"]["schemas"]
-    assert set(doc["paths"]) == {f"/{r}" for r in RESOURCES} | {"/audit/tijdlijn", "/gezondheid"}
+    audit_paths = {"/audit/tijdlijn", "/audit/inzages", "/gezondheid"}
+    assert set(doc["paths"]) == {f"/{r}" for r in RESOURCES} | audit_paths
     for resource, projection in RESOURCES.items():
         get = doc["paths"][f"/{resource}"]["get"]
         names = [p["name"] for p in get["parameters"]]
@@ -146,10 +147,16 @@ def test_the_document_has_bekend_op_the_audit_endpoint_and_every_response_schema
         "bekend-op",
     ]
     audit = doc["paths"]["/audit/tijdlijn"]["post"]
-    assert audit["security"] == [{"auditor": []}]
-    assert doc["components"]["securitySchemes"]["auditor"]["scheme"] == "bearer"
+    assert audit["security"] == [{"bearer": []}]
+    assert doc["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
     body = audit["requestBody"]["content"]["application/json"]["schema"]["$ref"]
-    assert schemas[body.rsplit("/", 1)[1]]["required"] == ["persoon"]
+    assert schemas[body.rsplit("/", 1)[1]]["required"] == ["persoon", "doel"]
+    reads = doc["paths"]["/audit/inzages"]["get"]
+    assert reads["security"] == [{"bearer": []}] == doc["paths"]["/instroom"]["get"]["security"]
+    assert [p["name"] for p in reads["parameters"]] == ["van", "traceId"]
+    for operation in (audit, reads, doc["paths"]["/instroom"]["get"]):
+        assert {"401", "403"} <= set(operation["responses"])
+        assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
     assert {"200", "400", "401", "403", "404", "503"} <= set(audit["responses"])
     health = doc["paths"]["/gezondheid"]["get"]
     assert [p["name"] for p in health["parameters"]] == ["groep"]

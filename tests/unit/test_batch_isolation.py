@@ -12,23 +12,11 @@ import pytest
 
 from domain.derive import derive as derive_row
 from processors import batch
-from processors.batch import BatchProcessor
-from processors.timeline import Outgoing
 from schemas.codec import default_codec
 from schemas.records import Raw
-from tests.unit.memory_store import MemoryStore, MemoryTx, history, processor
+from tests.unit.memory_store import MemoryStore, MemoryTx, history, processor, sending
 
 POISON = 3  # the offset of the record the store refuses
-
-
-def _sending(proc: BatchProcessor) -> dict[str, list[Outgoing]]:
-    sent: dict[str, list[Outgoing]] = {"keten.timeline": [], "keten.deadletter": []}
-
-    async def send(topic: str, outs: list[Outgoing]) -> None:
-        sent[topic].extend(outs)
-
-    proc._send = send
-    return sent
 
 
 def _event_id(raw: Raw) -> str:
@@ -40,7 +28,7 @@ def test_the_refused_record_is_a_dead_letter_and_the_rest_is_applied_once() -> N
     store = MemoryStore()
     store.refused_events.add(_event_id(records[POISON]))
     proc = processor(store)
-    sent = _sending(proc)
+    sent = sending(proc)
     asyncio.run(proc.handle(records))
 
     dead = sent["keten.deadletter"]
@@ -69,7 +57,7 @@ def test_a_fold_that_fails_isolates_the_record_that_made_it_fail(
     monkeypatch.setattr(batch, "derive", derive)
     store = MemoryStore()
     proc = processor(store)
-    sent = _sending(proc)
+    sent = sending(proc)
     asyncio.run(proc.handle(records))
     (dead,) = sent["keten.deadletter"]
     assert dict(dead.headers)["dl_source_offset"] == str(POISON).encode()
@@ -93,7 +81,7 @@ def test_a_fault_of_the_store_itself_is_not_taken_for_bad_data() -> None:
 
     store.transaction = lambda: _broken(store, Broken)  # type: ignore[method-assign]
     proc = processor(store)
-    sent = _sending(proc)
+    sent = sending(proc)
     with pytest.raises(ConnectionError):
         asyncio.run(proc.handle(history()))
     assert sent == {"keten.timeline": [], "keten.deadletter": []}, "nothing sent, nothing lost"
@@ -127,7 +115,7 @@ def test_a_store_that_comes_back_is_waited_for_and_the_batch_applied_once() -> N
     store.transaction = flaky  # type: ignore[method-assign]
     store.reconnect = reconnect  # type: ignore[method-assign]
     proc = processor(store)
-    sent = _sending(proc)
+    sent = sending(proc)
     slept: list[float] = []
 
     async def sleep(s: float) -> None:
@@ -176,7 +164,7 @@ def test_the_timeline_is_at_least_once_a_lost_commit_repeats_the_same_event_ids(
 
     store.transaction = losing_commit  # type: ignore[method-assign]
     proc = processor(store)
-    sent = _sending(proc)
+    sent = sending(proc)
 
     async def no_wait(_: float) -> None:
         return None

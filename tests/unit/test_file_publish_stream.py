@@ -8,6 +8,7 @@ in tests/integration/test_publish.py)."""
 from __future__ import annotations
 
 import json
+import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -115,6 +116,8 @@ def test_a_broker_that_dies_mid_file_leaves_the_rest_in_the_unacked_file(
     assert unacked == rows[10:23], "the failed chunk and every later line, each once"
     assert outcome.unacked == 13
     assert any("not acknowledged" in x for x in said)
+    for name in ("coa.jsonl.receipts.jsonl", "coa.jsonl.unacked.jsonl"):
+        assert stat.S_IMODE((tmp_path / name).stat().st_mode) == 0o600, name
 
 
 def test_an_invalid_line_stops_the_file_before_anything_is_sent(tmp_path: Path) -> None:
@@ -132,4 +135,5 @@ def test_an_invalid_line_stops_the_file_before_anything_is_sent(tmp_path: Path) 
     assert len(stand_in.sent) == 5
     (reject,) = lines_of(tmp_path / "coa.jsonl.rejects.jsonl")
     assert reject["line"] == 5 and reject["errors"][0]["field"].startswith("data.")
+    assert stat.S_IMODE((tmp_path / "coa.jsonl.rejects.jsonl").stat().st_mode) == 0o600
     assert [r["line"] for r in lines_of(tmp_path / "coa.jsonl.receipts.jsonl")] == [1, 2, 3, 4, 6]

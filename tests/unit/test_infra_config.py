@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+import stat
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
-from infra import kafka_broker, postgres, procs, topics
+from infra import kafka_broker, pg_passfile, pg_roles, postgres, procs, topics
 from infra.errors import InfraError
 from infra.services import InfraError as ServicesInfraError
 from infra.services import ServiceState, Status, redact
 from infra.topics import TopicRow
 from ketenlog.settings import load
+from projections import db
 
 INFRA = Path(kafka_broker.__file__).resolve().parent
 
@@ -110,15 +114,65 @@ def test_postgres_conf_listens_on_loopback_only(tmp_path: Path) -> None:
     assert "port = 25432" in conf
     assert f"unix_socket_directories = '{tmp_path}/it''s'" in conf
     assert "unix_socket_directories = ''" in postgres.render_conf(port=1, socket_dir=None)
-    hba = [line.split() for line in postgres.HBA.splitlines() if line and line[0] != "#"]
-    assert all(row[-1] == "trust" for row in hba)
-    assert {row[3] for row in hba if row[0] == "host"} == {"127.0.0.1/32", "::1/128"}
+    hba = [line.split() for line in postgres.render_hba().splitlines() if line[0] != "#"]
+    assert not [row for row in hba if "trust" in row]
+    assert {(row[3], row[4]) for row in hba if row[0] == "host"} == {
+        ("127.0.0.1/32", "scram-sha-256"),
+        ("::1/128", "scram-sha-256"),
+    }
+    # The socket admits only the superuser, and only the OS users of the ident map.
+    assert [row for row in hba if row[0] == "local"] == [
+        ["local", "all", postgres.SUPERUSER, "peer", f"map={postgres.IDENT_MAP}"]
+    ]
+    ident = postgres.render_ident(["postgres", "root", "postgres"]).splitlines()[1:]
+    assert ident == [
+        f"{postgres.IDENT_MAP} postgres postgres",
+        f"{postgres.IDENT_MAP} root postgres",
+    ]
 
 
 def test_postgres_paths_and_dsn_agree(tmp_path: Path) -> None:
     s = load({"KETENLOG_HOME": str(tmp_path), "KETENLOG_POSTGRES_PORT": "25432"})
     assert postgres.paths(s).data == tmp_path / "postgres" / "data"
-    assert s.dsn == f"postgresql://{postgres.ROLE}@127.0.0.1:25432/{postgres.DATABASE}"
+    passfile = quote(str(tmp_path / "postgres.pgpass"), safe="")
+    assert s.dsn == (
+        f"postgresql://{postgres.ROLE}@127.0.0.1:25432/{postgres.DATABASE}?passfile={passfile}"
+    )
+    assert s.dsn_for("analyst").startswith(f"postgresql://{pg_roles.ANALYST}@127.0.0.1:25432/")
+    # libpq reads the same: the passfile, and no password anywhere in the DSN.
+    parsed = conninfo_to_dict(s.dsn_for("auditor"))
+    assert parsed["passfile"] == str(tmp_path / "postgres.pgpass") and "password" not in parsed
+    assert parsed["user"] == pg_roles.AUDITOR and s.analyst_role_enforced
+
+
+def test_an_external_server_takes_a_url_per_role(tmp_path: Path) -> None:
+    owner, analyst = "postgresql://o:x@h/db", "postgresql://a:y@h/db"
+    only_owner = load({"KETENLOG_HOME": str(tmp_path), "KETENLOG_DATABASE_URL": owner})
+    assert only_owner.dsn_for("analyst") == owner and not only_owner.analyst_role_enforced
+    both = load(
+        {
+            "KETENLOG_HOME": str(tmp_path),
+            "KETENLOG_DATABASE_URL": owner,
+            "KETENLOG_ANALYST_DATABASE_URL": analyst,
+        }
+    )
+    assert (both.dsn, both.dsn_for("analyst")) == (owner, analyst) and both.analyst_role_enforced
+
+
+def test_the_views_are_granted_to_the_role_up_makes() -> None:
+    assert db.ANALYST_ROLE == pg_roles.ANALYST and db.ANALYST == pg_roles.ANALYST_SCHEMA
+
+
+def test_the_passfile_is_made_once_owner_only_and_read_back(tmp_path: Path) -> None:
+    path = tmp_path / "pgpass"
+    said: list[str] = []
+    first = pg_passfile.ensure_passwords(path, ["a", "b"], said.append)
+    assert first.made == {"a", "b"} and len(said) == 1
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    again = pg_passfile.ensure_passwords(path, ["a", "b", "c"], said.append)
+    assert again.made == {"c"} and again["a"] == first["a"] and again["b"] == first["b"]
+    assert pg_passfile.read(path) == again.values
+    assert len({first["a"], first["b"], again["c"]}) == 3
 
 
 @pytest.mark.parametrize(
@@ -200,3 +254,16 @@ def test_equal_kafka_ports_are_refused(tmp_path: Path) -> None:
     )
     with pytest.raises(InfraError, match="KETENLOG_KAFKA_CONTROLLER_PORT"):
         kafka_broker.check_ports(s)
+
+
+def test_child_processes_get_only_the_allow_listed_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KETENLOG_CHAIN_KEY", "k" * 40)
+    monkeypatch.setenv("KETENLOG_AUDITOR_TOKEN", "t" * 40)
+    monkeypatch.setenv("KETENLOG_DATABASE_URL", "postgresql://u:secret@h/db")
+    monkeypatch.setenv("JAVA_HOME", "/opt/java")
+    env = procs.child_env({"DEBIAN_FRONTEND": "noninteractive"})
+    assert not [name for name in env if name.startswith("KETENLOG_")]
+    assert env["JAVA_HOME"] == "/opt/java" and env["DEBIAN_FRONTEND"] == "noninteractive"
+    assert set(env) <= {*procs.CHILD_ENV, "DEBIAN_FRONTEND"}

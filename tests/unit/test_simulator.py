@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import stat
 from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date
@@ -74,6 +75,9 @@ def test_same_seed_same_bytes(tmp_path: Path) -> None:
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes(), name
     other = simulate(replace(params, seed=12))
     assert other.truth != simulate(params).truth
+    # The agency files hold V-nummers: owner-only, in a folder of the owner's.
+    assert stat.S_IMODE((tmp_path / "a").stat().st_mode) == 0o700
+    assert stat.S_IMODE((tmp_path / "a" / "ind.jsonl").stat().st_mode) == 0o600
 
 
 def test_lines_are_what_validation_would_write(stream: list[tuple[Org, Submission]]) -> None:

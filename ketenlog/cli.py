@@ -15,6 +15,7 @@ from ketenlog.commands import (
     credentials,
     deadletter,
     demo,
+    distribute,
     erase,
     export,
     ids,
@@ -53,6 +54,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     ids.register(registry)
     simulate.register(registry)
     process.register(registry)
+    distribute.register(registry)
     deadletter.register(registry)
     demo.register(registry)
     query.register(registry)

@@ -2,6 +2,8 @@
 (domain.subscriptions); with `--explain ORG PERSON_KEY` which of that person's events ORG may
 see and by which rule (domain.subscription_explain), from the person's facts in PostgreSQL as
 `ketenlog timeline` reads them. A person-level read: it takes the purpose it is made for.
+With `--received [ORG]`: what each organisation received and why, counts per rule from the
+distribution processor's deliveries table (ketenlog.distributing.received), aggregates only.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from domain.subscription_explain import (
     policy_lines,
 )
 from ketenlog.commands.base import CommandError, Registry
+from ketenlog.distributing import DistributionError, received
 from ketenlog.settings import Settings
 from projections.audit import person_facts
 from projections.db import connect, migrate
@@ -41,10 +44,19 @@ def register(registry: Registry) -> None:
         "--purpose",
         help="why this person-level read is made (required with --explain)",
     )
+    parser.add_argument(
+        "--received",
+        nargs="?",
+        const="",
+        metavar="ORG",
+        help="what each organisation (or ORG) received and by which rule: counts of deliveries",
+    )
     parser.add_argument("--format", choices=("table", "json"), default="table")
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.received is not None:
+        return _received(args, settings)
     if args.explain is None:
         print("\n".join(policy_lines()))
         return 0
@@ -67,4 +79,24 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         print()
     else:
         print("\n".join(explain_lines(answer)))
+    return 0
+
+
+def _received(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        rows = received(settings, args.received.strip().upper() or None)
+    except DistributionError as exc:
+        raise CommandError(str(exc)) from exc
+    if args.format == "json":
+        json.dump(rows, sys.stdout, indent=1)
+        print()
+        return 0
+    print(f"{'org':<12} {'rule':<36} {'deliveries':>10} {'persons':>8} {'recipients':>10}")
+    for r in rows:
+        print(
+            f"{r['org']:<12} {r['rule']:<36} {r['deliveries']:>10,} {r['persons']:>8,}"
+            f" {r['recipients']:>10,}"
+        )
+    if not rows:
+        print("nothing delivered yet (is `ketenlog distribute` running?)")
     return 0

@@ -13,6 +13,7 @@ from producers.prepare import Preparer
 from producers.pseudonym import person_key
 from producers.publisher import Publisher
 from producers.simulator import SimParams, simulate
+from producers.submission import Submission
 from tests.conftest import RunningServices
 from tests.integration.pipeline import Published, until_idle
 from tests.integration.scratch_db import scratch_database
@@ -35,7 +36,9 @@ def published(services: RunningServices) -> Published:
     preparer = Preparer(key, services.settings.oin_prefix)
     publishers: dict[str, Publisher] = {}
     keys: set[str] = set()
+    submitted: list[tuple[str, Submission]] = []
     for org, sub in sim.submissions():
+        submitted.append((org.value, sub))
         pub = publishers.get(org.value)
         if pub is None:
             pub = publishers[org.value] = Publisher(
@@ -48,7 +51,7 @@ def published(services: RunningServices) -> Published:
         pub.flush()
         pub.close()
     locations = {f.subject for f in sim.effective if f.type == "LocationOpened"}
-    return Published(key, keys, sim.truth, locations)
+    return Published(key, keys, sim.truth, locations, tuple(submitted))
 
 
 @pytest.fixture(scope="session")

@@ -15,6 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import psycopg
 import pytest
 
+from producers.submission import Submission
 from tests.conftest import RunningServices
 
 
@@ -25,6 +26,9 @@ class Published:
     truth: dict[str, dict[str, dict[str, int]]]
     locations: set[str] = field(default_factory=set)
     """The subject keys (`location:<id>`) of the simulation's reception locations."""
+    submissions: tuple[tuple[str, Submission], ...] = ()
+    """Every (organisation, submission) the simulator made, in publishing order: the raw
+    ground truth (before the processors), for tests that must not trust their output."""
 
 
 def process(services: RunningServices, dsn: str, group: str, *extra: str) -> subprocess.Popen[str]:

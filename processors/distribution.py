@@ -27,6 +27,7 @@ from domain.subscriptions import POLICY, Policy
 from schemas.codec import Codec
 from schemas.errors import DecodeError
 from schemas.records import Headers, Raw
+from schemas.sealing import SEALED
 from schemas.topics import inbox_topic
 
 TopicPartition = tuple[str, int]
@@ -120,7 +121,10 @@ def receive(codec: Codec, records: Iterable[Raw]) -> tuple[list[Received], list[
             continue
         try:
             record = codec.decode(raw.value).record
-            fact = Fact.from_record(record, raw.topic, raw.partition, raw.offset, None)
+            # Personal fields stay sealed: no rule needs them, and the recipient gets the
+            # record's own bytes. The fact keeps their neutral placeholders, not the ciphertext.
+            envelope_and_case = {k: v for k, v in record.items() if k != SEALED}
+            fact = Fact.from_record(envelope_and_case, raw.topic, raw.partition, raw.offset, None)
         except (DecodeError, KeyError, TypeError, ValueError):
             bad.append(raw)
             continue

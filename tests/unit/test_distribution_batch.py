@@ -28,6 +28,7 @@ from producers.prepare import Preparer
 from producers.submission import Submission
 from schemas.codec import default_codec
 from schemas.records import Raw
+from schemas.sealing import SEALED, new_key
 from schemas.topics import TIMELINE, inbox_topic
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -251,3 +252,26 @@ def test_a_fault_before_the_commit_is_ridden_out_sending_again_but_storing_once(
     assert half > 0 and sorted(ids[:half]) == sorted(ids[half:])
     assert len(store.sent) == half
     assert store.stored == {(TIMELINE, 0): 3}
+
+
+def test_a_sealed_record_is_received_with_its_personal_fields_still_sealed() -> None:
+    """A record the publisher sealed (`ketenlog publish` seals): the distribution stores its
+    fact as JSON and forwards the record's own bytes; it never opens or stores ciphertext. (A
+    `sealed` map in the fact once made every batch fail and retry for ever.)"""
+    keys = new_key()
+    sealing = Preparer(b"d" * 32, "urn:x", clock=lambda: NOW, person_keys=lambda _: keys)
+    sub = Submission(
+        type="IdentityRegistered",
+        v_nummer="1234567890",
+        occurred_at=T0,
+        ref="AVIM-sealed",
+        data={"nationality": "ERI", "birth_year": 1991, "sex": "F", "documents_presented": True},
+    )
+    p = sealing.prepare("AVIM", sub)
+    raw = Raw(TIMELINE, 0, 7, p.key, p.value, p.headers, int(NOW.timestamp() * 1000))
+    (received,), bad = receive(default_codec(), [raw])
+    assert bad == []
+    assert received.value == p.value, "the recipient gets the signed, sealed bytes"
+    assert SEALED not in received.fact.data
+    assert "ERI" not in received.fact.to_json() and received.fact.data["nationality"] != "ERI"
+    assert SEALED in default_codec().decode(p.value).record, "the record was sealed"

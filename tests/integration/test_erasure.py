@@ -177,7 +177,10 @@ def test_erase_leaves_no_clear_personal_value_and_every_total_as_it_was(
     ]
 
     assert _totals(fresh_db) == before, "every total as before the erasure"
-    timeline = ketenlog(services, fresh_db, "timeline", person, "--format", "json")
+    timeline = ketenlog(
+        services, fresh_db, "timeline", person, "--format", "json",
+        "--purpose", "test: the erasure of request 14 checked",
+    )  # fmt: skip
     assert timeline.returncode == 0, timeline.stderr
     assert nationality not in timeline.stdout and "PersonErased" in timeline.stdout
     marked = [e["erased"] for e in json.loads(timeline.stdout)["events"]]

@@ -91,11 +91,11 @@ def test_processed_lifecycle_equals_the_simulators_ground_truth(
     # What an analyst sees (the cell key method, docs/projections.md): a noise of at most 2,
     # then below 5 suppressed (the row left out) and the rest rounded to 5; so every figure
     # shown is a multiple of 5 within 4 of its count, and a count of 7 or more is always shown.
-    published = {(r["period"], r["kind"]): r["applications"] for r in shown}
+    figures = {(r["period"], r["kind"]): r["applications"] for r in shown}
     counts = {(p.isoformat(), k): n for p, k, n in raw}
-    assert published and set(published) <= set(counts), published
+    assert figures and set(figures) <= set(counts), figures
     for cell, n in counts.items():
-        value = published.get(cell)
+        value = figures.get(cell)
         if n >= 7:
             assert value is not None, (cell, n)
         if value is not None:

@@ -1,6 +1,7 @@
 """The command line's person-level reads, assembled on the settings' database: `ketenlog
-timeline` reads one person's events through projections.read_log (recorded in the read log in
-the same transaction, with the OS user as the reader), and `ketenlog reads` lists that log.
+timeline` and `ketenlog subscriptions --explain` read one person's events through
+projections.read_log (recorded in the read log in the same transaction, with the OS user as the
+reader), and `ketenlog reads` lists that log.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import pwd
 from datetime import datetime
 from typing import Any
 
+from domain.facts import Fact
 from domain.person_timeline import person_timeline
 from ketenlog.settings import Settings
 from projections import read_log
@@ -23,10 +25,16 @@ def os_user() -> str:
     return pwd.getpwuid(os.getuid()).pw_name
 
 
-def logged_timeline(
-    settings: Settings, person_key: str, known_at: datetime | None, purpose: read_log.Purpose
-) -> tuple[dict[str, Any] | None, read_log.Trace]:
-    """The person's timeline (None: nothing recorded) and the trace its read is logged under."""
+def logged_facts(
+    settings: Settings,
+    person_key: str,
+    purpose: read_log.Purpose,
+    *,
+    operation: str,
+    known_at: datetime | None = None,
+) -> tuple[list[Fact], read_log.Trace]:
+    """One person's facts, read and recorded in the read log in one transaction (with the OS
+    user as the reader), and the trace the read is logged under."""
     span = read_log.trace()
     with connect(settings.dsn) as conn:
         migrate(conn)
@@ -37,8 +45,18 @@ def logged_timeline(
             reader=read_log.Reader("cli", os_user()),
             purpose=purpose,
             span=span,
-            operation=OPERATION,
+            operation=operation,
         )
+    return facts, span
+
+
+def logged_timeline(
+    settings: Settings, person_key: str, known_at: datetime | None, purpose: read_log.Purpose
+) -> tuple[dict[str, Any] | None, read_log.Trace]:
+    """The person's timeline (None: nothing recorded) and the trace its read is logged under."""
+    facts, span = logged_facts(
+        settings, person_key, purpose, operation=OPERATION, known_at=known_at
+    )
     return (person_timeline(person_key, facts) if facts else None), span
 
 

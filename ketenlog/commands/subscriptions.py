@@ -21,9 +21,11 @@ from domain.subscription_explain import (
 )
 from ketenlog.commands.base import CommandError, Registry
 from ketenlog.distributing import DistributionError, received
+from ketenlog.person_reads import logged_facts
 from ketenlog.settings import Settings
-from projections.audit import person_facts
-from projections.db import connect, migrate
+from projections.read_log import Purpose, PurposeError, ReadLogError
+
+OPERATION = "ketenlog subscriptions --explain"
 
 
 def register(registry: Registry) -> None:
@@ -65,15 +67,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     recipient, person_key = args.explain
     try:
         parse_recipient(recipient)
-    except RecipientError as exc:
+        purpose = Purpose(args.purpose.strip())
+    except (RecipientError, PurposeError) as exc:
         raise CommandError(str(exc)) from exc
-    with connect(settings.dsn) as conn:
-        migrate(conn)
-        facts = person_facts(conn, person_key)
+    try:
+        facts, span = logged_facts(settings, person_key, purpose, operation=OPERATION)
+    except ReadLogError as exc:
+        raise CommandError(f"the read is not made: {exc}", exit_code=1) from exc
+    print(
+        f"ketenlog subscriptions: this read is recorded (trace {span.trace_id}); "
+        f"purpose: {purpose.activity}",
+        file=sys.stderr,
+    )
     if not facts:
         raise CommandError(f"no events recorded for person {person_key}", exit_code=1)
     answer = explain(recipient, facts)
-    print(f"purpose: {args.purpose.strip()}", file=sys.stderr)
     if args.format == "json":
         json.dump(answer | {"purpose": args.purpose.strip()}, sys.stdout, indent=1)
         print()

@@ -67,3 +67,14 @@ def test_explain_reads_the_persons_facts_and_names_the_rules(
         services, fresh_db, "subscriptions", "--explain", "COA", "ff" * 32, "--purpose", "x"
     )
     assert unknown.returncode == 1 and "no events recorded" in unknown.stderr
+
+    # A person-level read: both explanations are in the read log, with their purposes; the
+    # refused one (no purpose) is not, for it read nothing.
+    reads = ketenlog(services, fresh_db, "reads", "--format", "json")
+    assert reads.returncode == 0, reads.stderr
+    logged = [
+        (r["person_key"], r["purpose"])
+        for r in json.loads(reads.stdout)
+        if r["operation"] == "ketenlog subscriptions --explain"
+    ]
+    assert logged == [(PERSON, "audit request 2026-17"), ("ff" * 32, "x")], logged

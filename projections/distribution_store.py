@@ -15,6 +15,7 @@ from typing import Any
 import psycopg
 
 from projections.db import LIVE
+from projections.processing_store import advance_positions
 
 
 class PgDistributionTx:
@@ -108,23 +109,7 @@ class PgDistributionTx:
         )
 
     async def advance(self, consumer: str, positions: dict[tuple[str, int], int]) -> None:
-        if not positions:
-            return
-        items = sorted(positions.items())
-        # GREATEST: a worker that lost a partition in a rebalance never moves it backwards.
-        await self._conn.execute(
-            "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
-            " SELECT %s, t, p, o FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS x(t, p, o)"
-            " ON CONFLICT (consumer, topic, partition) DO UPDATE"
-            " SET next_offset = GREATEST(consumer_positions.next_offset, excluded.next_offset),"
-            " updated_at = now()",
-            (
-                consumer,
-                [t for (t, _), _ in items],
-                [p for (_, p), _ in items],
-                [o for _, o in items],
-            ),
-        )
+        await advance_positions(self._conn, consumer, positions)
 
 
 class PgDistributionStore:

@@ -199,23 +199,7 @@ class PgProcessingTx:
             )
 
     async def advance(self, consumer: str, positions: dict[tuple[str, int], int]) -> None:
-        if not positions:
-            return
-        items = sorted(positions.items())
-        # GREATEST: a worker that lost a partition in a rebalance never moves it backwards.
-        await self._conn.execute(
-            "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
-            " SELECT %s, t, p, o FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS x(t, p, o)"
-            " ON CONFLICT (consumer, topic, partition) DO UPDATE"
-            " SET next_offset = GREATEST(consumer_positions.next_offset, excluded.next_offset),"
-            " updated_at = now()",
-            (
-                consumer,
-                [t for (t, _), _ in items],
-                [p for (_, p), _ in items],
-                [o for _, o in items],
-            ),
-        )
+        await advance_positions(self._conn, consumer, positions)
 
 
 class PgProcessingStore:
@@ -305,3 +289,27 @@ async def _connect(dsn: str, schema: str) -> psycopg.AsyncConnection[Any]:
             " facts int) ON COMMIT DELETE ROWS"
         )
     return conn
+
+
+async def advance_positions(
+    conn: psycopg.AsyncConnection[Any], consumer: str, positions: dict[tuple[str, int], int]
+) -> None:
+    """Store a consumer's next offsets (in the caller's transaction): the timeline processor's
+    and the distribution processor's positions, one statement for the batch."""
+    if not positions:
+        return
+    items = sorted(positions.items())
+    # GREATEST: a worker that lost a partition in a rebalance never moves it backwards.
+    await conn.execute(
+        "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
+        " SELECT %s, t, p, o FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS x(t, p, o)"
+        " ON CONFLICT (consumer, topic, partition) DO UPDATE"
+        " SET next_offset = GREATEST(consumer_positions.next_offset, excluded.next_offset),"
+        " updated_at = now()",
+        (
+            consumer,
+            [t for (t, _), _ in items],
+            [p for (_, p), _ in items],
+            [o for _, o in items],
+        ),
+    )

@@ -23,9 +23,11 @@ import re
 import secrets
 import shutil
 import subprocess
+import tempfile
 import time
 from base64 import urlsafe_b64encode
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -373,6 +375,23 @@ def _storage_tool(java: str, p: BrokerPaths) -> list[str]:
     ]
 
 
+def java_argfile_text(args: list[str]) -> str:
+    """`args` in the java launcher's @argfile syntax: each one quoted, one per line."""
+    return "".join('"' + a.replace("\\", "\\\\").replace('"', '\\"') + '"\n' for a in args)
+
+
+@contextmanager
+def java_argfile(args: list[str], folder: Path) -> Iterator[Path]:
+    """An owner-only @argfile holding `args` in `folder`, removed afterwards."""
+    fd, name = tempfile.mkstemp(prefix="args-", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(java_argfile_text(args))
+        yield Path(name)
+    finally:
+        Path(name).unlink(missing_ok=True)
+
+
 def _format_storage(java: str, p: BrokerPaths, say: Say, scram: dict[str, str]) -> None:
     """Format the KRaft storage on first start; with `scram` (user -> password), bootstrap those
     SCRAM-SHA-512 users into the metadata (they exist before any client can connect)."""
@@ -392,14 +411,17 @@ def _format_storage(java: str, p: BrokerPaths, say: Say, scram: dict[str, str]) 
     ]
     for user, password in scram.items():
         cmd += ["--add-scram", f"{SCRAM}=[name={user},password={password}]"]
-    out = subprocess.run(
-        cmd,
-        capture_output=True,
-        text=True,
-        timeout=FORMAT_TIMEOUT_S,
-        check=False,
-        env=procs.child_env(),
-    )
+    # The passwords go to the launcher in an owner-only argument file, not on argv, where any
+    # local user could read them in /proc/<pid>/cmdline while the tool runs.
+    with java_argfile(cmd[1:], p.tmp) as argfile:
+        out = subprocess.run(
+            [java, f"@{argfile}"],
+            capture_output=True,
+            text=True,
+            timeout=FORMAT_TIMEOUT_S,
+            check=False,
+            env=procs.child_env(),
+        )
     if out.returncode != 0:
         raise InfraError(
             f"formatting the Kafka storage in {p.data} failed (exit {out.returncode}); delete "

@@ -13,7 +13,7 @@ from typing import Any
 
 from ketenlog.commands.base import CommandError, Registry
 from ketenlog.disclosure_key import disclosure
-from ketenlog.settings import Settings
+from ketenlog.settings import DbRole, Settings
 from projections import figures
 from projections.api_spec import CLI, HOUSING, ParameterError, Request, validate
 from projections.db import connect, migrate
@@ -107,6 +107,10 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     rule = disclosure(settings)
     with connect(settings.dsn) as conn:
         migrate(conn)
+    # As `serve` does: the figures through the analyst role, which PostgreSQL holds to the
+    # analyst views; a moment's views (bekend-op) are built from the tables, so the owner's.
+    role: DbRole = "owner" if asked.known_at is not None else "analyst"
+    with connect(settings.dsn_for(role)) as conn:
         columns, rows = figures.answer(conn, asked, rule)
     write(sys.stdout, args.format, columns, rows)
     return 0

@@ -8,6 +8,11 @@ An event matches a rule by type, payload and sensitivity (never the recipient's 
 is entitled when the rule's condition holds in the state just before the event or just after it,
 or, for a retroactive rule, in any later state too: then it is due with the event that made the
 condition true (a person linked to a municipality: their earlier relevant events, then, once).
+
+A retraction or correction follows its target: every recipient entitled to the target in the
+history without that retraction or correction (and what corrects or retracts it in turn) gets
+it too, whether or not its own type would entitle it; along a chain of corrections, who got any
+link gets the next. A refused (foreign) one follows nothing.
 """
 
 from __future__ import annotations
@@ -18,7 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from domain.facts import Fact
-from domain.lifecycle import PersonState, effective
+from domain.lifecycle import PersonState, effective, valid_time_key
+from domain.lifecycle.effective import foreign_target, target_of
 from domain.lifecycle.person import states_through
 from domain.subscriptions import ORG_WIDE, POLICY, Condition, Policy, Rule, audiences
 from schemas.topics import Org
@@ -72,6 +78,79 @@ def deliveries(facts: Iterable[Fact], policy: Policy = POLICY) -> tuple[Delivery
     """Every delivery the person's history entitles: each (recipient, event) once, by the
     rule that made it due first (ties: the policy's order); per recipient in valid-time order
     of the events."""
+    facts = list(facts)
+    base = _entitled(facts, policy)
+    out = list(base)
+    have = {(d.recipient, d.event_id) for d in base}
+    for d in _followers(facts, policy):
+        if (d.recipient, d.event_id) not in have:
+            have.add((d.recipient, d.event_id))
+            out.append(d)
+    order = {f.event_id: valid_time_key(f) for f in facts}
+    out.sort(key=lambda d: (d.recipient, order[d.event_id]))
+    return tuple(out)
+
+
+def _followers(facts: list[Fact], policy: Policy) -> list[Delivery]:
+    """The retractions and corrections, each to whoever got its target (module docstring)."""
+    producer_of = {f.event_id: f.producer for f in facts}
+    fixes = {
+        f.event_id: f
+        for f in facts
+        if target_of(f) is not None
+        and target_of(f) in producer_of
+        and foreign_target(f, producer_of) is None
+    }
+    by_target: dict[str, list[str]] = {}
+    for fix in fixes.values():
+        by_target.setdefault(target_of(fix) or "", []).append(fix.event_id)
+
+    def descendants(event_id: str) -> set[str]:
+        out: set[str] = set()
+        todo = [event_id]
+        while todo:
+            for child in by_target.get(todo.pop(), []):
+                if child not in out:
+                    out.add(child)
+                    todo.append(child)
+        return out
+
+    memo: dict[str, dict[str, Delivery]] = {}
+
+    def got(event_id: str) -> dict[str, Delivery]:
+        """Recipient -> the delivery by which it got `event_id` before anything fixed it."""
+        if event_id in memo:
+            return memo[event_id]
+        memo[event_id] = {}
+        without = descendants(event_id)
+        view = [f for f in facts if f.event_id not in without]
+        found = {d.recipient: d for d in _entitled(view, policy) if d.event_id == event_id}
+        target = target_of(fixes[event_id]) if event_id in fixes else None
+        if target is not None:
+            for recipient, d in got(target).items():
+                found.setdefault(recipient, d)
+        memo[event_id] = found
+        return found
+
+    out: list[Delivery] = []
+    for fix in fixes.values():
+        for recipient, original in got(target_of(fix) or "").items():
+            out.append(
+                Delivery(
+                    recipient,
+                    fix.event_id,
+                    fix.event_type,
+                    fix.occurred_at,
+                    original.rule,
+                    original.rule_version,
+                    fix.event_id,
+                )
+            )
+    return out
+
+
+def _entitled(facts: list[Fact], policy: Policy) -> list[Delivery]:
+    """The deliveries the effective history entitles by the rules alone."""
     history = History.of(facts)
     present = _presence(history, {r.condition for r in policy.rules})
     chosen: dict[tuple[str, int], tuple[int, int, Rule]] = {}
@@ -98,9 +177,7 @@ def deliveries(facts: Iterable[Fact], policy: Policy = POLICY) -> tuple[Delivery
         )
         for (recipient, j), (due, _, rule) in chosen.items()
     ]
-    position = {f.event_id: j for j, f in enumerate(history.events)}
-    out.sort(key=lambda d: (d.recipient, position[d.event_id]))
-    return tuple(out)
+    return out
 
 
 def _presence(

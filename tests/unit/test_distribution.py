@@ -134,8 +134,12 @@ def test_explain_is_the_deliveries_of_one_recipient() -> None:
     assert for_recipient("MINISTERIE", facts) == {}
 
 
-def test_a_retracted_event_is_not_delivered() -> None:
+def test_a_retracted_event_is_not_delivered_but_its_retraction_follows_it() -> None:
     facts = status_holder()
+    assert "ResidencePermitIssued" in {d.event_type for d in to("GEMEENTE:GM0344", facts)}
     retraction = ev("EventRetracted", 22, retracts=facts[6].event_id, reason="ERROR")
     got = {d.event_type for d in to("GEMEENTE:GM0344", [*facts, retraction])}
-    assert got == {"DecisionIssued", "LinkedToMunicipality"}
+    assert got == {"DecisionIssued", "LinkedToMunicipality", "EventRetracted"}
+    unentitled = ev("EventRetracted", 22, retracts=facts[1].event_id, reason="ERROR")
+    got = {d.event_id for d in to("GEMEENTE:GM0344", [*facts, unentitled])}
+    assert unentitled.event_id not in got

@@ -8,6 +8,7 @@ nothing it would later disown)."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -195,3 +196,70 @@ def test_the_states_passed_through_are_the_folds_of_the_prefixes(
             whole.housing,
             whole.event_ids,
         )
+
+
+def fix_of(target: Fact, step: int | None, n: int = 0) -> Fact:
+    """A retraction of `target` (step None) or its correction by its own producer as the
+    step's event type, a minute later."""
+    at = target.occurred_at + timedelta(minutes=1)
+    base = Fact(
+        event_id=str(uuid.uuid5(uuid.NAMESPACE_OID, f"fix-{n}-{step}-{target.event_id}")),
+        event_type="EventRetracted",
+        producer=target.producer,
+        person_key=PERSON,
+        case_id=None,
+        occurred_at=at,
+        recorded_at=at,
+        corrects=None,
+        retracts=target.event_id,
+        sensitivity="NORMAL",
+        data={"reason": "ERROR"},
+    )
+    if step is None:
+        return base
+    _, event_type, data = STEPS[step]
+    return replace(base, event_type=event_type, retracts=None, corrects=target.event_id, data=data)
+
+
+@PROPERTY
+@given(
+    histories(),
+    st.data(),
+    st.lists(st.one_of(st.none(), st.integers(0, len(STEPS) - 1)), min_size=1, max_size=3),
+)
+def test_a_retraction_or_correction_reaches_whoever_got_what_it_fixes(
+    facts: list[Fact], data: st.DataObject, steps: list[int | None]
+) -> None:
+    # A chain: each fix fixes the one before (a retraction ends it).
+    target = data.draw(st.sampled_from(facts))
+    chain: list[Fact] = []
+    got_any: set[str] = {d.recipient for d in deliveries(facts) if d.event_id == target.event_id}
+    for n, step in enumerate(steps):
+        fix = fix_of(chain[-1] if chain else target, step, n)
+        before = [*facts, *chain]
+        got_any |= {d.recipient for d in deliveries(before) if d.event_id == fix_of_target(fix)}
+        chain.append(fix)
+        after = deliveries([*facts, *chain])
+        reached = {d.recipient for d in after if d.event_id == fix.event_id}
+        assert got_any <= reached, f"{fix.event_type} missed {got_any - reached}"
+        if fix.retracts is not None:
+            break
+    whole = deliveries([*facts, *chain])
+    keys = [(d.recipient, d.event_id) for d in whole]
+    assert len(keys) == len(set(keys)), "delivered twice"
+
+
+def fix_of_target(fix: Fact) -> str:
+    return fix.retracts if fix.retracts is not None else fix.corrects or ""
+
+
+@PROPERTY
+@given(histories(), st.data())
+def test_a_refused_foreign_retraction_reaches_nobody(
+    facts: list[Fact], data: st.DataObject
+) -> None:
+    target = data.draw(st.sampled_from(facts))
+    foreign = replace(
+        fix_of(target, None), producer="RECHTSPRAAK" if target.producer != "RECHTSPRAAK" else "IND"
+    )
+    assert not [d for d in deliveries([*facts, foreign]) if d.event_id == foreign.event_id]

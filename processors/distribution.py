@@ -28,7 +28,7 @@ from schemas.codec import Codec
 from schemas.errors import DecodeError
 from schemas.records import Headers, Raw
 from schemas.sealing import SEALED
-from schemas.topics import inbox_topic
+from schemas.topics import Org, inbox_topic
 
 TopicPartition = tuple[str, int]
 Sent = tuple[str, str, str]
@@ -39,7 +39,16 @@ HEADER_RULE_VERSION = "sub_rule_version"
 HEADER_POLICY = "sub_policy"
 HEADER_RECIPIENT = "sub_recipient"
 HEADER_DUE_WITH = "sub_due_with"
-OWN_HEADERS = {HEADER_RULE, HEADER_RULE_VERSION, HEADER_POLICY, HEADER_RECIPIENT, HEADER_DUE_WITH}
+# On gemeente inbox records only: the one inbox serves every municipality, a filter picks theirs.
+HEADER_GEMEENTE = "ketenlog-gemeente"
+OWN_HEADERS = {
+    HEADER_RULE,
+    HEADER_RULE_VERSION,
+    HEADER_POLICY,
+    HEADER_RECIPIENT,
+    HEADER_DUE_WITH,
+    HEADER_GEMEENTE,
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +178,17 @@ def inbox_headers(headers: Headers, d: Delivery, label: str) -> Headers:
         (HEADER_POLICY, label.encode()),
         (HEADER_RECIPIENT, d.recipient.encode()),
         (HEADER_DUE_WITH, d.due_with.encode()),
+        *gemeente_header(d),
     ]
+
+
+def gemeente_header(d: Delivery) -> Headers:
+    """`ketenlog-gemeente: GM0344` when the recipient is a municipality (the audience part of
+    `GEMEENTE:GM0344`: the municipality the person is linked to), else nothing."""
+    org, _, audience = d.recipient.partition(":")
+    if org != Org.GEMEENTE.value or not audience:
+        return []
+    return [(HEADER_GEMEENTE, audience.encode())]
 
 
 class DistributionBatch:

@@ -15,6 +15,7 @@ import pytest
 
 from domain.subscriptions import POLICY
 from processors.distribution import (
+    HEADER_GEMEENTE,
     HEADER_POLICY,
     HEADER_RECIPIENT,
     HEADER_RULE,
@@ -184,6 +185,10 @@ def test_the_link_delivers_the_earlier_decision_with_the_signed_bytes_and_why() 
     assert headers["ce_id"] == dict(decision.headers)["ce_id"]
     assert headers[HEADER_RULE] == b"gemeente-housing-of-linked"
     assert headers[HEADER_POLICY] == POLICY.label.encode()
+    assert headers[HEADER_GEMEENTE] == b"GM0344"
+    # Only the municipalities' inbox records name a municipality.
+    others = [r for r in wire.records if not r.delivery.recipient.startswith("GEMEENTE:")]
+    assert others and all(HEADER_GEMEENTE not in dict(r.headers) for r in others)
     # Every header of the timeline record is passed on as it was.
     assert set(decision.headers) <= set(sent.headers)
 

@@ -80,6 +80,11 @@ def _why(
     fact: Fact, delivery: Delivery | None, org: Org, rules: tuple[Rule, ...], live: set[str]
 ) -> str:
     if delivery is not None:
+        if fact.retracts is not None or fact.corrects is not None:
+            verb, target = (
+                ("retracts", fact.retracts) if fact.retracts else ("corrects", fact.corrects)
+            )
+            return f"{delivery.rule}: follows event {target}, which it {verb}"
         if delivery.retroactive:
             return f"{delivery.rule}: delivered later, with event {delivery.due_with}"
         return f"{delivery.rule}: delivered with the event"

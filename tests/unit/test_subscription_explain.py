@@ -62,7 +62,14 @@ def test_explain_says_for_every_event_whether_and_why() -> None:
     assert why["ResidencePermitIssued"][:1] == (False,)
     assert why["ResidencePermitIssued"][2].startswith("not in effect")
     assert why["TrackAssigned"][2] == "no rule gives GEMEENTE TrackAssigned"
-    assert answer["delivered"] == 2
+    # The retraction follows the permit GEMEENTE got before it was retracted.
+    permit = facts[5].event_id
+    assert why["EventRetracted"] == (
+        True,
+        "gemeente-housing-of-linked v1",
+        f"gemeente-housing-of-linked: follows event {permit}, which it retracts",
+    )
+    assert answer["delivered"] == 3
 
 
 def test_explain_names_a_condition_that_did_not_hold() -> None:

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 
 from domain.facts import Fact
-from processors.distribution import HEADER_POLICY, HEADER_RECIPIENT, HEADER_RULE
+from processors.distribution import HEADER_GEMEENTE, HEADER_POLICY, HEADER_RECIPIENT, HEADER_RULE
 from producers.prepare import Preparer
 from schemas.codec import default_codec
 from schemas.topics import inbox_topic
@@ -73,6 +73,8 @@ def test_the_municipalities_inbox_holds_linked_persons_each_entitled_event_once(
         person, recipient = r.key.decode(), headers[HEADER_RECIPIENT].decode()
         # A person the simulator linked to, or housed in, that municipality.
         assert recipient in places[person], (person, recipient)
+        # The label a one-municipality consumer filters the shared inbox on.
+        assert headers[HEADER_GEMEENTE].decode() == recipient.split(":", 1)[1]
         # The timeline record as it was: the event the simulator made, under its own id.
         event_id = headers["ce_id"].decode()
         assert (person, event_id) in by_id

@@ -33,6 +33,7 @@ from psycopg.conninfo import make_conninfo
 from infra import services
 from infra.topics import end_offsets
 from ketenlog import settings as settings_module
+from producers.pseudonym import demo_chain_key
 from schemas.access import KafkaAccess
 from schemas.codec import DecodeError, decode
 from schemas.topics import event_topics
@@ -105,6 +106,13 @@ def main() -> int:
     ends = end_offsets(settings, event_topics())
     if sum(ends.values()) < args.min_records:
         say("publishing a simulated period first")
+        env = dict(os.environ)
+        if not (settings.chain_key or settings.chain_key_file):
+            # Simulated data only: the demo's own key, as `ketenlog demo` uses (and names).
+            path = settings.home / "demo-chain.key"
+            demo_chain_key(path)
+            say(f"no chain key set; the simulated data is published with the demo key {path}")
+            env["KETENLOG_CHAIN_KEY_FILE"] = str(path)
         subprocess.run(
             [
                 sys.executable,
@@ -122,6 +130,7 @@ def main() -> int:
                 "--publish",
             ],
             check=True,
+            env=env,
         )
         ends = end_offsets(settings, event_topics())
     total = sum(ends.values())

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from domain.facts import Fact
 from infra.topics import end_offsets
 from ketenlog.settings import Settings
-from processors.distribution import DistributionBatch, InboxRecord, Received
+from processors.distribution import BatchFaultError, DistributionBatch, InboxRecord, Received
 from processors.distribution_worker import DistributionConfig, run
 from projections.db import connect, migrate
 from projections.distribution_store import PgDistributionStore, received_counts
@@ -64,6 +64,8 @@ def distribute(settings: Settings, options: DistributeOptions, say: Say) -> None
         asyncio.run(run(config, make_batch, say))
     except KeyboardInterrupt:
         say("distribute: stopped")
+    except BatchFaultError as exc:
+        raise DistributionError(str(exc)) from exc
 
 
 RECEIVED_COLUMNS = ("org", "rule", "deliveries", "persons", "recipients")

@@ -24,6 +24,7 @@ from typing import Protocol
 from domain.distribution import Delivery, deliveries
 from domain.facts import Fact
 from domain.subscriptions import POLICY, Policy
+from processors.faults import is_transient
 from schemas.codec import Codec
 from schemas.errors import DecodeError
 from schemas.records import Headers, Raw
@@ -191,6 +192,25 @@ def gemeente_header(d: Delivery) -> Headers:
     return [(HEADER_GEMEENTE, audience.encode())]
 
 
+class BatchFaultError(Exception):
+    """A batch failed for a reason that trying it again would not change (a defect, or a record
+    the store refuses): the message names the batch's records and the cause."""
+
+    def __init__(self, records: list[Raw], cause: BaseException) -> None:
+        spans: dict[tuple[str, int], tuple[int, int]] = {}
+        for r in records:
+            low, high = spans.get((r.topic, r.partition), (r.offset, r.offset))
+            spans[(r.topic, r.partition)] = (min(low, r.offset), max(high, r.offset))
+        where = ", ".join(
+            f"{t}[{p}] offsets {lo}..{hi}" for (t, p), (lo, hi) in sorted(spans.items())
+        )
+        super().__init__(
+            f"distribution stopped on {where}: {type(cause).__name__}: {cause}; nothing of "
+            "this batch was committed, so a restart after the cause is fixed resumes there"
+        )
+        self.cause = cause
+
+
 class DistributionBatch:
     """Everything the distribution worker does with a batch; I/O through `store` and `send`."""
 
@@ -225,12 +245,17 @@ class DistributionBatch:
         """`handle`, riding out faults of the store or the broker: wait (doubling, up to
         `max_delay_s`), reconnect, reload the positions (a commit may have gone through before
         the fault was seen) and try the same records again until they are applied. What the
-        failed try sent goes out again with the same `ce_id`; the table keeps it once."""
+        failed try sent goes out again with the same `ce_id`; the table keeps it once. Any
+        other error would come back on every try: it stops the worker with `BatchFaultError`,
+        naming the records, before their positions move (nothing is lost; a restart resumes
+        at the same records)."""
         delay = 1.0
         while True:
             try:
                 await self.handle(records)
             except Exception as exc:
+                if not is_transient(exc):
+                    raise BatchFaultError(records, exc) from exc
                 self.counters.faults += 1
                 say(f"distribute: {type(exc).__name__}: {exc}; trying again in {delay:.0f} s")
                 await sleep(delay)

@@ -19,6 +19,7 @@ from processors.distribution import (
     HEADER_POLICY,
     HEADER_RECIPIENT,
     HEADER_RULE,
+    BatchFaultError,
     DistributionBatch,
     InboxRecord,
     Received,
@@ -37,8 +38,8 @@ T0 = NOW - timedelta(days=100)
 PREPARER = Preparer(b"d" * 32, "urn:x", clock=lambda: NOW)
 
 
-class CrashError(Exception):
-    """The worker dies between the broker's acknowledgement and the commit."""
+class CrashError(ConnectionError):
+    """The store's connection is lost between the broker's acknowledgement and the commit."""
 
 
 class MemoryTx:
@@ -73,6 +74,8 @@ class MemoryTx:
             self.sent.add(key)
 
     async def advance(self, consumer: str, positions: dict[tuple[str, int], int]) -> None:
+        if self.s.refuse is not None:
+            raise self.s.refuse
         for tp, o in positions.items():
             self.positions[tp] = max(self.positions.get(tp, 0), o)
         if self.s.crash_before_commit:
@@ -86,6 +89,7 @@ class MemoryStore:
         self.sent: set[Sent] = set()
         self.stored: dict[tuple[str, int], int] = {}
         self.crash_before_commit = False
+        self.refuse: Exception | None = None
         self.reconnects = 0
 
     async def positions(self, consumer: str) -> dict[tuple[str, int], int]:
@@ -257,6 +261,28 @@ def test_a_fault_before_the_commit_is_ridden_out_sending_again_but_storing_once(
     assert half > 0 and sorted(ids[:half]) == sorted(ids[half:])
     assert len(store.sent) == half
     assert store.stored == {(TIMELINE, 0): 3}
+
+
+def test_an_error_that_would_come_back_stops_naming_the_records_and_moves_nothing() -> None:
+    records = status_holder()
+    store, wire = MemoryStore(), Wire()
+    store.refuse = ValueError("value too long for type character varying(64)")
+    waits: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        waits.append(seconds)
+
+    b = batch(store, wire)
+    with pytest.raises(BatchFaultError) as stopped:
+        asyncio.run(b.handle_surviving(records, lambda _: None, sleep=sleep))
+    assert f"{TIMELINE}[0] offsets 0..2" in str(stopped.value)
+    assert "ValueError: value too long" in str(stopped.value)
+    # Not retried for ever, and nothing of the batch committed: a restart resumes there.
+    assert waits == [] and b.counters.faults == 0
+    assert store.stored == {} and store.sent == set()
+    store.refuse = None
+    asyncio.run(b.handle_surviving(records, lambda _: None, sleep=sleep))
+    assert store.stored == {(TIMELINE, 0): 3} and len(store.sent) > 0
 
 
 def test_a_sealed_record_is_received_with_its_personal_fields_still_sealed() -> None:

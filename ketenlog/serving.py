@@ -13,12 +13,15 @@ from aiohttp import web
 from infra.services import redact
 from ketenlog import health
 from ketenlog.disclosure_key import disclosure
+from ketenlog.ingest import Ingest
 from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.settings import Settings
+from producers.pseudonym import ChainKeyError
 from projections.api_tokens import TokenError, TokenStore
 from projections.dashboard import Simulated
 from projections.db import connect, migrate
 from projections.http_api import HANDLER_ARGS, Api, make_app
+from projections.rate_limit import RateLimit
 
 
 class ServingError(Exception):
@@ -58,11 +61,28 @@ def serve(
         health=lambda groups: health.answer(health.check(settings, groups)),
         default_groups=(DEFAULT_GROUP,),
         analyst_dsn=settings.dsn_for("analyst"),
+        ingest=_ingest(settings, say),
+        ingest_limit=RateLimit(settings.ingest_per_minute / 60, settings.ingest_burst),
     )
     _say_access(settings, say)
     say(f"serve: dashboard at http://{host}:{port}/dashboard")
     say(f"serve: API at http://{host}:{port}/v1 (openapi.json); Ctrl-C stops")
     web.run_app(make_app(api), host=host, port=port, print=None, **HANDLER_ARGS)
+
+
+def _ingest(settings: Settings, say: Callable[[str], None]) -> Ingest | None:
+    if not (settings.chain_key or settings.chain_key_file):
+        say("serve: no chain key set: POST /v1/gebeurtenissen answers 503 (publishes nothing)")
+        return None
+    say(
+        "serve: agencies publish at POST /v1/gebeurtenissen with their own token "
+        f"(at most {settings.ingest_per_minute} requests a minute each, bursts of "
+        f"{settings.ingest_burst})"
+    )
+    try:
+        return Ingest(settings, say)
+    except ChainKeyError as exc:
+        raise ServingError(f"cannot publish for agencies: {exc}") from exc
 
 
 def _say_access(settings: Settings, say: Callable[[str], None]) -> None:

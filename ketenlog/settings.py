@@ -68,6 +68,9 @@ class Settings:
     kafka_credentials_dir_setting: Path | None = None
     # The organisations' signing keys and the public-key registry (infra/signing_keys.py).
     signing_keys: Path | None = None
+    # POST /v1/gebeurtenissen per organisation: requests a minute on average, and the burst.
+    ingest_per_minute: int = 600
+    ingest_burst: int = 20
     # With KETENLOG_DATABASE_URL: the analyst's and the auditor's connections to that server.
     analyst_database_url: str | None = None
     auditor_database_url: str | None = None
@@ -224,4 +227,6 @@ def load(env: Mapping[str, str] | None = None) -> Settings:
         analyst_database_url=env.get("KETENLOG_ANALYST_DATABASE_URL") or None,
         auditor_database_url=env.get("KETENLOG_AUDITOR_DATABASE_URL") or None,
         person_keys=Path(v).resolve() if (v := env.get("KETENLOG_PERSON_KEYS")) else None,
+        ingest_per_minute=_int(env, "KETENLOG_INGEST_PER_MINUTE", 600),
+        ingest_burst=_int(env, "KETENLOG_INGEST_BURST", 20),
     )

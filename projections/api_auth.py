@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from projections.api_tokens import Holder, TokenStore
+from projections.api_tokens import ORGANISATION, Holder, TokenStore
 
 # Aggregates under /v1: disclosure-controlled, for analysts (and for auditors and admins).
 FIGURES = frozenset({"analyst", "auditor", "admin"})
 # Person-level data (timelines) and the read log, which is person-level too.
 AUDIT = frozenset({"auditor", "admin"})
+# Publishing over HTTP: an organisation's own token only (it publishes as itself; not admin).
+PUBLISHERS = frozenset({ORGANISATION})
 URL_TOKEN_PARAMETERS = frozenset({"token", "access_token"})
 CHALLENGE = 'Bearer realm="ketenlog"'
 

@@ -276,3 +276,33 @@ class Inzages(BaseModel):
 
     model_config = CLOSED
     resultaten: list[Inzage]
+
+
+class Gepubliceerd(BaseModel):
+    """An event the broker acknowledged: where it is stored, and its event id (the same for
+    the same CloudEvent sent again)."""
+
+    model_config = CLOSED
+    index: int
+    id: str | None
+    eventId: str  # noqa: N815
+    topic: str
+    partitie: int
+    offset: int
+
+
+class Geweigerd(BaseModel):
+    """An event refused (only with `gedeeltelijk=true`; else the whole request is refused)."""
+
+    model_config = CLOSED
+    index: int
+    id: str | None
+    problemen: list[OngeldigeParameter]
+
+
+class Publicatie(BaseModel):
+    """The answer to `POST /gebeurtenissen`: what was published, and what was refused."""
+
+    model_config = CLOSED
+    gebeurtenissen: list[Gepubliceerd]
+    geweigerd: list[Geweigerd]

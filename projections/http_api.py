@@ -32,7 +32,7 @@ from psycopg import sql
 from domain.facts import Fact
 from domain.person_timeline import person_timeline
 from projections import as_known_at, read_log
-from projections.api_auth import AUDIT, FIGURES, AuthError, authorise, tokens_in_url
+from projections.api_auth import AUDIT, FIGURES, PUBLISHERS, AuthError, authorise, tokens_in_url
 from projections.api_models import DATA_UNTIL_FIELD, GROUP_PATTERN, Gezondheid, TijdlijnVerzoek
 from projections.api_spec import HOUSING, MOMENT_REASON, RESOURCES, ParameterError, Request
 from projections.api_spec import parse_moment as parse_api_moment
@@ -41,6 +41,7 @@ from projections.api_tokens import Holder, TokenStore
 from projections.dashboard import Simulated, dashboard_page
 from projections.db import ANALYST_ROLE, as_analyst
 from projections.disclosure import Disclosure
+from projections.ingest_port import IngestFn, IngestProblemError
 from projections.openapi import API_VERSION, DATA_UNTIL_HEADER, document
 from projections.queries import (
     data_until,
@@ -52,6 +53,7 @@ from projections.queries import (
     run,
     run_async,
 )
+from projections.rate_limit import RateLimit
 
 BODY_REASONS = {
     "persoon": "the pseudonymous person key (32 to 128 lowercase hexadecimal digits)",
@@ -78,9 +80,13 @@ TITLES = {
     406: "Niet aanvaardbaar",
     413: "Verzoek te groot",
     415: "Mediatype niet ondersteund",
+    429: "Te veel verzoeken",
     500: "Interne fout",
     503: "Dienst niet beschikbaar",
 }
+# The most a request body may be: a batch of CloudEvents (each event at most 64 KiB, as a line
+# of `ketenlog publish`); a larger one is refused with 413 before it is read whole.
+INGEST_MAX_BYTES = 4 * 1024 * 1024
 # A client may ask again this many seconds after a 503 (the database down or restarting).
 RETRY_AFTER_S = 5
 # Bounds the wait for a database that does not answer at all (a lost host, not a refusal).
@@ -159,6 +165,8 @@ class Api:
         health: CheckHealth | None = None,
         default_groups: tuple[str, ...] = (),
         analyst_dsn: str | None = None,
+        ingest: IngestFn | None = None,
+        ingest_limit: RateLimit | None = None,
     ) -> None:
         """`simulated`: the period of the simulation the log holds, if it holds one (the
         dashboard says so and shows that period). `health`: answers the health resource,
@@ -166,6 +174,9 @@ class Api:
         role; `open_figures`: the aggregates answer without a token too."""
         self.dsn = dsn
         self.analyst_dsn = analyst_dsn or dsn
+        # The write side (POST /v1/gebeurtenissen); None where no chain key is set.
+        self.ingest = ingest
+        self.ingest_limit = ingest_limit or RateLimit(rate=10.0, burst=20.0)
         self.health = health
         self.default_groups = default_groups
         # One health check at a time: a burst of polls waits for it rather than each opening
@@ -488,6 +499,33 @@ def make_app(api: Api) -> web.Application:
         since, trace_id = _reads_parameters(request)
         return web.json_response({"resultaten": await api.reads(since, trace_id)})
 
+    async def gebeurtenissen(request: web.Request) -> web.Response:
+        # Who first, then how much: a caller without the right is told so before its body is read.
+        holder = allowed(request, PUBLISHERS)
+        wait = api.ingest_limit.take(holder.subject, asyncio.get_running_loop().time())
+        if wait:
+            response = ProblemError(
+                429, TITLES[429], f"{holder.subject} sends more requests than allowed; wait"
+            ).response(request.path)
+            response.headers["Retry-After"] = str(wait)
+            return response
+        if api.ingest is None:
+            raise ProblemError(
+                503, TITLES[503], "this server publishes nothing: no chain key is set"
+            )
+        body = await request.read()  # over client_max_size: aiohttp's 413, as a problem
+        partial = _partial(request)
+        try:
+            answer = await api.ingest(holder.subject, request.content_type, body, partial)
+        except IngestProblemError as exc:
+            response = ProblemError(
+                exc.status, TITLES.get(exc.status, TITLES[400]), exc.detail, exc.invalid
+            ).response(request.path)
+            if exc.retry_after is not None:
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
+        return web.json_response(answer, status=201)
+
     async def gezondheid(request: web.Request) -> web.Response:
         answer = await api.check_health(_health_groups(request))
         return web.json_response(
@@ -506,11 +544,12 @@ def make_app(api: Api) -> web.Application:
     async def home(_: web.Request) -> web.Response:
         raise web.HTTPFound("/dashboard")
 
-    app = web.Application(middlewares=[headers])
+    app = web.Application(middlewares=[headers], client_max_size=INGEST_MAX_BYTES)
     app.router.add_get("/v1/openapi.json", openapi)
     app.router.add_post("/v1/audit/tijdlijn", audit_timeline)
     app.router.add_get("/v1/audit/inzages", audit_reads)
     app.router.add_get(HEALTH_PATH, gezondheid)
+    app.router.add_post("/v1/gebeurtenissen", gebeurtenissen)
     app.router.add_get("/v1/{resource}", resource)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_get("/", home)
@@ -533,6 +572,18 @@ def _validated(projection: str, request: web.Request) -> Request:
     if repeated:
         raise ProblemError(400, TITLES[400], "one or more parameters are invalid", repeated)
     return validated
+
+
+def _partial(request: web.Request) -> bool:
+    given = request.query.getall("gedeeltelijk", [])
+    if given not in ([], ["true"], ["false"]):
+        raise ProblemError(
+            400,
+            TITLES[400],
+            "a parameter is invalid",
+            [{"name": "gedeeltelijk", "reason": "true or false, once"}],
+        )
+    return given == ["true"]
 
 
 def _health_groups(request: web.Request) -> list[str]:

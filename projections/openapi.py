@@ -230,6 +230,69 @@ def _reads() -> dict[str, Any]:
     }
 
 
+def _retry_later(description: str) -> dict[str, Any]:
+    return {**UNAVAILABLE, "description": description}
+
+
+def _ingest() -> dict[str, Any]:
+    event = {
+        "type": "object",
+        "description": "a CloudEvent (specversion 1.0) in structured mode: id, source (the "
+        "caller's own, <oin prefix>:systeem:<org>), type (the event type's CloudEvents type), "
+        "time, and data: one line of docs/publish-format.md",
+        "required": ["specversion", "id", "source", "type", "data"],
+    }
+    return {
+        "post": {
+            "operationId": "gebeurtenissen-publiceren",
+            "summary": "agencies: publish CloudEvents on the organisation's own topic (NL GOV "
+            "profile for CloudEvents, JSON/HTTP binding) — each event checked as `ketenlog "
+            "publish` checks a line, signed and sealed, answered once the broker acknowledged "
+            "every accepted event; the same event sent again gets the same event id",
+            "security": SECURITY,
+            "parameters": [
+                {
+                    "name": "gedeeltelijk",
+                    "in": "query",
+                    "required": False,
+                    "description": "true: publish the valid events and list the refused ones; "
+                    "default false: any invalid event refuses the whole request",
+                    "schema": {"type": "string", "enum": ["true", "false"]},
+                }
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/cloudevents+json": {"schema": event},
+                    "application/cloudevents-batch+json": {
+                        "schema": {"type": "array", "items": event, "minItems": 1}
+                    },
+                },
+            },
+            "responses": {
+                "201": {
+                    "description": "published: each accepted event's id and place",
+                    "headers": VERSION_HEADER,
+                    "content": {
+                        "application/json": {"schema": {"$ref": REF.format(model="Publicatie")}}
+                    },
+                },
+                "400": _problem(
+                    "an event is invalid: each event and field named; nothing published"
+                ),
+                **_guarded("an organisation's own token"),
+                "413": _problem("the body is larger than the server takes"),
+                "415": _problem("not application/cloudevents(-batch)+json"),
+                "429": _retry_later("the organisation sends more requests than allowed"),
+                "503": _retry_later(
+                    "the broker did not acknowledge every event, or the "
+                    "server publishes nothing; sending the same request again is safe"
+                ),
+            },
+        }
+    }
+
+
 def _health() -> dict[str, Any]:
     answer = {"application/json": {"schema": {"$ref": REF.format(model="Gezondheid")}}}
     return {
@@ -287,6 +350,7 @@ def document() -> dict[str, Any]:
         (api_models.Inzages, "serialization"),
         (api_models.Gezondheid, "serialization"),
         (api_models.Probleem, "serialization"),
+        (api_models.Publicatie, "serialization"),
     ]
     keys, schemas = models_json_schema(models, ref_template=REF)
     paths: dict[str, Any] = {
@@ -296,6 +360,7 @@ def document() -> dict[str, Any]:
     paths["/audit/tijdlijn"] = _audit()
     paths["/audit/inzages"] = _reads()
     paths["/gezondheid"] = _health()
+    paths["/gebeurtenissen"] = _ingest()
     return {
         "openapi": "3.1.0",
         "info": {"title": "ketenlog — cijfers van de migratieketen", "version": API_VERSION},

@@ -107,7 +107,7 @@ def test_schemathesis_finds_no_server_error_and_no_departure_from_the_document(
     summary = json.loads(report.read_text())
     documented = json.loads(get(f"{server}/v1/openapi.json")[2])["paths"]
     assert summary["complete"] and not summary["failures"] and not summary["errors"], summary
-    assert len(documented) == len(RESOURCES) + 3, "every figure resource, audit (2) and health"
+    assert len(documented) == len(RESOURCES) + 4, "every figure resource, audit (2), health, ingest"
     assert summary["operations"]["tested"] == len(documented), summary["operations"]
     assert summary["test_cases"]["generated"] >= 10 * len(documented), summary["test_cases"]
 

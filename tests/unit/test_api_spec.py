@@ -125,7 +125,7 @@ def test_query_help_lists_each_projection_with_its_dimensions_and_periods(
 def test_the_document_has_bekend_op_the_audit_endpoint_and_every_response_schema() -> None:
     doc = document()
     schemas = doc["components"]["schemas"]
-    audit_paths = {"/audit/tijdlijn", "/audit/inzages", "/gezondheid"}
+    audit_paths = {"/audit/tijdlijn", "/audit/inzages", "/gezondheid", "/gebeurtenissen"}
     assert set(doc["paths"]) == {f"/{r}" for r in RESOURCES} | audit_paths
     for resource, projection in RESOURCES.items():
         get = doc["paths"][f"/{resource}"]["get"]
@@ -158,6 +158,14 @@ def test_the_document_has_bekend_op_the_audit_endpoint_and_every_response_schema
         assert {"401", "403"} <= set(operation["responses"])
         assert "WWW-Authenticate" in operation["responses"]["401"]["headers"]
     assert {"200", "400", "401", "403", "404", "503"} <= set(audit["responses"])
+    ingest = doc["paths"]["/gebeurtenissen"]["post"]
+    assert ingest["security"] == [{"bearer": []}]
+    assert set(ingest["requestBody"]["content"]) == {
+        "application/cloudevents+json",
+        "application/cloudevents-batch+json",
+    }
+    assert {"201", "400", "401", "403", "413", "415", "429", "503"} <= set(ingest["responses"])
+    assert "Retry-After" in ingest["responses"]["429"]["headers"]
     health = doc["paths"]["/gezondheid"]["get"]
     assert [p["name"] for p in health["parameters"]] == ["groep"]
     for status in ("200", "503"):  # the same body either way: pass or fail

@@ -87,6 +87,7 @@ TITLES = {
 # The most a request body may be: a batch of CloudEvents (each event at most 64 KiB, as a line
 # of `ketenlog publish`); a larger one is refused with 413 before it is read whole.
 INGEST_MAX_BYTES = 4 * 1024 * 1024
+INGEST_RESOURCE = "gebeurtenissen"
 # A client may ask again this many seconds after a 503 (the database down or restarting).
 RETRY_AFTER_S = 5
 # Bounds the wait for a database that does not answer at all (a lost host, not a refusal).
@@ -451,6 +452,9 @@ def make_app(api: Api) -> web.Application:
 
     async def resource(request: web.Request) -> web.Response:
         name = request.match_info["resource"]
+        if name == INGEST_RESOURCE:
+            # Its POST route matched the path but not the method; this catch-all took the GET.
+            raise web.HTTPMethodNotAllowed(request.method, ["POST"])
         projection = RESOURCES.get(name)
         if projection is None:
             raise ProblemError(404, TITLES[404], f"no resource {name!r}; see /v1/openapi.json")
@@ -549,7 +553,7 @@ def make_app(api: Api) -> web.Application:
     app.router.add_post("/v1/audit/tijdlijn", audit_timeline)
     app.router.add_get("/v1/audit/inzages", audit_reads)
     app.router.add_get(HEALTH_PATH, gezondheid)
-    app.router.add_post("/v1/gebeurtenissen", gebeurtenissen)
+    app.router.add_post(f"/v1/{INGEST_RESOURCE}", gebeurtenissen)
     app.router.add_get("/v1/{resource}", resource)
     app.router.add_get("/dashboard", dashboard)
     app.router.add_get("/", home)

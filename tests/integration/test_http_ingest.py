@@ -25,7 +25,7 @@ from schemas.topics import Org, event_topic
 from tests.conftest import RunningServices
 from tests.integration.kafka_tools import end_offsets, read_from
 from tests.integration.pipeline import ketenlog, until_idle
-from tests.integration.serving import post, serving, tokens
+from tests.integration.serving import get, post, serving, tokens
 
 pytestmark = pytest.mark.integration
 
@@ -114,6 +114,10 @@ def test_agencies_publish_cloudevents_over_http_as_themselves_only(
         assert [e["index"] for e in partial["gebeurtenissen"]] == [0]
         assert [e["index"] for e in partial["geweigerd"]] == [1]
         ids.append(partial["gebeurtenissen"][0]["eventId"])
+
+        # A write-only resource: another method is told which one it takes.
+        status, headers, _ = get(f"{base}/v1/gebeurtenissen", Authorization=auth["IND"])
+        assert status == 405 and headers["Allow"] == "POST"
 
         # Too large: 413 before the body is read; too many: 429 with Retry-After.
         status, _, problem = _send(base, auth["COA"], [{"x": "y" * (5 * 1024 * 1024)}])

@@ -57,7 +57,6 @@ class Refused:
 class Outcome:
     accepted: list[Accepted] = field(default_factory=list)
     refused: list[Refused] = field(default_factory=list)
-    published: bool = False
 
 
 class UnacknowledgedError(Exception):
@@ -103,13 +102,13 @@ class Ingest:
         invalid = [
             {"name": f"gebeurtenissen[{r.index}].{name}", "reason": _reason(r, reason)}
             for r in outcome.refused
-            for name, reason in (r.problems or [("(event)", "invalid")])
+            for name, reason in r.problems
         ]
-        if not outcome.published and outcome.refused:
+        if outcome.refused and not outcome.accepted:
             raise IngestProblemError(
                 400,
                 f"{len(outcome.refused)} of the request's events are invalid; nothing was "
-                "published (with gedeeltelijk=true the valid ones are)",
+                "published" + ("" if partial else " (with gedeeltelijk=true the valid ones are)"),
                 invalid,
             )
         return {
@@ -128,10 +127,7 @@ class Ingest:
                 {
                     "index": r.index,
                     "id": r.ce_id,
-                    "problemen": [
-                        {"name": name, "reason": reason}
-                        for name, reason in (r.problems or [("(event)", "invalid")])
-                    ],
+                    "problemen": [{"name": name, "reason": reason} for name, reason in r.problems],
                 }
                 for r in outcome.refused
             ],
@@ -157,7 +153,8 @@ class Ingest:
             if prepared is not None and prepared.event_id in first_of:
                 problems = [("id", f"the same event as event {first_of[prepared.event_id]}")]
             if problems or prepared is None:
-                outcome.refused.append(Refused(item.index, item.ce_id, problems))
+                reasons = problems or [("(event)", "invalid")]
+                outcome.refused.append(Refused(item.index, item.ce_id, reasons))
                 continue
             first_of[prepared.event_id] = item.index
             valid.append((item, prepared))
@@ -181,5 +178,4 @@ class Ingest:
             outcome.accepted.append(
                 Accepted(item.index, item.ce_id, r.event_id, r.topic, r.partition, r.offset)
             )
-        outcome.published = True
         return outcome

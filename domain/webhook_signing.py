@@ -1,4 +1,5 @@
-"""Webhook signing and retry schedule: the pure core of the (unfinished) webhook sender.
+"""Webhook signing and retry schedule: the pure core of the webhook sender
+(processors.webhook_sender).
 
 Follows the Standard Webhooks scheme (https://www.standardwebhooks.com/): headers
 ``webhook-id``, ``webhook-timestamp`` (Unix seconds) and ``webhook-signature``
@@ -12,13 +13,35 @@ import base64
 import hashlib
 import hmac
 import random
+import secrets
 
 SIGNATURE_VERSION = "v1"
 DEFAULT_TOLERANCE_S = 300
+SECRET_PREFIX = "whsec_"
+SECRET_BYTES = 32
 
 
 class SignatureError(ValueError):
     """A delivery whose signature or timestamp does not verify."""
+
+
+def new_secret() -> str:
+    """A per-subscription secret as Standard Webhooks writes it: `whsec_` + base64 of 32
+    random bytes (the HMAC key)."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def secret_key(secret: str) -> bytes:
+    """The HMAC key of a `whsec_…` secret; ValueError for anything else."""
+    if not secret.startswith(SECRET_PREFIX):
+        raise ValueError(f"a webhook secret starts with {SECRET_PREFIX}")
+    try:
+        key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
+    except ValueError as exc:
+        raise ValueError(f"a webhook secret is {SECRET_PREFIX} + base64") from exc
+    if len(key) < 16:
+        raise ValueError("a webhook secret holds at least 16 bytes")
+    return key
 
 
 def sign(secret: bytes, msg_id: str, timestamp: int, body: bytes) -> str:

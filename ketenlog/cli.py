@@ -34,6 +34,7 @@ from ketenlog.commands import (
     tokens,
     verify,
     verify_chains,
+    webhooks,
 )
 from ketenlog.commands.base import CommandError, Registry
 
@@ -70,6 +71,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, Registry]:
     keys.register(registry)
     erase.register(registry)
     retention.register(registry)
+    webhooks.register(registry)
     return parser, registry
 
 

@@ -3,7 +3,8 @@
 see and by which rule (domain.subscription_explain), from the person's facts in PostgreSQL as
 `ketenlog timeline` reads them. A person-level read: it takes the purpose it is made for.
 With `--received [ORG]`: what each organisation received and why, counts per rule from the
-distribution processor's deliveries table (ketenlog.distributing.received), aggregates only.
+distribution processor's deliveries table (ketenlog.distributing.received), aggregates only,
+and the organisations' webhooks with their dead letters (ketenlog.webhooks).
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from domain.subscription_explain import (
     parse_recipient,
     policy_lines,
 )
+from ketenlog import webhooks
 from ketenlog.commands.base import CommandError, Registry
+from ketenlog.commands.webhooks import print_table
 from ketenlog.distributing import DistributionError, received
 from ketenlog.person_reads import logged_facts
 from ketenlog.settings import Settings
@@ -107,4 +110,8 @@ def _received(args: argparse.Namespace, settings: Settings) -> int:
         )
     if not rows:
         print("nothing delivered yet (is `ketenlog distribute` running?)")
+    hooks = webhooks.listing(settings, args.received.strip().upper() or None)
+    if hooks:
+        print("\nwebhooks (`ketenlog webhooks list`): parked = the dead letter")
+        print_table(hooks)
     return 0

@@ -102,11 +102,40 @@ def listing(settings: Settings, org: str | None = None) -> list[dict[str, Any]]:
         return webhook_store.listing(conn, org)
 
 
+def table_lines(rows: list[dict[str, Any]]) -> list[str]:
+    """The endpoints as `webhooks list` and `subscriptions --received` show them."""
+    if not rows:
+        return ["no webhooks registered (`ketenlog webhooks register ORG URL`)"]
+    lines = [
+        f"{'id':>4} {'recipient':<18} {'delivered':>9} {'requests':>8} {'failures':>8} "
+        f"{'parked':>6} {'requeued':>8}  url / last error"
+    ]
+    for r in rows:
+        who = f"{r['org']}:{r['gemeente']}" if r["gemeente"] else str(r["org"])
+        lines.append(
+            f"{r['id']:>4} {who:<18} {r['delivered']:>9,} {r['requests']:>8,} "
+            f"{r['failures']:>8,} {r['parked']:>6,} {r['requeued']:>8,}  {r['url']}"
+        )
+        if r["last_error"]:
+            lines.append(f"{'':>4} last error {r['last_error_at']}: {r['last_error']}")
+    return lines
+
+
 def remove(settings: Settings, webhook_id: int) -> None:
     with connect(settings.dsn) as conn:
         migrate(conn)
         if not webhook_store.remove(conn, webhook_id):
             raise WebhookError(f"no webhook {webhook_id} (see `ketenlog webhooks list`)")
+
+
+def rotate(settings: Settings, webhook_id: int) -> str:
+    """A new secret for an endpoint (shown once); the old one stops signing at once."""
+    secret = new_secret()
+    with connect(settings.dsn) as conn:
+        migrate(conn)
+        if not webhook_store.rotate(conn, webhook_id, secret):
+            raise WebhookError(f"no webhook {webhook_id} (see `ketenlog webhooks list`)")
+    return secret
 
 
 def redeliver(settings: Settings, webhook_id: int) -> int:

@@ -40,6 +40,10 @@ Say = Callable[[str], None]
 WAITS_BEHIND = "waits behind an earlier parked delivery of the same person"
 
 
+class StoppedError(Exception):
+    """The sender was asked to stop in the middle of a batch; nothing of it is committed."""
+
+
 @dataclass(frozen=True)
 class Webhook:
     id: int
@@ -145,20 +149,29 @@ class WebhookSender:
         self._sleep = sleep
         self._clock = clock
         self._blocked: set[str] = set()
+        self._stopping = False
         self.counters = Counters()
+
+    def request_stop(self) -> None:
+        """Stop before the next request (the endpoint was removed or changed): what is not
+        committed yet is sent again by the next sender, from the stored positions."""
+        self._stopping = True
 
     async def run(self, source: InboxSource) -> None:
         """Until cancelled, or (until_idle) until the inbox as it was at start is handled and
         nothing requeued is left."""
         self._blocked = await self._store.blocked(self.hook.id)
-        while True:
-            if await self.redeliver_once():
-                continue
-            raws = await source.fetch(self._options.batch, self._options.poll_ms)
-            if raws:
-                await self.handle(raws)
-            elif self._options.until_idle and source.caught_up():
-                return
+        try:
+            while not self._stopping:
+                if await self.redeliver_once():
+                    continue
+                raws = await source.fetch(self._options.batch, self._options.poll_ms)
+                if raws:
+                    await self.handle(raws)
+                elif self._options.until_idle and source.caught_up():
+                    return
+        except StoppedError:
+            return
 
     async def redeliver_once(self) -> bool:
         """Send the next requeued batch of the dead letter; whether there was one that went
@@ -251,6 +264,8 @@ class WebhookSender:
         error = ""
         o = self._options
         for attempt in range(1, o.max_attempts + 1):
+            if self._stopping:
+                raise StoppedError
             headers = signature_headers(self._key, msg_id, int(self._clock()), body)
             headers["content-type"] = CONTENT_TYPE_BATCH
             retry_after: float | None = None
@@ -277,5 +292,7 @@ class WebhookSender:
                 f"{self.hook.name}: try {attempt} of {o.max_attempts} failed ({failed}); "
                 f"again in {delay:.1f} s"
             )
-            await self._sleep(delay)
+            while delay > 0 and not self._stopping:
+                await self._sleep(min(delay, 1.0))
+                delay -= 1.0
         return False, o.max_attempts, error

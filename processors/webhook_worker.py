@@ -139,13 +139,17 @@ async def run(config: WorkerConfig, store: Store, codec: Codec, say: Say) -> lis
                     for row in await store.webhooks()
                     if not config.only or row[0] in config.only
                 ]
-                current = {h.id for h in hooks}
-                for gone in set(tasks) - current:
-                    tasks.pop(gone).cancel()
+                current = {h.id: h for h in hooks}
+                for gone in set(tasks) - set(current):
+                    senders[gone].request_stop()
+                    await asyncio.gather(tasks.pop(gone), return_exceptions=True)
                     say(f"webhooks: webhook {gone} removed; its sending stopped")
                 for hook in hooks:
-                    if hook.id in tasks:
+                    if hook.id in tasks and senders[hook.id].hook == hook:
                         continue
+                    if hook.id in tasks:  # a new secret or URL: start again with it
+                        senders[hook.id].request_stop()
+                        await asyncio.gather(tasks.pop(hook.id), return_exceptions=True)
                     senders[hook.id] = WebhookSender(
                         hook, codec=codec, store=store, post=post, options=config.options, say=say
                     )
@@ -163,7 +167,8 @@ async def run(config: WorkerConfig, store: Store, codec: Codec, say: Say) -> lis
                         raise exc
                 await asyncio.sleep(config.reload_s)
         finally:
-            for task in tasks.values():
-                task.cancel()
+            # Cancelled (Ctrl-C) or failed: stop the others between requests, not mid-commit.
+            for sender in senders.values():
+                sender.request_stop()
             with contextlib.suppress(Exception):
                 await asyncio.gather(*tasks.values(), return_exceptions=True)

@@ -300,6 +300,36 @@ class Geweigerd(BaseModel):
     problemen: list[OngeldigeParameter]
 
 
+class WebhookGebeurtenis(BaseModel):
+    """One event of a webhook delivery (`ketenlog webhooks`, docs/subscriptions.md): a
+    CloudEvent in structured JSON, with the agency's own attributes, why the organisation
+    received it, and what it needs to check the agency's signature."""
+
+    model_config = CLOSED
+    specversion: Literal["1.0"]
+    id: str = Field(description="the event id: the key to de-duplicate on (at least once)")
+    source: str = Field(description="the publishing agency: <oin prefix>:systeem:<org>")
+    type: str = Field(description="the event type's CloudEvents type, e.g. nl.vreemdelingen.…")
+    time: datetime = Field(description="when the agency recorded it (RFC 3339)")
+    subject: str = Field(description="the pseudonymous person key: the order holds per subject")
+    datacontenttype: Literal["application/json"]
+    dataschema: str | None = None
+    sequence: str | None = Field(None, description="the agency's own sequence number")
+    ketenlogrule: str = Field(description="the subscription rule that entitled it")
+    ketenlogpolicy: str = Field(description="the policy's label, v<version>+<digest>")
+    ketenlogrecipient: str = Field(description="COA, … or GEMEENTE:GM0344")
+    ketenlogduewith: str = Field(description="the event that made it due (a link, for one)")
+    ketenlogtopic: str = Field(description="the agency's topic, which its signature covers")
+    ketenlogavro: str = Field(description="base64: the record's Avro bytes as signed")
+    ketenloglink: str | None = Field(None, description="base64: the record's hash-chain link")
+    ketenlogsignature: str | None = Field(
+        None, description="base64: the agency's Ed25519 signature header (key id, '.', signature)"
+    )
+    data: dict[str, Any] = Field(
+        description="the record as JSON: envelope and payload; personal fields stay sealed"
+    )
+
+
 class Publicatie(BaseModel):
     """The answer to `POST /gebeurtenissen`: what was published, and what was refused."""
 

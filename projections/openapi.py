@@ -293,6 +293,53 @@ def _ingest() -> dict[str, Any]:
     }
 
 
+def _webhook() -> dict[str, Any]:
+    def header(name: str, description: str) -> dict[str, Any]:
+        return {
+            "name": name,
+            "in": "header",
+            "required": True,
+            "description": description,
+            "schema": {"type": "string"},
+        }
+
+    return {
+        "post": {
+            "operationId": "inbox-afleveren",
+            "summary": "what an organisation's registered endpoint receives (`ketenlog webhooks "
+            "register ORG URL`): its inbox's events as CloudEvents, at least once, in order per "
+            "subject, signed per Standard Webhooks with the endpoint's secret",
+            "parameters": [
+                header("webhook-id", "the request's id; the same over its retries"),
+                header("webhook-timestamp", "Unix seconds; refuse one more than 300 s off"),
+                header(
+                    "webhook-signature",
+                    "v1,<base64 HMAC-SHA256 of id.timestamp.body with the secret's key>",
+                ),
+            ],
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/cloudevents-batch+json": {
+                        "schema": {
+                            "type": "array",
+                            "minItems": 1,
+                            "items": {"$ref": REF.format(model="WebhookGebeurtenis")},
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "2XX": {"description": "received: the sender moves on"},
+                "default": {
+                    "description": "not received (also no answer within the timeout): tried "
+                    "again with backoff; after the last try parked in the dead letter"
+                },
+            },
+        }
+    }
+
+
 def _health() -> dict[str, Any]:
     answer = {"application/json": {"schema": {"$ref": REF.format(model="Gezondheid")}}}
     return {
@@ -351,6 +398,7 @@ def document() -> dict[str, Any]:
         (api_models.Gezondheid, "serialization"),
         (api_models.Probleem, "serialization"),
         (api_models.Publicatie, "serialization"),
+        (api_models.WebhookGebeurtenis, "serialization"),
     ]
     keys, schemas = models_json_schema(models, ref_template=REF)
     paths: dict[str, Any] = {
@@ -366,6 +414,7 @@ def document() -> dict[str, Any]:
         "info": {"title": "ketenlog — cijfers van de migratieketen", "version": API_VERSION},
         "servers": [{"url": "/v1"}],
         "paths": paths,
+        "webhooks": {"inbox": _webhook()},
         "components": {
             "schemas": schemas.get("$defs", {}),
             "securitySchemes": {

@@ -89,6 +89,12 @@ def remove(conn: psycopg.Connection[Any], webhook_id: int) -> bool:
     return cur.rowcount == 1
 
 
+def rotate(conn: psycopg.Connection[Any], webhook_id: int, secret: str) -> bool:
+    with conn.transaction():
+        cur = conn.execute("UPDATE webhooks SET secret = %s WHERE id = %s", (secret, webhook_id))
+    return cur.rowcount == 1
+
+
 def requeue(conn: psycopg.Connection[Any], webhook_id: int) -> int:
     """Mark a webhook's parked deliveries for the sender to send again, in their order."""
     with conn.transaction():
@@ -172,9 +178,11 @@ class PgWebhookStore:
                 await self._conn.execute(
                     "INSERT INTO webhook_positions (webhook_id, partition, next_offset)"
                     " SELECT %s, p, o FROM unnest(%s::int[], %s::bigint[]) AS x(p, o)"
+                    # Removed meanwhile (`webhooks remove`): nothing left to keep.
+                    " WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = %s)"
                     " ON CONFLICT (webhook_id, partition) DO UPDATE SET next_offset ="
                     " greatest(webhook_positions.next_offset, excluded.next_offset)",
-                    (webhook_id, list(positions), list(positions.values())),
+                    (webhook_id, list(positions), list(positions.values()), webhook_id),
                 )
             if parked:
                 await self._conn.execute(
@@ -183,6 +191,7 @@ class PgWebhookStore:
                     " SELECT %s, p, o, e, k, ev, s, a, err FROM unnest(%s::int[], %s::bigint[],"
                     " %s::text[], %s::text[], %s::jsonb[], %s::text[], %s::int[], %s::text[])"
                     " AS x(p, o, e, k, ev, s, a, err)"
+                    " WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = %s)"
                     ' ON CONFLICT (webhook_id, partition, "offset") DO UPDATE SET'
                     " status = excluded.status, attempts = webhook_dead_letters.attempts"
                     " + excluded.attempts, last_error = excluded.last_error, parked_at = now()",
@@ -196,6 +205,7 @@ class PgWebhookStore:
                         [p.status for p in parked],
                         [p.attempts for p in parked],
                         [p.error for p in parked],
+                        webhook_id,
                     ),
                 )
             if redelivered:

@@ -22,7 +22,6 @@ from domain.subscription_explain import (
 )
 from ketenlog import webhooks
 from ketenlog.commands.base import CommandError, Registry
-from ketenlog.commands.webhooks import print_table
 from ketenlog.distributing import DistributionError, received
 from ketenlog.person_reads import logged_facts
 from ketenlog.settings import Settings
@@ -113,5 +112,5 @@ def _received(args: argparse.Namespace, settings: Settings) -> int:
     hooks = webhooks.listing(settings, args.received.strip().upper() or None)
     if hooks:
         print("\nwebhooks (`ketenlog webhooks list`): parked = the dead letter")
-        print_table(hooks)
+        print("\n".join(webhooks.table_lines(hooks)))
     return 0

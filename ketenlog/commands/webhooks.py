@@ -39,6 +39,10 @@ def register(registry: Registry) -> None:
     lst.add_argument("--format", choices=("table", "json"), default="table")
     rm = actions.add_parser("remove", help="remove an endpoint (its positions and dead letter)")
     rm.add_argument("id", type=int)
+    rot = actions.add_parser(
+        "rotate", help="a new secret for an endpoint, printed once; the old one stops at once"
+    )
+    rot.add_argument("id", type=int)
     rd = actions.add_parser(
         "redeliver", help="requeue an endpoint's dead letter: the sender sends it next, in order"
     )
@@ -103,32 +107,24 @@ def _list(args: argparse.Namespace, settings: Settings) -> int:
         json.dump(rows, sys.stdout, indent=1, default=str)
         print()
         return 0
-    print_table(rows)
+    print("\n".join(webhooks.table_lines(rows)))
     return 0
-
-
-def print_table(rows: list[dict[str, object]]) -> None:
-    """The endpoints as a table (also under `ketenlog subscriptions --received`)."""
-    if not rows:
-        print("no webhooks registered (`ketenlog webhooks register ORG URL`)")
-        return
-    print(
-        f"{'id':>4} {'recipient':<18} {'delivered':>9} {'requests':>8} {'failures':>8} "
-        f"{'parked':>6} {'requeued':>8}  url / last error"
-    )
-    for r in rows:
-        who = f"{r['org']}:{r['gemeente']}" if r["gemeente"] else str(r["org"])
-        print(
-            f"{r['id']:>4} {who:<18} {r['delivered']:>9,} {r['requests']:>8,} "
-            f"{r['failures']:>8,} {r['parked']:>6,} {r['requeued']:>8,}  {r['url']}"
-        )
-        if r["last_error"]:
-            print(f"{'':>4} last error {r['last_error_at']}: {r['last_error']}")
 
 
 def _remove(args: argparse.Namespace, settings: Settings) -> int:
     webhooks.remove(settings, args.id)
     print(f"ketenlog webhooks: removed webhook {args.id}", file=sys.stderr)
+    return 0
+
+
+def _rotate(args: argparse.Namespace, settings: Settings) -> int:
+    secret = webhooks.rotate(settings, args.id)
+    print(
+        f"ketenlog webhooks: webhook {args.id} has a new secret, shown only now; a running "
+        "sender signs with it within 10 s",
+        file=sys.stderr,
+    )
+    print(json.dumps({"id": args.id, "secret": secret}))
     return 0
 
 
@@ -168,6 +164,7 @@ ACTIONS = {
     "register": _register,
     "list": _list,
     "remove": _remove,
+    "rotate": _rotate,
     "redeliver": _redeliver,
     "run": _send,
 }

@@ -17,7 +17,13 @@ import pytest
 
 from domain.webhook_signing import new_secret, secret_key, verify
 from ketenlog.webhooks import WebhookError, check_url
-from processors.distribution import HEADER_GEMEENTE, HEADER_RECIPIENT, HEADER_RULE
+from processors.distribution import (
+    HEADER_DUE_WITH,
+    HEADER_GEMEENTE,
+    HEADER_POLICY,
+    HEADER_RECIPIENT,
+    HEADER_RULE,
+)
 from processors.webhook_events import UnreadableRecordError, is_for, outgoing
 from processors.webhook_sender import (
     WAITS_BEHIND,
@@ -25,13 +31,19 @@ from processors.webhook_sender import (
     DeadLetterRow,
     Parked,
     SenderOptions,
+    StoppedError,
     Webhook,
     WebhookSender,
 )
 from producers.prepare import Preparer
 from producers.submission import Submission
+from projections.api_models import WebhookGebeurtenis
+from projections.openapi import document
+from schemas.cloudevents import build_headers
 from schemas.codec import default_codec
 from schemas.records import Raw
+from schemas.registry import default_registry
+from schemas.samples import SAMPLE_PERSON_KEY, sample_record
 from schemas.topics import inbox_topic
 
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -49,13 +61,18 @@ def inbox(offset: int, v_nummer: str, gemeente: str = "GM0344", partition: int =
         data={"municipality_code": gemeente, "task_period": "2026-I"},
     )
     p = PREPARER.prepare("COA", sub)
-    headers = [
-        *p.headers,
+    return Raw(TOPIC, partition, offset, p.key, p.value, [*p.headers, *why(gemeente)], 0)
+
+
+def why(gemeente: str) -> list[tuple[str, bytes]]:
+    """The distribution processor's own headers on a municipality's inbox record."""
+    return [
         (HEADER_RULE, b"gemeente-housing-of-linked"),
+        (HEADER_POLICY, b"v1+0123456789ab"),
         (HEADER_RECIPIENT, f"GEMEENTE:{gemeente}".encode()),
+        (HEADER_DUE_WITH, b"5f0c2a4e-0000-4000-8000-000000000000"),
         (HEADER_GEMEENTE, gemeente.encode()),
     ]
-    return Raw(TOPIC, partition, offset, p.key, p.value, headers, 0)
 
 
 def at(p: Parked) -> tuple[int, int]:
@@ -171,6 +188,23 @@ def test_a_record_becomes_a_cloudevent_with_what_the_receiver_needs_to_check_it(
     assert is_for(raw, "GM0344") and not is_for(raw, "GM0363") and is_for(raw, None)
 
 
+def test_every_event_type_renders_as_the_openapi_webhook_says() -> None:
+    codec, registry = default_codec(), default_registry()
+    spec = document()
+    body = spec["webhooks"]["inbox"]["post"]["requestBody"]["content"]
+    item = body["application/cloudevents-batch+json"]["schema"]["items"]["$ref"]
+    assert item.endswith("/WebhookGebeurtenis") and "WebhookGebeurtenis" in str(spec)
+    for n, event_type in enumerate(registry.event_types()):
+        sv = registry.latest(event_type)
+        record = sample_record(sv, seq=n + 1)
+        value = codec.encode(event_type, record)
+        headers = [*build_headers(event_type, record), *why("GM0363")]
+        raw = Raw(TOPIC, 0, n, SAMPLE_PERSON_KEY.encode(), value, headers, 0)
+        event = outgoing(raw, codec).event
+        WebhookGebeurtenis.model_validate_json(json.dumps(event))
+        assert event["type"] == sv.ce_type and event["dataschema"].endswith(sv.path)
+
+
 def test_a_record_that_is_no_cloudevent_is_named_not_rendered() -> None:
     raw = inbox(3, "1111111111")
     broken = Raw(raw.topic, 0, 3, raw.key, b"\x00junk", raw.headers, 0)
@@ -241,3 +275,17 @@ def test_a_secret_is_standard_webhooks_whsec_base64() -> None:
     for bad in ("abc", "whsec_!!", "whsec_" + base64.b64encode(b"short").decode()):
         with pytest.raises(ValueError):
             secret_key(bad)
+
+
+def test_a_stop_between_tries_commits_nothing_of_the_batch() -> None:
+    store, rec = MemoryStore(), Receiver(*([500] * 9))
+    s = sender(store, rec)
+
+    async def stop_while_waiting(seconds: float) -> None:
+        s.request_stop()
+
+    s._sleep = stop_while_waiting
+    with pytest.raises(StoppedError):
+        asyncio.run(s.handle([inbox(0, "1111111111")]))
+    # Not parked, positions not moved: the next sender sends it again.
+    assert (store.dead, store.positions, len(rec.requests)) == ([], {}, 1)

@@ -17,7 +17,8 @@ def register(registry: Registry) -> None:
         run,
         "Serve the projections over HTTP (NLGov REST API Design Rules; /v1/openapi.json) and "
         "the dashboard (/dashboard). Disclosure control as for `ketenlog query`; CORS origins "
-        "from KETENLOG_CORS_ORIGINS.",
+        "from KETENLOG_CORS_ORIGINS. Agencies publish over HTTP with POST /v1/gebeurtenissen "
+        "(CloudEvents, the organisation's own token; needs the chain key; docs/http-ingest.md).",
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=int, default=8080, help="port (8080)")

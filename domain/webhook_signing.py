@@ -66,6 +66,8 @@ def verify(
     tolerance_s: int = DEFAULT_TOLERANCE_S,
 ) -> None:
     """Raise SignatureError unless one of the signatures matches and the timestamp is fresh."""
+    # Header names are case-insensitive (a proxy may write Webhook-Id).
+    headers = {name.lower(): value for name, value in headers.items()}
     try:
         msg_id = headers["webhook-id"]
         timestamp = int(headers["webhook-timestamp"])

@@ -232,7 +232,10 @@ class WebhookSender:
                 item = outgoing(raw, self._codec)
             except UnreadableRecordError as exc:
                 self._say(f"{self.hook.name}: {exc}; parked")
-                parked.append(Parked(unreadable(raw, exc), 0, str(exc)))
+                item = unreadable(raw, exc)
+                parked.append(Parked(item, 0, str(exc)))
+                # Its person's later events wait behind it, as behind any parked event.
+                self._blocked.add(item.person_key)
                 continue
             if item.person_key in self._blocked:
                 parked.append(Parked(item, 0, WAITS_BEHIND))

@@ -82,7 +82,11 @@ class InboxReader:
 def http_post(session: aiohttp.ClientSession) -> Callable[..., Awaitable[Answer]]:
     async def post(url: str, body: bytes, headers: dict[str, str], timeout_s: float) -> Answer:
         timeout = aiohttp.ClientTimeout(total=timeout_s)
-        async with session.post(url, data=body, headers=headers, timeout=timeout) as resp:
+        # No redirects: aiohttp would turn a 301/302 into a bodiless GET (a 200 there would
+        # count as received), and a 307/308 to plain http would get around check_url.
+        async with session.post(
+            url, data=body, headers=headers, timeout=timeout, allow_redirects=False
+        ) as resp:
             await resp.read()
             return Answer(resp.status, _retry_after(resp.headers.get("Retry-After")))
 
@@ -132,12 +136,13 @@ async def run(config: WorkerConfig, store: Store, codec: Codec, say: Say) -> lis
             finally:
                 await reader.stop()
 
+        finished: set[int] = set()
         try:
             while True:
                 hooks = [
                     Webhook(*row)
                     for row in await store.webhooks()
-                    if not config.only or row[0] in config.only
+                    if (not config.only or row[0] in config.only) and row[0] not in finished
                 ]
                 current = {h.id: h for h in hooks}
                 for gone in set(tasks) - set(current):
@@ -155,17 +160,17 @@ async def run(config: WorkerConfig, store: Store, codec: Codec, say: Say) -> lis
                     )
                     tasks[hook.id] = asyncio.create_task(one(hook), name=hook.name)
                     say(f"webhooks: sending for {hook.name}")
-                if config.options.until_idle:
-                    if not tasks:
+                if config.options.until_idle and not tasks:
+                    if not senders:
                         say("webhooks: no webhooks registered")
-                    await asyncio.gather(*tasks.values())
                     return list(senders.values())
-                done = [i for i, t in tasks.items() if t.done()]
-                for i in done:
+                # Wake for a task that ended, or to look for new, removed and changed endpoints.
+                await asyncio.wait(tasks.values(), timeout=config.reload_s)
+                for i in [i for i, t in tasks.items() if t.done()]:
                     exc = tasks.pop(i).exception()
                     if exc is not None:
                         raise exc
-                await asyncio.sleep(config.reload_s)
+                    finished.add(i)  # caught up (until_idle): not started again
         finally:
             # Cancelled (Ctrl-C) or failed: stop the others between requests, not mid-commit.
             for sender in senders.values():

@@ -26,6 +26,9 @@ from schemas.access import KafkaAccess
 from schemas.signature import Signer
 from schemas.topics import Org, event_topic
 
+CHUNK = 500
+"""Records chained and signed together before they are handed to the producer."""
+
 
 @dataclass(frozen=True)
 class Receipt:
@@ -138,6 +141,7 @@ class Publisher:
         self._producer = producer or open_producer(
             kafka, self._delivery, f"ketenlog-{self.org.value}"
         )
+        self._unsent: list[Prepared] = []
         self._pending: list[tuple[Prepared, Any]] = []
         self._signer = signer
         self._kafka = kafka
@@ -154,29 +158,59 @@ class Publisher:
         return prepared.event_id
 
     def send_prepared(self, prepared: Prepared) -> None:
-        try:
-            partition = self._partition(prepared.key)
+        """Queue a prepared record; it is chained, signed and sent with the next `CHUNK`
+        records, or by `flush`."""
+        self._unsent.append(prepared)
+        if len(self._unsent) >= CHUNK:
+            self._drain()
+
+    def _drain(self) -> None:
+        """Chain and sign every queued record, then hand them all to the producer. In two
+        passes, not one record at a time: each signature is a call into the crypto library
+        that lets the producer's I/O thread take the GIL, and taking it back waits for that
+        thread (measured: 3x the throughput, bench/results/publish_throughput.md)."""
+        unsent, self._unsent = self._unsent, []
+        ready: list[tuple[Prepared, int, int, list[tuple[str, bytes]], bytes]] = []
+        for prepared in unsent:
+            try:
+                partition = self._partition(prepared.key)
+                if not self._links:
+                    self._links = last_links(self._kafka, self.topic, self._partitions or 0)
+            except KafkaError as exc:
+                # The record never left: record it as failed so flush reports it.
+                self._pending.append((prepared, _FailedFuture(exc)))
+                continue
             timestamp_ms = int(time.time() * 1000)
-            if not self._links:
-                self._links = last_links(self._kafka, self.topic, self._partitions or 0)
-            link = chain.link(self._links[partition], prepared.key, prepared.value, timestamp_ms)
+            before = self._links[partition]
+            link = chain.link(before, prepared.key, prepared.value, timestamp_ms)
             headers = [*prepared.headers, (chain.HEADER, link)]
             if self._signer is not None:
                 signed = self._signer.sign(self.topic, link, prepared.key, prepared.value)
                 headers.append((signature.HEADER, signed))
-            future = self._producer.send(
-                self.topic,
-                value=prepared.value,
-                key=prepared.key,
-                headers=headers,
-                partition=partition,
-                timestamp_ms=timestamp_ms,
-            )
             self._links[partition] = link
-        except KafkaError as exc:
-            # The record never left: record it as failed so flush reports it.
-            future = _FailedFuture(exc)
-        self._pending.append((prepared, future))
+            ready.append((prepared, partition, timestamp_ms, headers, before))
+        broken: dict[int, KafkaError] = {}
+        for prepared, partition, timestamp_ms, headers, before in ready:
+            future: Any
+            if partition in broken:
+                # Its link names a record that never left: sending it would break the chain.
+                future = _FailedFuture(broken[partition])
+            else:
+                try:
+                    future = self._producer.send(
+                        self.topic,
+                        value=prepared.value,
+                        key=prepared.key,
+                        headers=headers,
+                        partition=partition,
+                        timestamp_ms=timestamp_ms,
+                    )
+                except KafkaError as exc:
+                    broken[partition] = exc
+                    # The chain goes on from the last record that did leave.
+                    self._links[partition] = before
+                    future = _FailedFuture(exc)
+            self._pending.append((prepared, future))
 
     def _partition(self, key: bytes) -> int:
         """kafka-python's (and Java's) default partitioner, computed here because the chain
@@ -195,6 +229,7 @@ class Publisher:
 
     def flush(self) -> list[Receipt]:
         """Wait for every sent event's acknowledgement (bounded); raise if any was not acked."""
+        self._drain()
         pending, self._pending = self._pending, []
         deadline = time.monotonic() + self._delivery.timeout_s + 5
         # A timed-out flush is not the verdict: each future below carries its own outcome.
@@ -231,6 +266,10 @@ class Publisher:
         return receipts
 
     def close(self) -> None:
+        if self._unsent:
+            # Published but not flushed: sent as before, only not confirmed.
+            with contextlib.suppress(KafkaError):
+                self._drain()
         if self._owns_producer:
             # A broker that died leaves the producer unable to drain; what was not acknowledged
             # was reported by `flush` already, so closing must not turn into a traceback.

@@ -96,11 +96,14 @@ def rotate(conn: psycopg.Connection[Any], webhook_id: int, secret: str) -> bool:
 
 
 def requeue(conn: psycopg.Connection[Any], webhook_id: int) -> int:
-    """Mark a webhook's parked deliveries for the sender to send again, in their order."""
+    """Mark a webhook's parked deliveries for the sender to send again, in their order
+    (not a record that could not be rendered: posting it would fail every time)."""
     with conn.transaction():
         cur = conn.execute(
             "UPDATE webhook_dead_letters SET status = 'requeued'"
-            " WHERE webhook_id = %s AND status = 'parked'",
+            " WHERE webhook_id = %s AND status = 'parked'"
+            # A record that is no CloudEvent is never sent: it waits for an operator.
+            " AND NOT event ? 'ketenlogunreadable'",
             (webhook_id,),
         )
     return cur.rowcount

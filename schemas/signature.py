@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Protocol
 
 from cryptography.exceptions import InvalidSignature
@@ -52,8 +53,10 @@ class Signer:
     org: str
     private: Ed25519PrivateKey
 
-    @property
+    @cached_property
     def key_id(self) -> str:
+        # Once: deriving the public key costs as much as a signature, and each call into the
+        # crypto library lets the producer's I/O thread take the GIL.
         return key_id(self.private.public_key())
 
     def sign(self, topic: str, link: bytes, key: bytes | None, value: bytes | None) -> bytes:

@@ -13,7 +13,9 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 import pytest
+from aiohttp import web
 
 from domain.webhook_signing import new_secret, secret_key, verify
 from ketenlog.webhooks import WebhookError, check_url
@@ -35,6 +37,7 @@ from processors.webhook_sender import (
     Webhook,
     WebhookSender,
 )
+from processors.webhook_worker import http_post
 from producers.prepare import Preparer
 from producers.submission import Submission
 from projections.api_models import WebhookGebeurtenis
@@ -111,8 +114,10 @@ class MemoryStore:
                 for i, (p, _) in enumerate(self.dead)
                 if (p.item.partition, p.item.offset) == where
             ]
-            if kept:
-                self.dead[kept[0]] = (new, new.status)
+            if kept:  # as PostgreSQL's ON CONFLICT: the tries add up, the place is kept
+                old = self.dead[kept[0]][0]
+                tries = old.attempts + new.attempts
+                self.dead[kept[0]] = (Parked(new.item, tries, new.error, new.status), new.status)
             else:
                 self.dead.append((new, new.status))
         self.dead = [
@@ -255,7 +260,7 @@ def test_a_redelivery_that_fails_again_goes_back_to_parked() -> None:
     store.requeue()
     assert asyncio.run(s.redeliver_once()) is False
     assert [s for _, s in store.dead] == ["parked"] * 3
-    assert [p.attempts for p, _ in store.dead][:2] == [3, 3]
+    assert [p.attempts for p, _ in store.dead][:2] == [6, 6]
 
 
 def test_webhook_urls_are_https_or_loopback_http() -> None:
@@ -289,3 +294,43 @@ def test_a_stop_between_tries_commits_nothing_of_the_batch() -> None:
         asyncio.run(s.handle([inbox(0, "1111111111")]))
     # Not parked, positions not moved: the next sender sends it again.
     assert (store.dead, store.positions, len(rec.requests)) == ([], {}, 1)
+
+
+def test_an_unreadable_record_is_parked_and_its_person_waits_behind_it() -> None:
+    store, rec = MemoryStore(), Receiver()
+    first = inbox(0, "1111111111")
+    broken = Raw(first.topic, 0, 0, first.key, b"\x00junk", first.headers, 0)
+    asyncio.run(sender(store, rec).handle([broken, inbox(1, "1111111111"), inbox(2, "2222222222")]))
+    assert refs(rec.accepted) == ["r2"]
+    assert [(p.item.offset, p.error[:20]) for p, _ in store.dead] == [
+        (0, "keten.gemeente.inbox"),
+        (1, WAITS_BEHIND[:20]),
+    ]
+
+
+def test_a_redirect_is_a_failed_try_not_a_delivery() -> None:
+    """Over a real socket: aiohttp would follow a 301 with a bodiless GET."""
+
+    async def scenario() -> Answer:
+        async def moved(request: web.Request) -> web.Response:
+            raise web.HTTPMovedPermanently("/elsewhere")
+
+        async def elsewhere(request: web.Request) -> web.Response:
+            return web.Response(status=200)
+
+        app = web.Application()
+        app.router.add_post("/hook", moved)
+        app.router.add_route("*", "/elsewhere", elsewhere)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        try:
+            async with aiohttp.ClientSession() as session:
+                post = http_post(session)
+                return await post(f"http://127.0.0.1:{port}/hook", b"[]", {}, 5.0)
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(scenario()).status == 301

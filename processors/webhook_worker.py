@@ -165,7 +165,10 @@ async def run(config: WorkerConfig, store: Store, codec: Codec, say: Say) -> lis
                         say("webhooks: no webhooks registered")
                     return list(senders.values())
                 # Wake for a task that ended, or to look for new, removed and changed endpoints.
-                await asyncio.wait(tasks.values(), timeout=config.reload_s)
+                if tasks:
+                    await asyncio.wait(tasks.values(), timeout=config.reload_s)
+                else:
+                    await asyncio.sleep(config.reload_s)
                 for i in [i for i, t in tasks.items() if t.done()]:
                     exc = tasks.pop(i).exception()
                     if exc is not None:

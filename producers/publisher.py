@@ -168,7 +168,7 @@ class Publisher:
         """Chain and sign every queued record, then hand them all to the producer. In two
         passes, not one record at a time: each signature is a call into the crypto library
         that lets the producer's I/O thread take the GIL, and taking it back waits for that
-        thread (measured: 3x the throughput, bench/results/publish_throughput.md)."""
+        thread (bench/publish_throughput.py: 2,296 events/s one at a time, 3,005 in chunks)."""
         unsent, self._unsent = self._unsent, []
         ready: list[tuple[Prepared, int, int, list[tuple[str, bytes]], bytes]] = []
         for prepared in unsent:

@@ -3,10 +3,12 @@ with the PostgreSQL store of projections and the one derive step, on the setting
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -88,27 +90,59 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
     run_worker(build_app(config, make_processor, say, on_fault))
 
 
-def process_until_idle_apart(settings: Settings, say: Say) -> None:
-    """`process` until idle in a process of its own: faust's worker owns the event loop and
-    the signal handlers, and stops itself when idle with SIGTERM to its own pid."""
+@contextlib.contextmanager
+def processing_alongside(
+    settings: Settings, say: Say, poll_s: float = 2.0, catch_up_s: float = 3600.0
+) -> Iterator[None]:
+    """The live processor in a process of its own while the body publishes (the demo): on
+    leaving, wait until it has processed every agency topic to its end as it is then, and
+    stop it. Publishing and processing overlap on the machine's cores instead of taking
+    turns; the positions in PostgreSQL say when it is done, as for --until-idle."""
     child = multiprocessing.get_context("spawn").Process(
-        target=_until_idle, args=(settings,), name="ketenlog-process"
+        target=_live, args=(settings,), name="ketenlog-process"
     )
     child.start()
-    child.join()
-    if child.exitcode != 0:
-        raise ProcessingError(f"the processor failed (exit {child.exitcode}); see its output above")
+    try:
+        yield
+        targets = end_offsets(settings, event_topics(), PROCESSOR)
+        deadline = time.monotonic() + catch_up_s
+        while not _caught_up(settings, targets):
+            if not child.is_alive():
+                raise ProcessingError(
+                    f"the processor stopped (exit {child.exitcode}) before it had processed "
+                    "everything published; see its output above"
+                )
+            if time.monotonic() > deadline:
+                raise ProcessingError(f"the processor did not catch up within {catch_up_s:.0f} s")
+            time.sleep(poll_s)
+        say("demo: the processor has processed everything published")
+    finally:
+        if child.is_alive():
+            child.terminate()  # SIGTERM: faust stops its worker; positions are in PostgreSQL
+        child.join(60)
+        if child.is_alive():
+            child.kill()
+            child.join()
 
 
-def _until_idle(settings: Settings) -> None:
-    # Its progress goes where ours goes (stderr): the caller's stdout stays for its figures.
+def _caught_up(settings: Settings, targets: dict[tuple[str, int], int]) -> bool:
+    with connect(settings.dsn) as conn:
+        rows = conn.execute(
+            "SELECT topic, partition, next_offset FROM consumer_positions WHERE consumer = %s",
+            (DEFAULT_GROUP,),
+        ).fetchall()
+    positions = {(t, p): o for t, p, o in rows}
+    return all(positions.get(tp, 0) >= end for tp, end in targets.items())
+
+
+def _live(settings: Settings) -> None:
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
 
     def say(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
     try:
-        process(settings, ProcessOptions(until_idle=True), say)
+        process(settings, ProcessOptions(), say)
     except ProcessingError as exc:
         say(f"process: {exc}")
         sys.exit(1)

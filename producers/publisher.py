@@ -157,6 +157,16 @@ class Publisher:
         self.send_prepared(prepared)
         return prepared.event_id
 
+    def publish_now(self, submission: Submission) -> tuple[str, Any]:
+        """As `publish`, but chained, signed and handed to the producer at once rather than
+        with its chunk: for a caller that times each event (bench/latency.py). Returns the
+        event id and the producer's future (`add_callback` hears the acknowledgement);
+        `flush` still reports it."""
+        prepared = self._preparer.prepare(self.org, submission)
+        self._unsent.append(prepared)
+        self._drain()
+        return prepared.event_id, self._pending[-1][1]
+
     def send_prepared(self, prepared: Prepared) -> None:
         """Queue a prepared record; it is chained, signed and sent with the next `CHUNK`
         records, or by `flush`."""

@@ -114,6 +114,9 @@ assert len(TABLES) < 31, "one bit per projection table in an int"
 
 
 class PgProcessingTx:
+    """Queries that take key arrays send them in binary: psycopg quotes each element of a
+    text array with a regular expression, a large cost at thousands of keys per batch."""
+
     def __init__(self, conn: psycopg.AsyncConnection[Any], fact_type: Any) -> None:
         self._conn = conn
         self._fact_type = fact_type
@@ -125,6 +128,7 @@ class PgProcessingTx:
             "SELECT event_id::text, person_key FROM timeline_events"
             " WHERE event_id = ANY(%s::uuid[])",
             ([event_id for event_id, _ in keys],),
+            binary=True,
         )
         return {(e, p) for e, p in await cur.fetchall()} & set(keys)
 
@@ -135,6 +139,7 @@ class PgProcessingTx:
             "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
             " FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) keys",
             (sorted(set(person_keys)),),
+            binary=True,
         )
 
     async def histories(self, person_keys: list[str]) -> dict[str, list[Any]]:
@@ -144,6 +149,7 @@ class PgProcessingTx:
         cur = await self._conn.execute(
             "SELECT person_key, fact::text FROM timeline_events WHERE person_key = ANY(%s)",
             (person_keys,),
+            binary=True,
         )
         for person_key, fact in await cur.fetchall():
             out[person_key].append(self._fact_type.from_json(fact))
@@ -155,6 +161,7 @@ class PgProcessingTx:
         cur = await self._conn.execute(
             "SELECT person_key, facts FROM person_state WHERE person_key = ANY(%s)",
             (person_keys,),
+            binary=True,
         )
         return {key: int(n) for key, n in await cur.fetchall()}
 

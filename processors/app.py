@@ -170,7 +170,10 @@ def build_app(
         for e in events:
             last[e.message.tp] = max(last.get(e.message.tp, -1), e.message.offset)
         for tp, offset in last.items():
-            end = app.consumer.highwater(tp)
+            try:
+                end = app.consumer.highwater(tp)
+            except AssertionError:
+                continue  # aiokafka asserts the partition is assigned: a rebalance took it
             if end is not None and offset + 1 < end:
                 return True
         return False

@@ -10,6 +10,7 @@ the PostgreSQL store, written in one transaction with the positions, is the syst
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import signal
@@ -197,12 +198,13 @@ def build_app(
                 )
                 for e in events
             )
-            # A large take (at least half full within the wait: far more than the processor
-            # folds per second) with more of the log behind it is a backlog: gather takes up
-            # to batch_size, so that a person many of its records touch is folded once for
-            # them and the batch's fixed cost is shared. A small take (the processor keeps up
-            # with a steady load) goes at once, so its latency stays as it was.
-            if len(events) * 2 >= take and len(pending) < config.batch_size and backlog(events):
+            if keep_gathering(
+                len(events),
+                len(pending),
+                take=take,
+                batch_size=config.batch_size,
+                more_waiting=functools.partial(backlog, events),
+            ):
                 continue
             batch, pending = pending, []
             await processor.handle_surviving(batch, say, on_fault=on_fault)
@@ -234,6 +236,18 @@ def build_app(
 
     _ = (timeline, report, resume_at_stored)
     return app
+
+
+def keep_gathering(
+    taken: int, pending: int, *, take: int, batch_size: int, more_waiting: Callable[[], bool]
+) -> bool:
+    """Whether to wait for the next take before processing the `pending` records. A large take
+    (at least half full within the wait: far more than the processor folds per second) with
+    more of the log behind it is a backlog: takes are gathered up to `batch_size`, so that a
+    person many of its records touch is folded once for them and the batch's fixed cost is
+    shared. A small take (the processor keeps up with a steady load) goes at once, so its
+    latency stays as it was. `more_waiting` is asked last (it reads the consumer's highwaters)."""
+    return taken * 2 >= take and pending < batch_size and more_waiting()
 
 
 def _share(part: int, rest: int) -> str:

@@ -158,7 +158,12 @@ def build_app(
         ):
             return
         processor = await ensure()
-        positions = await processor.load_positions()
+        try:
+            positions = await processor.load_positions()
+        except Exception:
+            # The store is down (restarted under the worker): an exception here would crash
+            # the app; the next tick tries again, and the agent rides the fault out itself.
+            return
         await app.consumer.seek_wait(
             {tp: positions.get((tp.topic, tp.partition), 0) for tp in assignment}
         )

@@ -152,7 +152,8 @@ def main() -> int:
         f"{platform.python_version()}, Kafka {settings.kafka_version}, {settings.partitions} "
         f"partitions; {total:,} records on the {len(event_topics())} agency topics.",
         "",
-        "Processor: `ketenlog process --until-idle` (faust worker, batches of 2,000: gate, "
+        "Processor: `ketenlog process --until-idle` (faust worker, takes of 2,000 gathered into "
+        "batches of up to 10,000 while a backlog lasts: gate, "
         "de-duplicate, send to keten.timeline / keten.deadletter and wait for acks, refold every "
         "touched person, store facts + states + positions in one PostgreSQL transaction), fresh "
         "database and group each round, wall time including worker start-up.",

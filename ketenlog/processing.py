@@ -37,7 +37,7 @@ class ProcessingError(Exception):
 @dataclass(frozen=True)
 class ProcessOptions:
     until_idle: bool = False
-    batch_size: int = 2000
+    batch_size: int = 10_000
     batch_wait_s: float = 0.1
     group: str = DEFAULT_GROUP
 

@@ -23,7 +23,7 @@ from domain.erasure import ERASED, erase_personal
 from domain.facts import Fact
 from domain.lifecycle.effective import target_of
 from processors.checks import Reason, Rejected
-from processors.history_cache import Entry, HistoryCache, common_prefix
+from processors.history_cache import Entry, HistoryCache, common_prefix, same_contributions
 from processors.ports import PersonWrite, ProcessingStore, ProcessingTx, TopicPartition
 from processors.timeline import Outgoing, deadletter, gate, new_facts, refuse_foreign
 from schemas.codec import Codec
@@ -324,8 +324,12 @@ class BatchProcessor:
                 # A history the fold cannot take is the data's fault, not the worker's.
                 raise RecordFaultError(f"the lifecycle fold failed: {exc!r}") from exc
             keep_changes = keep_anomalies = 0
+            same: frozenset[str] = frozenset()
             if entry is not None:
                 keep_changes = common_prefix(entry.row.changes, row.changes)
                 keep_anomalies = common_prefix(entry.row.anomalies, row.anomalies)
-            writes.append((PersonWrite(row, len(facts), keep_changes, keep_anomalies), facts))
+                # A valid entry's rows are what the store holds: a projection whose rows did
+                # not move is not rewritten (most facts move only one or two of them).
+                same = same_contributions(entry.row, row)
+            writes.append((PersonWrite(row, len(facts), keep_changes, keep_anomalies, same), facts))
         return writes, purged

@@ -67,3 +67,14 @@ def common_prefix(old: Sequence[object], new: Sequence[object]) -> int:
             break
         n += 1
     return n
+
+
+def same_contributions(old: PersonRow, new: PersonRow) -> frozenset[str]:
+    """The projections to which `new` contributes exactly the rows `old` did: the store leaves
+    those rows alone. None when either row has no contributions at all (a row without them
+    leaves the stored rows as they were, so `old`'s say nothing about the store)."""
+    if not old.contributions or not new.contributions:
+        return frozenset()
+    return frozenset(
+        name for name, rows in new.contributions.items() if old.contributions.get(name) == rows
+    )

@@ -20,12 +20,15 @@ FactKey = tuple[str, str]
 @dataclass(frozen=True, slots=True)
 class PersonWrite:
     """A row to store, folded from `facts` facts. The person's stored changes below
-    `keep_changes` and anomalies below `keep_anomalies` are unchanged and stay as they are."""
+    `keep_changes` and anomalies below `keep_anomalies` are unchanged and stay as they are, and
+    so do their rows of the projections named in `same_contributions` (keys of the row's
+    `contributions`); every other projection's rows of the person are replaced."""
 
     row: PersonRow
     facts: int
     keep_changes: int = 0
     keep_anomalies: int = 0
+    same_contributions: frozenset[str] = frozenset()
 
 
 class ProcessingTx(Protocol):

@@ -75,7 +75,48 @@ def anomaly_rows(row: Any, start: int = 0) -> list[tuple[Any, ...]]:
     ]
 
 
+def _moved(write: Any) -> int:
+    """The projection tables (bit i: the i-th of TABLES) whose rows of the person are replaced;
+    none for a row without contributions, whose stored rows stay as they are."""
+    if not write.row.contributions:
+        return 0
+    same = write.same_contributions
+    return sum(1 << bit for bit, name in enumerate(TABLES) if name not in same)
+
+
+def _put_persons_sql() -> str:
+    """Upsert the staged states, and delete the changes and anomalies from each person's first
+    one that moved and the rows of each projection table that moved: one statement (its
+    data-modifying WITH parts all run, each once, on the same snapshot)."""
+    parts = [
+        "w AS MATERIALIZED (SELECT * FROM unnest(%s::text[], %s::int[], %s::int[], %s::int[])"
+        " AS w(person_key, keep_changes, keep_anomalies, moved))",
+        "p AS (INSERT INTO person_state (person_key, state, events, facts, updated_at)"
+        " SELECT person_key, state, events, facts, now() FROM persons_in"
+        " ON CONFLICT (person_key) DO UPDATE SET state = excluded.state,"
+        " events = excluded.events, facts = excluded.facts, updated_at = now())",
+        "c AS (DELETE FROM state_changes s USING w"
+        " WHERE s.person_key = w.person_key AND s.seq >= w.keep_changes)",
+        "a AS (DELETE FROM anomalies s USING w"
+        " WHERE s.person_key = w.person_key AND s.seq >= w.keep_anomalies)",
+    ]
+    for bit, target in enumerate(TABLES.values()):
+        table = target.split(" ", 1)[0]
+        parts.append(
+            f"t{bit} AS (DELETE FROM {table} s USING w"
+            f" WHERE s.person_key = w.person_key AND w.moved & {1 << bit} <> 0)"
+        )
+    return "WITH " + ", ".join(parts) + " SELECT 1"
+
+
+PUT_PERSONS = _put_persons_sql()
+assert len(TABLES) < 31, "one bit per projection table in an int"
+
+
 class PgProcessingTx:
+    """Queries that take key arrays send them in binary: psycopg quotes each element of a
+    text array with a regular expression, a large cost at thousands of keys per batch."""
+
     def __init__(self, conn: psycopg.AsyncConnection[Any], fact_type: Any) -> None:
         self._conn = conn
         self._fact_type = fact_type
@@ -87,6 +128,7 @@ class PgProcessingTx:
             "SELECT event_id::text, person_key FROM timeline_events"
             " WHERE event_id = ANY(%s::uuid[])",
             ([event_id for event_id, _ in keys],),
+            binary=True,
         )
         return {(e, p) for e, p in await cur.fetchall()} & set(keys)
 
@@ -97,6 +139,7 @@ class PgProcessingTx:
             "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
             " FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) keys",
             (sorted(set(person_keys)),),
+            binary=True,
         )
 
     async def histories(self, person_keys: list[str]) -> dict[str, list[Any]]:
@@ -106,6 +149,7 @@ class PgProcessingTx:
         cur = await self._conn.execute(
             "SELECT person_key, fact::text FROM timeline_events WHERE person_key = ANY(%s)",
             (person_keys,),
+            binary=True,
         )
         for person_key, fact in await cur.fetchall():
             out[person_key].append(self._fact_type.from_json(fact))
@@ -117,6 +161,7 @@ class PgProcessingTx:
         cur = await self._conn.execute(
             "SELECT person_key, facts FROM person_state WHERE person_key = ANY(%s)",
             (person_keys,),
+            binary=True,
         )
         return {key: int(n) for key, n in await cur.fetchall()}
 
@@ -146,31 +191,29 @@ class PgProcessingTx:
             )
 
     async def put_persons(self, writes: list[Any]) -> None:
-        """Writes as processors.ports.PersonWrite; rows go through COPY (no per-row quoting)."""
+        """Writes as processors.ports.PersonWrite; rows go through COPY (no per-row quoting).
+        The state upsert and every delete of rows that moved are one statement (one round
+        trip); then one COPY per table that has rows to add."""
         if not writes:
             return
+        moved = [_moved(w) for w in writes]
         async with self._conn.cursor() as cur:
             await _copy(
                 cur,
                 "persons_in (person_key, state, events, facts)",
                 [(w.row.person_key, w.row.state_json, w.row.events, w.facts) for w in writes],
             )
+            # Binary parameters: text arrays are not quoted element by element in Python.
             await cur.execute(
-                "INSERT INTO person_state (person_key, state, events, facts, updated_at)"
-                " SELECT person_key, state, events, facts, now() FROM persons_in"
-                " ON CONFLICT (person_key) DO UPDATE SET state = excluded.state,"
-                " events = excluded.events, facts = excluded.facts, updated_at = now()"
+                PUT_PERSONS,
+                (
+                    [w.row.person_key for w in writes],
+                    [w.keep_changes for w in writes],
+                    [w.keep_anomalies for w in writes],
+                    moved,
+                ),
+                binary=True,
             )
-            keys = [w.row.person_key for w in writes]
-            for table, keep in (
-                ("state_changes", [w.keep_changes for w in writes]),
-                ("anomalies", [w.keep_anomalies for w in writes]),
-            ):
-                await cur.execute(
-                    f"DELETE FROM {table} s USING unnest(%s::text[], %s::int[]) AS d(k, n)"
-                    " WHERE s.person_key = d.k AND s.seq >= d.n",
-                    (keys, keep),
-                )
             await _copy(
                 cur,
                 CHANGES,
@@ -181,22 +224,19 @@ class PgProcessingTx:
                 ANOMALIES,
                 [r for w in writes for r in anomaly_rows(w.row, w.keep_anomalies)],
             )
-            await self._replace_contributions(cur, writes)
-
-    async def _replace_contributions(
-        self, cur: psycopg.AsyncCursor[Any], writes: list[Any]
-    ) -> None:
-        """Each person's projection rows, old out and new in: the figures move by the delta."""
-        with_rows = [w for w in writes if w.row.contributions]
-        if not with_rows:
-            return
-        keys = [w.row.person_key for w in with_rows]
-        for name, target in TABLES.items():
-            table = target.split(" ", 1)[0]
-            await cur.execute(f"DELETE FROM {table} WHERE person_key = ANY(%s)", (keys,))
-            await _copy(
-                cur, target, [r for w in with_rows for r in w.row.contributions.get(name, [])]
-            )
+            # Each person's projection rows, old out (above) and new in: the figures move by
+            # the delta.
+            for bit, (name, target) in enumerate(TABLES.items()):
+                await _copy(
+                    cur,
+                    target,
+                    [
+                        r
+                        for w, mask in zip(writes, moved, strict=True)
+                        if mask >> bit & 1
+                        for r in w.row.contributions.get(name, [])
+                    ],
+                )
 
     async def advance(self, consumer: str, positions: dict[tuple[str, int], int]) -> None:
         await advance_positions(self._conn, consumer, positions)

@@ -23,7 +23,13 @@ def register(registry: Registry) -> None:
         action="store_true",
         help="stop once all input present at start has been processed (demo, tests)",
     )
-    parser.add_argument("--batch-size", type=int, default=2000, help="records per batch")
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=10_000,
+        help="most records per batch (a backlog is folded in batches this large; under a "
+        "steady load a batch holds what arrived within --batch-wait)",
+    )
     parser.add_argument(
         "--batch-wait",
         type=float,

@@ -1,6 +1,7 @@
 """An in-memory processors.ports.ProcessingStore for unit tests of the batch processor: it
-applies `keep_changes` / `keep_anomalies` the way the PostgreSQL store does, so a wrong prefix
-shows, and counts reloads of histories."""
+applies `keep_changes` / `keep_anomalies` / `same_contributions` the way the PostgreSQL store
+does, so a wrong prefix or a projection wrongly left alone shows, and counts reloads of
+histories."""
 
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ class MemoryTx:
                 + w.row.anomalies[w.keep_anomalies :]
             )
             self.s.states[key] = w.row.state_json
+            if w.row.contributions:
+                held = self.s.contributions.setdefault(key, {})
+                for name, rows in w.row.contributions.items():
+                    if name not in w.same_contributions:
+                        held[name] = list(rows)
 
     async def advance(self, consumer: str, positions: dict[TopicPartition, int]) -> None:
         for tp, offset in positions.items():
@@ -79,6 +85,7 @@ class MemoryStore:
         self.states: dict[str, str] = {}
         self.changes: dict[str, list[ChangeRow]] = {}
         self.anomalies: dict[str, list[AnomalyRow]] = {}
+        self.contributions: dict[str, dict[str, list[tuple[object, ...]]]] = {}
         self.offsets: dict[TopicPartition, int] = {}
         self.reloads = 0
         # Event ids whose facts this store refuses to hold (as PostgreSQL refuses a NUL).
@@ -103,7 +110,15 @@ class MemoryStore:
             raise
 
     def _tables(self) -> list[dict[Any, Any]]:
-        return [self.facts, self.counts, self.states, self.changes, self.anomalies, self.offsets]
+        return [
+            self.facts,
+            self.counts,
+            self.states,
+            self.changes,
+            self.anomalies,
+            self.contributions,
+            self.offsets,
+        ]
 
     def refusal(self, error: BaseException) -> str | None:
         return str(error) if isinstance(error, RefusedError) else None

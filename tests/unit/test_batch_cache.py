@@ -3,7 +3,8 @@ memory must store exactly what folding from the store would, and a cache that an
 made stale (it folded the same person in between) must not be used.
 
 The store here is an in-memory implementation of processors.ports.ProcessingStore, applying
-`keep_changes` / `keep_anomalies` the way the PostgreSQL store does, so a wrong prefix shows.
+`keep_changes` / `keep_anomalies` / `same_contributions` the way the PostgreSQL store does, so
+a wrong prefix or a projection wrongly left alone shows.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def test_folding_from_the_cache_stores_what_folding_from_the_store_stores() -> N
     assert cached.states == fresh.states
     assert cached.changes == fresh.changes and cached.changes[key]
     assert cached.anomalies == fresh.anomalies
+    assert cached.contributions == fresh.contributions and cached.contributions[key]
     assert cached.counts == fresh.counts == {key: len(records)}
 
 
@@ -55,4 +57,5 @@ def test_a_cache_made_stale_by_another_worker_is_not_used() -> None:
     assert shared.reloads >= 2, "the second worker and the stale first worker reload"
     assert shared.states == reference.states
     assert shared.changes == reference.changes
+    assert shared.contributions == reference.contributions
     assert shared.counts == reference.counts

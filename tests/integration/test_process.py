@@ -572,8 +572,10 @@ def test_two_workers_share_partitions_and_a_stopped_one_hands_over(
         first_out.wait_for(rf"\b{every - int(split[1])} partitions assigned", 60)
         first.send_signal(signal.SIGTERM)
         assert first.wait(timeout=60) == 0, first_out.text()[-3000:]
-        # Its partitions move to the one left, which finishes all the input.
-        second_out.wait_for(rf"{every} partitions assigned", 120)
+        # Its partitions move to the one left, which finishes all the input. (A first worker
+        # that had already done its share before it stopped leaves the second nothing to take
+        # over: it finds every stored position at its target and stops, idle, before the
+        # rebalance; the comparison below holds either way.)
         assert second.wait(timeout=600) == 0, second_out.text()[-3000:]
         assert "idle: all input present at start is processed" in second_out.text()
     finally:

@@ -84,7 +84,7 @@ def register(settings: Settings, recipient: str, url: str, from_now: bool) -> Re
         try:
             webhook_id = webhook_store.register(conn, org.value, gemeente, url, secret, start=start)
         except Exception as exc:
-            if "webhooks_endpoint" in str(exc):
+            if "endpoints_url" in str(exc):
                 raise WebhookError(f"{url} is already registered for {recipient}") from exc
             raise
     return Registered(webhook_id, org.value, gemeente, url, secret)

@@ -52,7 +52,7 @@ def register(
     """Store an endpoint (and, for `--from-now`, where in its inbox it starts); its id."""
     with conn.transaction():
         row = conn.execute(
-            "INSERT INTO webhooks (org, gemeente, url, secret) VALUES (%s, %s, %s, %s)"
+            "INSERT INTO webhook.endpoints (org, gemeente, url, secret) VALUES (%s, %s, %s, %s)"
             " RETURNING id",
             (org, gemeente, url, secret),
         ).fetchone()
@@ -60,7 +60,7 @@ def register(
         webhook_id = int(row[0])
         for partition, offset in start.items():
             conn.execute(
-                "INSERT INTO webhook_positions (webhook_id, partition, next_offset)"
+                "INSERT INTO webhook.positions (webhook_id, partition, next_offset)"
                 " VALUES (%s, %s, %s)",
                 (webhook_id, partition, offset),
             )
@@ -75,7 +75,7 @@ def listing(conn: psycopg.Connection[Any], org: str | None = None) -> list[dict[
         " w.failures, w.last_success_at, w.last_error, w.last_error_at,"
         " count(d.seq) FILTER (WHERE d.status = 'parked'),"
         " count(d.seq) FILTER (WHERE d.status = 'requeued')"
-        " FROM webhooks w LEFT JOIN webhook_dead_letters d ON d.webhook_id = w.id"
+        " FROM webhook.endpoints w LEFT JOIN webhook.dead_letters d ON d.webhook_id = w.id"
         " WHERE %(org)s::text IS NULL OR w.org = %(org)s"
         " GROUP BY w.id ORDER BY w.id",
         {"org": org},
@@ -85,13 +85,15 @@ def listing(conn: psycopg.Connection[Any], org: str | None = None) -> list[dict[
 
 def remove(conn: psycopg.Connection[Any], webhook_id: int) -> bool:
     with conn.transaction():
-        cur = conn.execute("DELETE FROM webhooks WHERE id = %s", (webhook_id,))
+        cur = conn.execute("DELETE FROM webhook.endpoints WHERE id = %s", (webhook_id,))
     return cur.rowcount == 1
 
 
 def rotate(conn: psycopg.Connection[Any], webhook_id: int, secret: str) -> bool:
     with conn.transaction():
-        cur = conn.execute("UPDATE webhooks SET secret = %s WHERE id = %s", (secret, webhook_id))
+        cur = conn.execute(
+            "UPDATE webhook.endpoints SET secret = %s WHERE id = %s", (secret, webhook_id)
+        )
     return cur.rowcount == 1
 
 
@@ -100,7 +102,7 @@ def requeue(conn: psycopg.Connection[Any], webhook_id: int) -> int:
     (not a record that could not be rendered: posting it would fail every time)."""
     with conn.transaction():
         cur = conn.execute(
-            "UPDATE webhook_dead_letters SET status = 'requeued'"
+            "UPDATE webhook.dead_letters SET status = 'requeued'"
             " WHERE webhook_id = %s AND status = 'parked'"
             # A record that is no CloudEvent is never sent: it waits for an operator.
             " AND NOT event ? 'ketenlogunreadable'",
@@ -110,7 +112,7 @@ def requeue(conn: psycopg.Connection[Any], webhook_id: int) -> int:
 
 
 def exists(conn: psycopg.Connection[Any], webhook_id: int) -> bool:
-    row = conn.execute("SELECT 1 FROM webhooks WHERE id = %s", (webhook_id,)).fetchone()
+    row = conn.execute("SELECT 1 FROM webhook.endpoints WHERE id = %s", (webhook_id,)).fetchone()
     return row is not None
 
 
@@ -137,12 +139,14 @@ class PgWebhookStore:
         await self._conn.close()
 
     async def webhooks(self) -> list[WebhookRow]:
-        rows = await self._fetch("SELECT id, org, gemeente, url, secret FROM webhooks ORDER BY id")
+        rows = await self._fetch(
+            "SELECT id, org, gemeente, url, secret FROM webhook.endpoints ORDER BY id"
+        )
         return [(int(i), str(o), g, str(u), str(s)) for i, o, g, u, s in rows]
 
     async def positions(self, webhook_id: int) -> dict[int, int]:
         rows = await self._fetch(
-            "SELECT partition, next_offset FROM webhook_positions WHERE webhook_id = %s",
+            "SELECT partition, next_offset FROM webhook.positions WHERE webhook_id = %s",
             (webhook_id,),
         )
         return {int(p): int(o) for p, o in rows}
@@ -150,14 +154,14 @@ class PgWebhookStore:
     async def blocked(self, webhook_id: int) -> set[str]:
         """The persons with a delivery in the dead letter: their later events wait behind it."""
         rows = await self._fetch(
-            "SELECT DISTINCT person_key FROM webhook_dead_letters WHERE webhook_id = %s",
+            "SELECT DISTINCT person_key FROM webhook.dead_letters WHERE webhook_id = %s",
             (webhook_id,),
         )
         return {str(r[0]) for r in rows}
 
     async def requeued(self, webhook_id: int, limit: int) -> list[DeadLetterRow]:
         rows = await self._fetch(
-            'SELECT partition, "offset", event_id, person_key, event FROM webhook_dead_letters'
+            'SELECT partition, "offset", event_id, person_key, event FROM webhook.dead_letters'
             " WHERE webhook_id = %s AND status = 'requeued' ORDER BY seq LIMIT %s",
             (webhook_id, limit),
         )
@@ -179,24 +183,24 @@ class PgWebhookStore:
         async with self._lock, self._conn.transaction():
             if positions:
                 await self._conn.execute(
-                    "INSERT INTO webhook_positions (webhook_id, partition, next_offset)"
+                    "INSERT INTO webhook.positions (webhook_id, partition, next_offset)"
                     " SELECT %s, p, o FROM unnest(%s::int[], %s::bigint[]) AS x(p, o)"
                     # Removed meanwhile (`webhooks remove`): nothing left to keep.
-                    " WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = %s)"
+                    " WHERE EXISTS (SELECT 1 FROM webhook.endpoints WHERE id = %s)"
                     " ON CONFLICT (webhook_id, partition) DO UPDATE SET next_offset ="
-                    " greatest(webhook_positions.next_offset, excluded.next_offset)",
+                    " greatest(webhook.positions.next_offset, excluded.next_offset)",
                     (webhook_id, list(positions), list(positions.values()), webhook_id),
                 )
             if parked:
                 await self._conn.execute(
-                    'INSERT INTO webhook_dead_letters (webhook_id, partition, "offset",'
+                    'INSERT INTO webhook.dead_letters (webhook_id, partition, "offset",'
                     " event_id, person_key, event, status, attempts, last_error)"
                     " SELECT %s, p, o, e, k, ev, s, a, err FROM unnest(%s::int[], %s::bigint[],"
                     " %s::text[], %s::text[], %s::jsonb[], %s::text[], %s::int[], %s::text[])"
                     " AS x(p, o, e, k, ev, s, a, err)"
-                    " WHERE EXISTS (SELECT 1 FROM webhooks WHERE id = %s)"
+                    " WHERE EXISTS (SELECT 1 FROM webhook.endpoints WHERE id = %s)"
                     ' ON CONFLICT (webhook_id, partition, "offset") DO UPDATE SET'
-                    " status = excluded.status, attempts = webhook_dead_letters.attempts"
+                    " status = excluded.status, attempts = webhook.dead_letters.attempts"
                     " + excluded.attempts, last_error = excluded.last_error, parked_at = now()",
                     (
                         webhook_id,
@@ -213,14 +217,14 @@ class PgWebhookStore:
                 )
             if redelivered:
                 await self._conn.execute(
-                    "DELETE FROM webhook_dead_letters WHERE webhook_id = %s AND"
+                    "DELETE FROM webhook.dead_letters WHERE webhook_id = %s AND"
                     ' (partition, "offset") IN (SELECT * FROM unnest(%s::int[], %s::bigint[]))',
                     (webhook_id, [p for p, _ in redelivered], [o for _, o in redelivered]),
                 )
             if delivered:
                 await self._conn.execute(
-                    "UPDATE webhooks SET delivered = delivered + %s, last_success_at = now()"
-                    " WHERE id = %s",
+                    "UPDATE webhook.endpoints SET delivered = delivered + %s,"
+                    " last_success_at = now() WHERE id = %s",
                     (delivered, webhook_id),
                 )
 
@@ -229,11 +233,12 @@ class PgWebhookStore:
         async with self._lock, self._conn.transaction():
             if error is None:
                 await self._conn.execute(
-                    "UPDATE webhooks SET requests = requests + 1 WHERE id = %s", (webhook_id,)
+                    "UPDATE webhook.endpoints SET requests = requests + 1 WHERE id = %s",
+                    (webhook_id,),
                 )
             else:
                 await self._conn.execute(
-                    "UPDATE webhooks SET requests = requests + 1, failures = failures + 1,"
+                    "UPDATE webhook.endpoints SET requests = requests + 1, failures = failures + 1,"
                     " last_error = %s, last_error_at = now() WHERE id = %s",
                     (error[:500], webhook_id),
                 )

@@ -1,8 +1,12 @@
 -- Webhooks for agency inboxes (issue 15, ketenlog.webhooks): an organisation's registered
 -- HTTPS endpoints, how far each has received its inbox, and its dead letter. Owner-only tables
 -- (the analyst role reads views of its own schema, never these): the secret signs deliveries.
+-- They live in a schema of their own, `webhook`, never in a replay's fresh schema: a replay's
+-- swap replaces the live tables and must not take the registrations, secrets and dead letters
+-- with it (so in a replay's schema this migration creates nothing new: IF NOT EXISTS).
+CREATE SCHEMA IF NOT EXISTS webhook;
 
-CREATE TABLE webhooks (
+CREATE TABLE IF NOT EXISTS webhook.endpoints (
     id              serial PRIMARY KEY,
     org             text NOT NULL,
     -- For the municipalities' shared inbox: the one municipality (CBS code) this endpoint
@@ -19,11 +23,12 @@ CREATE TABLE webhooks (
     last_error_at   timestamptz,
     CHECK ((org = 'GEMEENTE') = (gemeente IS NOT NULL))
 );
-CREATE UNIQUE INDEX webhooks_endpoint ON webhooks (org, coalesce(gemeente, ''), url);
+CREATE UNIQUE INDEX IF NOT EXISTS endpoints_url ON webhook.endpoints
+    (org, coalesce(gemeente, ''), url);
 
 -- The next inbox offset per partition each webhook has yet to handle (delivered or parked).
-CREATE TABLE webhook_positions (
-    webhook_id  int    NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+CREATE TABLE IF NOT EXISTS webhook.positions (
+    webhook_id  int    NOT NULL REFERENCES webhook.endpoints (id) ON DELETE CASCADE,
     partition   int    NOT NULL,
     next_offset bigint NOT NULL,
     PRIMARY KEY (webhook_id, partition)
@@ -31,8 +36,8 @@ CREATE TABLE webhook_positions (
 
 -- Deliveries that failed every try, in inbox order per webhook (seq). While a person has a row
 -- here, their later events are parked behind it, so a redelivery keeps their order.
-CREATE TABLE webhook_dead_letters (
-    webhook_id  int    NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+CREATE TABLE IF NOT EXISTS webhook.dead_letters (
+    webhook_id  int    NOT NULL REFERENCES webhook.endpoints (id) ON DELETE CASCADE,
     seq         bigserial,
     partition   int    NOT NULL,
     "offset"    bigint NOT NULL,
@@ -46,4 +51,4 @@ CREATE TABLE webhook_dead_letters (
     parked_at   timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (webhook_id, partition, "offset")
 );
-CREATE INDEX webhook_dead_letters_order ON webhook_dead_letters (webhook_id, seq);
+CREATE INDEX IF NOT EXISTS dead_letters_order ON webhook.dead_letters (webhook_id, seq);

@@ -119,19 +119,7 @@ async def aread(
                     )
                 continue
             idle_since = time.monotonic()
-            batch = [
-                Raw(
-                    m.topic,
-                    m.partition,
-                    m.offset,
-                    m.key,
-                    m.value,
-                    [(k, bytes(v)) for k, v in m.headers or ()],
-                    m.timestamp,
-                )
-                for m in messages
-                if m.offset < stop
-            ]
+            batch = [Raw.of(m) for m in messages if m.offset < stop]
             position = messages[-1].offset + 1
             yield batch
     except KafkaError as exc:

@@ -96,19 +96,7 @@ async def _loop(
         fetched = await consumer.getmany(
             timeout_ms=config.batch_wait_ms, max_records=config.batch_size
         )
-        raws = [
-            Raw(
-                m.topic,
-                m.partition,
-                m.offset,
-                m.key,
-                m.value,
-                [(k, bytes(v)) for k, v in m.headers or ()],
-                m.timestamp,
-            )
-            for messages in fetched.values()
-            for m in messages
-        ]
+        raws = [Raw.of(m) for messages in fetched.values() for m in messages]
         if raws:
             await batch.handle_surviving(raws, say)
             offsets = {

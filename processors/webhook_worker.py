@@ -54,19 +54,7 @@ class InboxReader:
 
     async def fetch(self, max_records: int, timeout_ms: int) -> list[Raw]:
         got = await self._consumer.getmany(timeout_ms=timeout_ms, max_records=max_records)
-        out = [
-            Raw(
-                m.topic,
-                m.partition,
-                m.offset,
-                m.key,
-                m.value,
-                [(k, bytes(v)) for k, v in m.headers or ()],
-                m.timestamp,
-            )
-            for tp in sorted(got, key=lambda tp: tp.partition)
-            for m in got[tp]
-        ]
+        out = [Raw.of(m) for tp in sorted(got, key=lambda tp: tp.partition) for m in got[tp]]
         for r in out:
             self._fetched[r.partition] = max(self._fetched.get(r.partition, 0), r.offset + 1)
         return out

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 Headers = list[tuple[str, bytes]]
 
@@ -21,6 +22,12 @@ class Raw:
     value: bytes | None
     headers: Headers
     timestamp_ms: int
+
+    @classmethod
+    def of(cls, m: Any) -> Raw:
+        """A kafka-python or aiokafka ConsumerRecord as it came (timestamp in milliseconds)."""
+        headers = [(k, bytes(v)) for k, v in m.headers or ()]
+        return cls(m.topic, m.partition, m.offset, m.key, m.value, headers, m.timestamp)
 
     @property
     def broker_time(self) -> datetime:

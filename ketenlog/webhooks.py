@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+import psycopg
+
 from domain.subscription_explain import RecipientError, parse_recipient
 from domain.webhook_signing import new_secret
 from infra.topics import end_offsets
@@ -83,10 +85,8 @@ def register(settings: Settings, recipient: str, url: str, from_now: bool) -> Re
         migrate(conn)
         try:
             webhook_id = webhook_store.register(conn, org.value, gemeente, url, secret, start=start)
-        except Exception as exc:
-            if "endpoints_url" in str(exc):
-                raise WebhookError(f"{url} is already registered for {recipient}") from exc
-            raise
+        except psycopg.errors.UniqueViolation as exc:  # the one unique index: endpoints_url
+            raise WebhookError(f"{url} is already registered for {recipient}") from exc
     return Registered(webhook_id, org.value, gemeente, url, secret)
 
 

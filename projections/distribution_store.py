@@ -1,5 +1,6 @@
-"""The distribution processor's store in PostgreSQL (migration 014): each person's timeline
-records, the deliveries made and the consumer positions, one transaction per batch. Implements
+"""The distribution processor's store in PostgreSQL (migrations 014 and 016: schema
+`distribution`, outside the live tables a replay swaps): each person's timeline records, the
+deliveries made and the consumer positions, one transaction per batch. Implements
 processors.distribution.DistributionStore structurally (this package imports no processors);
 also the counts `ketenlog subscriptions --received` shows, aggregates only.
 """
@@ -16,6 +17,9 @@ import psycopg
 
 from projections.db import LIVE
 from projections.processing_store import advance_positions
+
+# Its own schema (migration 016): a replay's swap of the live tables leaves it alone.
+POSITIONS = "distribution.positions"
 
 
 class PgDistributionTx:
@@ -43,7 +47,7 @@ class PgDistributionTx:
         if not records:
             return
         await self._conn.execute(
-            "INSERT INTO distribution_records"
+            "INSERT INTO distribution.distribution_records"
             " (event_id, person_key, fact, record_key, record_value, record_headers)"
             " SELECT * FROM unnest(%s::uuid[], %s::text[], %s::jsonb[], %s::bytea[],"
             " %s::bytea[], %s::jsonb[])"
@@ -64,7 +68,7 @@ class PgDistributionTx:
             return out
         cur = await self._conn.execute(
             "SELECT person_key, fact::text, record_key, record_value, record_headers::text"
-            " FROM distribution_records WHERE person_key = ANY(%s)",
+            " FROM distribution.distribution_records WHERE person_key = ANY(%s)",
             (person_keys,),
         )
         for person_key, fact, key, value, headers in await cur.fetchall():
@@ -77,7 +81,7 @@ class PgDistributionTx:
         if not person_keys:
             return set()
         cur = await self._conn.execute(
-            "SELECT recipient, event_id::text, person_key FROM deliveries"
+            "SELECT recipient, event_id::text, person_key FROM distribution.deliveries"
             " WHERE person_key = ANY(%s)",
             (person_keys,),
         )
@@ -89,8 +93,8 @@ class PgDistributionTx:
             return
         ds = [r.delivery for r in records]
         await self._conn.execute(
-            "INSERT INTO deliveries (recipient, event_id, person_key, org, event_type, rule,"
-            " rule_version, policy_label, due_with)"
+            "INSERT INTO distribution.deliveries (recipient, event_id, person_key, org,"
+            " event_type, rule, rule_version, policy_label, due_with)"
             " SELECT r, e, p, o, t, ru, v, %s, dw FROM unnest(%s::text[], %s::uuid[],"
             " %s::text[], %s::text[], %s::text[], %s::text[], %s::int[], %s::uuid[])"
             " AS x(r, e, p, o, t, ru, v, dw)"
@@ -109,7 +113,7 @@ class PgDistributionTx:
         )
 
     async def advance(self, consumer: str, positions: dict[tuple[str, int], int]) -> None:
-        await advance_positions(self._conn, consumer, positions)
+        await advance_positions(self._conn, consumer, positions, POSITIONS)
 
 
 class PgDistributionStore:
@@ -152,7 +156,7 @@ class PgDistributionStore:
     async def positions(self, consumer: str) -> dict[tuple[str, int], int]:
         async with self._lock, self._conn.transaction():
             cur = await self._conn.execute(
-                "SELECT topic, partition, next_offset FROM consumer_positions WHERE consumer = %s",
+                f"SELECT topic, partition, next_offset FROM {POSITIONS} WHERE consumer = %s",
                 (consumer,),
             )
             rows = await cur.fetchall()
@@ -182,7 +186,7 @@ def received_counts(conn: psycopg.Connection, org: str | None = None) -> list[tu
     deliveries table: what each organisation received and by which rule. Aggregates only."""
     rows = conn.execute(
         "SELECT org, rule, count(*), count(DISTINCT person_key), count(DISTINCT recipient)"
-        " FROM deliveries WHERE %(org)s::text IS NULL OR org = %(org)s"
+        " FROM distribution.deliveries WHERE %(org)s::text IS NULL OR org = %(org)s"
         " GROUP BY org, rule ORDER BY org, rule",
         {"org": org},
     ).fetchall()

@@ -12,6 +12,7 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import psycopg
+from psycopg import sql
 
 from projections.db import LIVE, SWAP_LOCK
 from projections.tables import ANOMALIES, CHANGES, TABLES
@@ -332,20 +333,26 @@ async def _connect(dsn: str, schema: str) -> psycopg.AsyncConnection[Any]:
 
 
 async def advance_positions(
-    conn: psycopg.AsyncConnection[Any], consumer: str, positions: dict[tuple[str, int], int]
+    conn: psycopg.AsyncConnection[Any],
+    consumer: str,
+    positions: dict[tuple[str, int], int],
+    table: str = "consumer_positions",
 ) -> None:
-    """Store a consumer's next offsets (in the caller's transaction): the timeline processor's
-    and the distribution processor's positions, one statement for the batch."""
+    """Store a consumer's next offsets (in the caller's transaction) in `table` (the timeline
+    processor's `consumer_positions`, or `distribution.positions`), one statement per batch."""
     if not positions:
         return
     items = sorted(positions.items())
+    target = sql.Identifier(*table.split("."))
     # GREATEST: a worker that lost a partition in a rebalance never moves it backwards.
     await conn.execute(
-        "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
-        " SELECT %s, t, p, o FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS x(t, p, o)"
-        " ON CONFLICT (consumer, topic, partition) DO UPDATE"
-        " SET next_offset = GREATEST(consumer_positions.next_offset, excluded.next_offset),"
-        " updated_at = now()",
+        sql.SQL(
+            "INSERT INTO {t} AS p (consumer, topic, partition, next_offset)"
+            " SELECT %s, t, p, o FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS x(t, p, o)"
+            " ON CONFLICT (consumer, topic, partition) DO UPDATE"
+            " SET next_offset = GREATEST(p.next_offset, excluded.next_offset),"
+            " updated_at = now()"
+        ).format(t=target),
         (
             consumer,
             [t for (t, _), _ in items],

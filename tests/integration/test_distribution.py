@@ -97,7 +97,8 @@ def test_the_municipalities_inbox_holds_linked_persons_each_entitled_event_once(
     # What the table counts is what went out.
     with psycopg.connect(fresh_db) as conn:
         counted = conn.execute(
-            "SELECT count(*) FROM deliveries WHERE org = 'GEMEENTE' AND person_key = ANY(%s)",
+            "SELECT count(*) FROM distribution.deliveries"
+            " WHERE org = 'GEMEENTE' AND person_key = ANY(%s)",
             (sorted(published.person_keys),),
         ).fetchone()
     assert counted is not None and counted[0] == len(sent)

@@ -90,7 +90,16 @@ def live(dsn: str, bootstrap: str, group: str, total: int) -> float:
     env = {**os.environ, "KETENLOG_KAFKA_BOOTSTRAP": bootstrap, "KETENLOG_DATABASE_URL": dsn}
     t0 = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "ketenlog.cli", "process", "--until-idle", "--group", group],
+        [
+            sys.executable,
+            "-m",
+            "ketenlog.cli",
+            "process",
+            "--until-idle",
+            "--no-catch-up",
+            "--group",
+            group,
+        ],
         env=env,
         check=True,
         capture_output=True,

@@ -3,30 +3,30 @@ with the PostgreSQL store of projections and the one derive step, on the setting
 
 from __future__ import annotations
 
-import contextlib
 import multiprocessing
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
 from domain.facts import Fact
+from infra.errors import InfraError
 from infra.person_keys import PersonKeyStore
 from infra.topics import end_offsets
-from ketenlog.settings import Settings
+from ketenlog.catching_up import CatchUpError, catch_up
+from ketenlog.settings import DEFAULT_GROUP, Settings
 from ketenlog.signing import live_verifier
 from processors.app import WorkerConfig, build_app, run_worker
 from processors.batch import BatchProcessor, Earliest, Seek, Send
-from projections import health
-from projections.db import connect, migrate
+from projections import health, replay_store
+from projections.db import LIVE, connect, migrate
 from projections.processing_store import PgProcessingStore
 from schemas.access import PROCESSOR
 from schemas.codec import default_codec
 from schemas.topics import event_topics
 
-DEFAULT_GROUP = "ketenlog-process"
 Say = Callable[[str], None]
 
 
@@ -40,11 +40,15 @@ class ProcessOptions:
     batch_size: int = 10_000
     batch_wait_s: float = 0.1
     group: str = DEFAULT_GROUP
+    catch_up_over: int | None = 50_000
+    """Catch up at batch speed when at least this many records (and a quarter of the log)
+    are waiting at start (ketenlog.catching_up); None: always live."""
 
 
 def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
-    """Migrate the database, then run the worker until stopped (or, `until_idle`, until the
-    input present at start is processed). Owns the process: faust installs signal handlers."""
+    """Migrate the database, catch up at batch speed if far behind, then run the worker until
+    stopped (or, `until_idle`, until the input present at start is processed). Owns the
+    process: faust installs signal handlers."""
     try:
         with connect(settings.dsn) as conn:
             applied = migrate(conn)
@@ -54,6 +58,23 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
         ) from exc
     if applied:
         say(f"process: database migrated to version {applied[-1]}")
+    ends: dict[tuple[str, int], int] = {}
+    if options.until_idle or options.catch_up_over is not None:
+        try:
+            ends = end_offsets(settings, event_topics(), PROCESSOR)
+        except InfraError as exc:
+            if options.until_idle:
+                raise ProcessingError(str(exc)) from exc
+            # The live worker waits for the broker itself; there is nothing to catch up to.
+            say(f"process: {exc}; no catch-up, the worker waits for Kafka")
+    if options.catch_up_over is not None and ends:
+        try:
+            caught = catch_up(settings, options.group, ends, say, least=options.catch_up_over)
+        except CatchUpError as exc:
+            raise ProcessingError(str(exc)) from exc
+        if caught is not None and options.until_idle and _caught_up(settings, ends, options.group):
+            say("process: idle: all input present at start is processed")
+            return
     (settings.home / "faust").mkdir(parents=True, exist_ok=True)
     config = WorkerConfig(
         group=options.group,
@@ -63,9 +84,7 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
         batch_within_s=options.batch_wait_s,
         datadir=str(settings.home / "faust" / "{conf.name}"),
         until_idle=options.until_idle,
-        targets=tuple(sorted(end_offsets(settings, event_topics(), PROCESSOR).items()))
-        if options.until_idle
-        else (),
+        targets=tuple(sorted(ends.items())) if options.until_idle else (),
     )
 
     signatures = live_verifier(settings)
@@ -90,21 +109,20 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
     run_worker(build_app(config, make_processor, say, on_fault))
 
 
-@contextlib.contextmanager
-def processing_alongside(
+def processed_to_end(
     settings: Settings, say: Say, poll_s: float = 2.0, catch_up_s: float = 3600.0
-) -> Iterator[None]:
-    """The live processor in a process of its own while the body publishes (the demo): on
-    leaving, wait until it has processed every agency topic to its end as it is then, and
-    stop it. Publishing and processing overlap on the machine's cores instead of taking
-    turns; the positions in PostgreSQL say when it is done, as for --until-idle."""
+) -> None:
+    """The processor in a process of its own (the demo, after publishing): wait until it has
+    processed every agency topic to its end as it is now, then stop it. Started far behind,
+    it catches up at batch speed on every core (ketenlog.catching_up), which is quicker than
+    processing alongside the publisher on two cores: the live path alone would fall behind
+    it. The positions in PostgreSQL say when it is done, as for --until-idle."""
+    targets = end_offsets(settings, event_topics(), PROCESSOR)
     child = multiprocessing.get_context("spawn").Process(
         target=_live, args=(settings,), name="ketenlog-process"
     )
     child.start()
     try:
-        yield
-        targets = end_offsets(settings, event_topics(), PROCESSOR)
         deadline = time.monotonic() + catch_up_s
         while not _caught_up(settings, targets):
             if not child.is_alive():
@@ -125,13 +143,11 @@ def processing_alongside(
             child.join()
 
 
-def _caught_up(settings: Settings, targets: dict[tuple[str, int], int]) -> bool:
+def _caught_up(
+    settings: Settings, targets: dict[tuple[str, int], int], group: str = DEFAULT_GROUP
+) -> bool:
     with connect(settings.dsn) as conn:
-        rows = conn.execute(
-            "SELECT topic, partition, next_offset FROM consumer_positions WHERE consumer = %s",
-            (DEFAULT_GROUP,),
-        ).fetchall()
-    positions = {(t, p): o for t, p, o in rows}
+        positions = replay_store.positions(conn, LIVE, group)
     return all(positions.get(tp, 0) >= end for tp, end in targets.items())
 
 

@@ -27,12 +27,16 @@ from typing import Any, Protocol
 
 from infra.person_keys import PersonKeyStore
 from infra.signing_keys import verifier_from
+from processors.kafka_batches import SyncSender
 from processors.ports import TopicPartition
-from processors.replay import fold_records
+from processors.replay import Emit, fold_records
+from processors.timeline import Outgoing
 from projections import replay_store
 from projections.db import connect
+from schemas.access import KafkaAccess
 from schemas.codec import default_codec
 from schemas.records import Raw
+from schemas.topics import DEADLETTER, TIMELINE
 
 
 class Source(Protocol):
@@ -73,6 +77,16 @@ class Rebuilt:
 
 
 @dataclass(frozen=True)
+class Sends:
+    """For the timeline processor's catch-up (ketenlog.catching_up): send what the live path
+    sends — timeline records and dead letters — for every record at or after `since` on its
+    partition (the live worker sent those before), acknowledged before the group is loaded."""
+
+    kafka: KafkaAccess
+    since: tuple[tuple[TopicPartition, int], ...]
+
+
+@dataclass(frozen=True)
 class _Group:
     dsn: str
     schema: str
@@ -84,6 +98,7 @@ class _Group:
     """The public-key registry the records' signatures are checked against."""
     person_keys: str | None = None
     """The person key store's file, to open sealed personal fields (None: they read None)."""
+    sends: Sends | None = None
 
 
 def rebuild(
@@ -98,11 +113,13 @@ def rebuild(
     phase: Callable[[str], None] | None = None,
     signing_keys: dict[str, Any] | None = None,
     person_keys: str | None = None,
+    sends: Sends | None = None,
 ) -> Rebuilt:
     """Every record below `upto` folded into a fresh `schema` (whatever it held is dropped);
     positions are stored for `consumer`, so a live worker can continue where the replay ends.
     Raises IncompleteSourceError rather than build a partial replay. `phase` hears when the
-    records are all loaded and the keys and indexes are being built."""
+    records are all loaded and the keys and indexes are being built. `sends`: also send the
+    timeline and dead letters the live path would have (the processor's catch-up)."""
     start = time.perf_counter()
     # Every topic has the same partition count (schemas/topics.py); the gate checks each
     # record is on its key's partition, as the live path does.
@@ -120,6 +137,7 @@ def rebuild(
             partitions,
             signing_keys or {"keys": []},
             person_keys,
+            sends,
         )
         for p in sorted({p for _, p in upto})
     ]
@@ -212,15 +230,19 @@ def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> R
         group.source.records(t, p, 0, stop) for (t, p), stop in group.upto
     )
     keys = None if group.person_keys is None else PersonKeyStore(Path(group.person_keys))
-    folded = fold_records(
-        default_codec(),
-        records,
-        set(),
-        partitions=group.partitions,
-        signatures=verifier_from(group.signing_keys),
-        keys=None if keys is None else keys.key,
-        on_records=tick,
-    )
+    with contextlib.ExitStack() as stack:
+        emit = None if group.sends is None else _emitter(stack, group.sends, group.partitions)
+        folded = fold_records(
+            default_codec(),
+            records,
+            set(),
+            partitions=group.partitions,
+            signatures=verifier_from(group.signing_keys),
+            keys=None if keys is None else keys.key,
+            on_records=tick,
+            emit=emit,
+            emit_from=None if group.sends is None else dict(group.sends.since),
+        )
     if keys is not None:
         keys.close()
     short = {tp: folded.positions.get(tp, 0) for tp in upto}
@@ -245,3 +267,13 @@ def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> R
         deadletters=folded.deadletters,
         positions=folded.positions,
     )
+
+
+def _emitter(stack: contextlib.ExitStack, sends: Sends, partitions: int) -> Emit:
+    sender = stack.enter_context(SyncSender(sends.kafka, partitions))
+
+    def emit(timeline: list[Outgoing], deadletters: list[Outgoing]) -> None:
+        sender.send(TIMELINE, timeline)
+        sender.send(DEADLETTER, deadletters)
+
+    return emit

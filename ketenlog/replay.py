@@ -21,10 +21,9 @@ from infra.archive import open_archive
 from infra.kafka_log import KafkaLogError
 from infra.person_keys import PersonKeyStore
 from infra.topics import end_offsets
-from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.progress import Progress
-from ketenlog.rebuild import IncompleteSourceError, Rebuilt, Source, rebuild
-from ketenlog.settings import Settings
+from ketenlog.rebuild import IncompleteSourceError, Rebuilt, Sends, Source, rebuild
+from ketenlog.settings import DEFAULT_GROUP, Settings
 from ketenlog.signing import registry, verifier
 from processors.batch import BatchProcessor
 from processors.ports import TopicPartition
@@ -127,7 +126,7 @@ def replay(settings: Settings, options: ReplayOptions, say: Say) -> Replayed:
                 say=say,
                 signing_keys=registry(settings),
             )
-            _catch_up_and_swap(conn, settings, options.group, say)
+            catch_up_and_swap(conn, settings, options.group, say)
         say("replay: swapped in; the rebuilt projections are live")
         sums = checksums.checksums(conn, LIVE)
     return Replayed(built, sums)
@@ -237,6 +236,7 @@ def rebuild_into(
     schema: str = SCHEMA,
     label: str = "replay",
     signing_keys: dict[str, Any],
+    sends: Sends | None = None,
 ) -> Rebuilt:
     total = sum(upto.values())
     say(f"{label}: rebuilding {total:,} records of {len(upto)} partitions into schema {schema}")
@@ -258,6 +258,7 @@ def rebuild_into(
             phase=phase,
             signing_keys=signing_keys,
             person_keys=str(settings.person_keys_file),
+            sends=sends,
         )
     except (IncompleteSourceError, KafkaLogError, psycopg.Error) as exc:
         with connect(settings.dsn) as conn:
@@ -267,23 +268,34 @@ def rebuild_into(
     return built
 
 
-def _catch_up_and_swap(conn: psycopg.Connection, settings: Settings, group: str, say: Say) -> None:
+def catch_up_and_swap(
+    conn: psycopg.Connection,
+    settings: Settings,
+    group: str,
+    say: Say,
+    *,
+    reader: str = AUDITOR,
+    label: str = "replay",
+) -> None:
     """The live worker moved on while the replay ran: bring the rebuilt schema to the live
     positions with the live code path (first without the swap lock, then the last few records
-    under it, so live batches wait only briefly), then swap."""
+    under it, so live batches wait only briefly), then swap. `reader`: the principal that
+    reads the log."""
     with conn.transaction():
         live = replay_store.positions(conn, LIVE, group)
-    caught = asyncio.run(_catch_up(settings, group, live))
+    caught = asyncio.run(_catch_up(settings, group, live, reader))
     if caught:
-        say(f"replay: caught up {caught:,} records the live worker processed meanwhile")
+        say(f"{label}: caught up {caught:,} records the live worker processed meanwhile")
     with conn.transaction():
         replay_store.lock_swap(conn)
         live = replay_store.positions(conn, LIVE, group)
-        asyncio.run(_catch_up(settings, group, live))
+        asyncio.run(_catch_up(settings, group, live, reader))
         replay_store.swap(conn, SCHEMA)
 
 
-async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition, int]) -> int:
+async def _catch_up(
+    settings: Settings, group: str, targets: dict[TopicPartition, int], reader: str
+) -> int:
     store = await PgProcessingStore.open(settings.dsn, Fact, schema=SCHEMA, swap_lock=False)
 
     async def send(topic: str, outs: list[Outgoing]) -> None:
@@ -313,7 +325,7 @@ async def _catch_up(settings: Settings, group: str, targets: dict[TopicPartition
         for (topic, partition), stop in sorted(targets.items()):
             start = processor.positions.get((topic, partition), 0)
             async for batch in kafka_log.aread(
-                settings.kafka(AUDITOR), topic, partition, start, stop
+                settings.kafka(reader), topic, partition, start, stop
             ):
                 for i in range(0, len(batch), 2000):
                     await processor.handle(batch[i : i + 2000])

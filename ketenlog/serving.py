@@ -14,8 +14,7 @@ from infra.services import redact
 from ketenlog import health
 from ketenlog.disclosure_key import disclosure
 from ketenlog.ingest import Ingest
-from ketenlog.processing import DEFAULT_GROUP
-from ketenlog.settings import Settings
+from ketenlog.settings import DEFAULT_GROUP, Settings
 from producers.pseudonym import ChainKeyError
 from projections.api_tokens import TokenError, TokenStore
 from projections.dashboard import Simulated

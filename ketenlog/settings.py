@@ -25,6 +25,8 @@ _LOCAL_ROLES: dict[DbRole, str] = {
 }
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# The timeline processor's consumer group, where `--group` names no other.
+DEFAULT_GROUP = "ketenlog-process"
 
 
 @dataclass(frozen=True)

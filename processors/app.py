@@ -24,6 +24,7 @@ from faust.types import TP
 
 from processors import checks
 from processors.batch import BatchProcessor, Earliest, RecordFault, Seek, Send
+from processors.kafka_batches import send_batches
 from processors.log_noise import quiet_expected_noise
 from processors.timeline import Outgoing
 from schemas.access import KafkaAccess
@@ -104,27 +105,10 @@ def build_app(
     lock = asyncio.Lock()
 
     async def send(topic: str, outs: list[Outgoing]) -> None:
-        # One aiokafka batch per partition instead of faust's send() per record, which was the
-        # largest single cost in the profile. faust exposes no batch API, so this reaches for
-        # its aiokafka producer (same connection, same settings).
+        # faust exposes no batch API: this reaches for its aiokafka producer (same connection,
+        # same settings).
         producer = app.producer._ensure_producer()  # type: ignore[attr-defined]
-        by_partition: dict[int, list[Outgoing]] = {}
-        for out in outs:
-            by_partition.setdefault(partition_of(out.key), []).append(out)
-        acks = []
-        for partition, items in by_partition.items():
-            batch = producer.create_batch()
-            for out in items:
-                if batch.append(key=out.key, value=out.value, timestamp=None, headers=out.headers):
-                    continue
-                acks.append(await producer.send_batch(batch, topic, partition=partition))
-                batch = producer.create_batch()
-                if not batch.append(
-                    key=out.key, value=out.value, timestamp=None, headers=out.headers
-                ):
-                    raise ValueError(f"a record for {topic} is larger than a producer batch")
-            acks.append(await producer.send_batch(batch, topic, partition=partition))
-        await asyncio.gather(*acks)
+        await send_batches(producer, topic, outs, partition_of)
 
     async def seek(tp: tuple[str, int], offset: int) -> None:
         # seek_wait runs on the consumer's own thread (a plain seek from here races its fetcher).

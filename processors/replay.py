@@ -11,7 +11,7 @@ facts, whatever order they arrived in (the lifecycle's permutation property).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -21,7 +21,7 @@ from domain.facts import Fact
 from domain.lifecycle.effective import target_of
 from processors.checks import Reason
 from processors.ports import FactKey, TopicPartition
-from processors.timeline import gate, refuse_foreign
+from processors.timeline import Foreign, Gate, Outgoing, gate, refuse_foreign
 from schemas.codec import Codec
 from schemas.records import Raw
 from schemas.sealing import KeyLookup
@@ -29,6 +29,9 @@ from schemas.signature import Verifier
 
 # Gate in slices so the dead-letter list and decoded records of one slice stay small.
 GATE_SLICE = 5_000
+
+# Hears a slice's timeline records and dead letters (the live path's sends), in offset order.
+Emit = Callable[[list[Outgoing], list[Outgoing]], None]
 
 
 @dataclass
@@ -58,9 +61,13 @@ def fold_records(
     keys: KeyLookup | None = None,
     now: datetime | None = None,
     on_records: Callable[[int], None] | None = None,
+    emit: Emit | None = None,
+    emit_from: Mapping[TopicPartition, int] | None = None,
 ) -> Folded:
     """Gate, de-duplicate against `seen` (updated) and fold every person of `records`.
-    `on_records` is told how many records each slice held (progress)."""
+    `on_records` is told how many records each slice held (progress). `emit` hears, slice by
+    slice, what the live path would have sent to the timeline and the dead letters for the
+    records at or after `emit_from` (the processor's catch-up: the live path sent the rest)."""
     out = Folded()
     by_person: dict[str, list[Fact]] = {}
     clock = now or datetime.now(UTC)
@@ -84,6 +91,8 @@ def fold_records(
             for key in {fact.person_key for _, fact in new if target_of(fact) is not None}
         }
         split = refuse_foreign(new, known, clock)
+        if emit is not None:
+            _emit(emit, emit_from or {}, result, split)
         out.facts.extend(fact for _, fact in new)
         if split.refused:
             out.refused.extend(fact for _, fact in split.refused)
@@ -102,6 +111,16 @@ def fold_records(
         out.refused = [purged.get(fact.key, fact) for fact in out.refused]
     out.persons = [(derive(key, facts), len(facts)) for key, facts in by_person.items()]
     return out
+
+
+def _emit(emit: Emit, since: Mapping[TopicPartition, int], gated: Gate, split: Foreign) -> None:
+    def due(raw: Raw) -> bool:
+        return raw.offset >= since.get((raw.topic, raw.partition), 0)
+
+    timeline = [Outgoing(r.key, r.value, r.headers) for r, _ in split.accepted if due(r)]
+    dead = [d for d, r in zip(gated.deadletters, gated.rejected, strict=True) if due(r)]
+    dead += [d for d, (r, _) in zip(split.deadletters, split.refused, strict=True) if due(r)]
+    emit(timeline, dead)
 
 
 def _slices(records: Iterable[Raw], size: int) -> Iterable[list[Raw]]:

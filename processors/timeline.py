@@ -32,6 +32,8 @@ class Gate:
 
     accepted: list[tuple[Raw, Fact]] = field(default_factory=list)
     deadletters: list[Outgoing] = field(default_factory=list)
+    rejected: list[Raw] = field(default_factory=list)
+    """The records behind `deadletters`, in the same order."""
     positions: dict[TopicPartition, int] = field(default_factory=dict)
 
 
@@ -69,6 +71,7 @@ def gate(
         verdict = check(codec, raw, partitions, signatures, keys)
         if isinstance(verdict, Rejected):
             out.deadletters.append(deadletter(raw, verdict, now))
+            out.rejected.append(raw)
             continue
         assert isinstance(verdict, Accepted)
         try:
@@ -78,6 +81,7 @@ def gate(
         except (KeyError, TypeError, ValueError) as exc:
             reason = Rejected(Reason.ENVELOPE_INCOMPLETE, f"not a fact: {exc!r}")
             out.deadletters.append(deadletter(raw, reason, now))
+            out.rejected.append(raw)
             continue
         out.accepted.append((raw, fact))
     return out

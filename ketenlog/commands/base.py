@@ -8,9 +8,8 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from ketenlog.processing import DEFAULT_GROUP
 from ketenlog.progress import Progress, say
-from ketenlog.settings import Settings
+from ketenlog.settings import DEFAULT_GROUP, Settings
 from producers.pseudonym import ChainKeyError, demo_chain_key, load_chain_key
 from projections import checksums
 from projections.as_known_at import parse_moment

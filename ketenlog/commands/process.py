@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 
 from ketenlog.commands.base import CommandError, Registry, say
-from ketenlog.processing import DEFAULT_GROUP, ProcessingError, ProcessOptions, process
-from ketenlog.settings import Settings
+from ketenlog.processing import ProcessingError, ProcessOptions, process
+from ketenlog.settings import DEFAULT_GROUP, Settings
 
 
 def register(registry: Registry) -> None:
@@ -39,10 +39,28 @@ def register(registry: Registry) -> None:
     parser.add_argument(
         "--group", default=DEFAULT_GROUP, help=f"consumer group (default {DEFAULT_GROUP})"
     )
+    catching = parser.add_mutually_exclusive_group()
+    catching.add_argument(
+        "--catch-up-over",
+        type=int,
+        default=50_000,
+        metavar="RECORDS",
+        help="when at least this many records (and a quarter of the log) wait at start, catch "
+        "up at batch speed with the replay's path first, then continue live (default 50,000)",
+    )
+    catching.add_argument(
+        "--no-catch-up", action="store_true", help="always process the backlog live"
+    )
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    options = ProcessOptions(args.until_idle, args.batch_size, args.batch_wait, args.group)
+    options = ProcessOptions(
+        args.until_idle,
+        args.batch_size,
+        args.batch_wait,
+        args.group,
+        catch_up_over=None if args.no_catch_up else args.catch_up_over,
+    )
     try:
         process(settings, options, say)
     except ProcessingError as exc:

@@ -9,8 +9,7 @@ from infra import services
 from infra.kafka_security import AclState, matrix
 from ketenlog import health
 from ketenlog.commands.base import CommandError, Registry, say
-from ketenlog.processing import DEFAULT_GROUP
-from ketenlog.settings import Settings
+from ketenlog.settings import DEFAULT_GROUP, Settings
 from schemas.access import ADMIN
 from schemas.topics import catalogue
 

@@ -14,12 +14,13 @@ from datetime import UTC, date, datetime
 from kafka.partitioner.default import murmur2
 
 from processors.replay import fold_records
+from processors.timeline import Outgoing
 from producers.prepare import Preparer
 from producers.simulator import SimParams, simulate
 from schemas.codec import default_codec
 from schemas.records import Raw
-from schemas.topics import event_topic
-from tests.unit.memory_store import MemoryStore, processor
+from schemas.topics import DEADLETTER, TIMELINE, event_topic
+from tests.unit.memory_store import MemoryStore, processor, sending
 
 PARTITIONS = 3
 LATER = datetime(2100, 1, 1, tzinfo=UTC)
@@ -94,3 +95,53 @@ def test_the_batch_path_stores_what_the_live_path_stores() -> None:
         assert row.changes == store.changes[key], key
         assert row.anomalies == store.anomalies[key], key
         assert n == store.counts[key], key
+
+
+def _comparable(
+    outs: list[Outgoing],
+) -> Counter[tuple[bytes | None, bytes | None, tuple[tuple[str, bytes], ...]]]:
+    # dl_at is the moment of judging; everything else must be what the live path sends.
+    return Counter((o.key, o.value, tuple(h for h in o.headers if h[0] != "dl_at")) for o in outs)
+
+
+def test_the_catch_up_sends_what_the_live_path_sends_from_where_it_stopped() -> None:
+    records = log()
+    ends = Counter[tuple[str, int]]()
+    for r in records:
+        ends[(r.topic, r.partition)] = max(ends[(r.topic, r.partition)], r.offset + 1)
+    cut = {tp: end // 2 for tp, end in ends.items()}
+
+    live = processor(MemoryStore(), PARTITIONS)
+
+    async def feed(part: list[Raw]) -> None:
+        for i in range(0, len(part), 50):
+            await live.handle(part[i : i + 50])
+
+    # The live path stopped at `cut`; what it sends from there is what a catch-up owes.
+    asyncio.run(feed([r for r in records if r.offset < cut[(r.topic, r.partition)]]))
+    sent = sending(live)
+    asyncio.run(feed([r for r in records if r.offset >= cut[(r.topic, r.partition)]]))
+
+    emitted: dict[str, list[Outgoing]] = {TIMELINE: [], DEADLETTER: []}
+
+    def emit(timeline: list[Outgoing], deadletters: list[Outgoing]) -> None:
+        emitted[TIMELINE].extend(timeline)
+        emitted[DEADLETTER].extend(deadletters)
+
+    seen: set[tuple[str, str]] = set()
+    for partition in range(PARTITIONS):
+        group = sorted(
+            (r for r in records if r.partition == partition), key=lambda r: (r.topic, r.offset)
+        )
+        fold_records(
+            default_codec(),
+            group,
+            seen,
+            partitions=PARTITIONS,
+            now=LATER,
+            emit=emit,
+            emit_from=cut,
+        )
+    assert sent[TIMELINE] and sent[DEADLETTER], "both kinds are sent past the cut"
+    for topic in (TIMELINE, DEADLETTER):
+        assert _comparable(emitted[topic]) == _comparable(sent[topic]), topic

@@ -323,7 +323,9 @@ class WebhookGebeurtenis(BaseModel):
     ketenlogavro: str = Field(description="base64: the record's Avro bytes as signed")
     ketenloglink: str | None = Field(None, description="base64: the record's hash-chain link")
     ketenlogsignature: str | None = Field(
-        None, description="base64: the agency's Ed25519 signature header (key id, '.', signature)"
+        None,
+        description="base64: the agency's Ed25519 signature header (key id, '.', signature; or "
+        "key id, ':', the chunk's signature, index, size and Merkle audit path: docs/audit.md)",
     )
     data: dict[str, Any] = Field(
         description="the record as JSON: envelope and payload; personal fields stay sealed"

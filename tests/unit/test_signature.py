@@ -9,6 +9,7 @@ import stat
 import threading
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -151,3 +152,84 @@ def test_a_running_gate_learns_a_key_rotated_after_it_started(
     assert "in no organisation's registry" in (gate_keys.problem("IND", fresh) or "")
     monkeypatch.setattr(signing_keys, "RELOAD_AFTER_S", 0.0)
     assert gate_keys.problem("IND", fresh) is None
+
+
+def chunk_raws(store: KeyStore, org: str, n: int) -> list[Raw]:
+    """`n` records chained on one partition and signed together (version 2), as the publisher
+    signs a chunk."""
+    ts = int(NOW.timestamp() * 1000)
+    prev, made = chain.GENESIS, []
+    for i in range(n):
+        key, value = record("IND", "TrackAssigned", {"track": "GENERAL"}, f"C{i}")
+        prev = chain.link(prev, key, value, ts)
+        made.append((prev, key, value))
+    signer, _ = store.signer(org)
+    headers = signer.sign_chunk(TOPIC, made)
+    return [
+        Raw(TOPIC, 0, i, k, v, [*HEADERS[v], (chain.HEADER, link), (signature.HEADER, h)], ts)
+        for i, ((link, k, v), h) in enumerate(zip(made, headers, strict=True))
+    ]
+
+
+class CountingKey:
+    """A public key that counts its verifications."""
+
+    def __init__(self, key: Any) -> None:
+        self.key, self.calls = key, 0
+
+    def verify(self, sig: bytes, data: bytes) -> None:
+        self.calls += 1
+        self.key.verify(sig, data)
+
+
+def test_a_chunk_is_signed_once_and_each_record_proves_itself(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys")
+    raws = chunk_raws(store, "IND", 37)
+    header = dict(raws[5].headers)[signature.HEADER]
+    assert header[16:17] == b":" and len(header) == 16 + 1 + 64 + 4 + 32 * 6
+    [public] = signing_keys.public_keys(store.registry())
+    counting = CountingKey(public.key)
+    verifier = signature.Verifier([replace(public, key=counting)])  # type: ignore[arg-type]
+    for raw in raws:
+        assert verifier.problem("IND", raw) is None
+    assert counting.calls == 1, "one public-key operation for the whole chunk"
+    # Each record also stands alone, for a checker that never saw the rest of its chunk.
+    assert all(verdict(store, raw) is None for raw in raws[::7])
+
+
+def test_every_forgery_of_a_chunk_record_is_named(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path / "keys")
+    raws = chunk_raws(store, "IND", 10)
+    verifier = store.verifier()
+    assert all(verifier.problem("IND", raw) is None for raw in raws)  # the roots are remembered
+
+    def with_header(raw: Raw, header: bytes) -> Raw:
+        return replace(raw, headers=[*raw.headers[:-1], (signature.HEADER, header)])
+
+    good = raws[3]
+    header = dict(good.headers)[signature.HEADER]
+    at = 16 + 1 + 64
+    # Altered after signing, its link recomputed to match: the path no longer reaches the root.
+    _, other = record("IND", "TrackAssigned", {"track": "EXTENDED"}, "C3")
+    link = chain.link(chain.GENESIS, good.key, other, good.timestamp_ms)
+    altered = replace(
+        good,
+        value=other,
+        headers=[*HEADERS[other], (chain.HEADER, link), (signature.HEADER, header)],
+    )
+    another_index = with_header(good, header[:at] + (4).to_bytes(2, "big") + header[at + 2 :])
+    another_size = with_header(good, header[: at + 2] + (11).to_bytes(2, "big") + header[at + 4 :])
+    flipped_path = with_header(good, header[:-1] + bytes([header[-1] ^ 1]))
+    flipped_signature = with_header(good, header[:20] + bytes([header[20] ^ 1]) + header[21:])
+    other_topic = replace(good, topic="keten.coa.events")
+    for forged in (altered, another_index, another_size, flipped_path, flipped_signature):
+        problem = verifier.problem("IND", forged) or ""
+        assert "does not match the record" in problem or "audit path does not fit" in problem
+        assert verdict(store, forged) is not None
+    assert verifier.problem("COA", other_topic) is not None
+    short = with_header(good, header[:-32])
+    assert "audit path does not fit" in (verifier.problem("IND", short) or "")
+    ragged = with_header(good, header[:-1])
+    assert "malformed" in (verifier.problem("IND", ragged) or "")
+    # Forgeries leave the remembered roots as they were: the genuine records still pass.
+    assert all(verifier.problem("IND", raw) is None for raw in raws)

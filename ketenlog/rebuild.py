@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from infra.person_keys import PersonKeyStore
+from infra.read_ahead import read_ahead
 from infra.signing_keys import verifier_from
 from processors.kafka_batches import SyncSender
 from processors.ports import TopicPartition
@@ -226,8 +227,10 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> Rebuilt:
     upto = dict(group.upto)
-    records = itertools.chain.from_iterable(
-        group.source.records(t, p, 0, stop) for (t, p), stop in group.upto
+    records = read_ahead(
+        itertools.chain.from_iterable(
+            group.source.records(t, p, 0, stop) for (t, p), stop in group.upto
+        )
     )
     keys = None if group.person_keys is None else PersonKeyStore(Path(group.person_keys))
     with contextlib.ExitStack() as stack:

@@ -118,6 +118,9 @@ def processed_to_end(
     processing alongside the publisher on two cores: the live path alone would fall behind
     it. The positions in PostgreSQL say when it is done, as for --until-idle."""
     targets = end_offsets(settings, event_topics(), PROCESSOR)
+    with connect(settings.dsn) as conn:
+        # Before the first poll of the positions: the child may not have migrated yet.
+        migrate(conn)
     child = multiprocessing.get_context("spawn").Process(
         target=_live, args=(settings,), name="ketenlog-process"
     )

@@ -134,18 +134,21 @@ def _publish(sim: Simulation, settings: Settings, key: bytes) -> int:
         from producers.publisher import DeliverySettings, PublishError  # noqa: PLC0415
         from producers.simulator.publish import (  # noqa: PLC0415
             FeedInFutureError,
+            PublishingProcessError,
             publish_simulation,
         )
     except ImportError as exc:  # the publishing stack is optional for file output
         raise CommandError(f"publishing is not available: {exc}") from exc
-    preparer = Preparer(
-        key, settings.oin_prefix, person_keys=PersonKeyStore(settings.person_keys_file).key_for
-    )
+
+    def preparer() -> Preparer:
+        keys = PersonKeyStore(settings.person_keys_file)
+        return Preparer(key, settings.oin_prefix, person_keys=keys.key_for)
+
     delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
     try:
         publish_simulation(
             sim, preparer, settings.kafka(ADMIN), delivery, say, signer_of=signer_of(settings, say)
         )
-    except (FeedInFutureError, ConnectionError, PublishError) as exc:
+    except (FeedInFutureError, ConnectionError, PublishError, PublishingProcessError) as exc:
         raise CommandError(str(exc)) from exc
     return 0

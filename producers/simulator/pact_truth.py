@@ -246,8 +246,11 @@ class BorderClock:
             if deadline is None or f.occ <= deadline:
                 self.extension += f.data["extension_weeks"] * WEEK
         elif t == "TrackAssigned":
-            self._end(f.occ, "ENDED")
-            if f.data["track"] == "BORDER":
+            if f.data["track"] != "BORDER":
+                self._end(f.occ, "ENDED")
+            elif not self.open:
+                # BORDER again while the procedure is open continues it (as the fold does,
+                # domain/lifecycle/case.py): only another track ends it.
                 self.open = True
                 if self.track_at is None:
                     self.track_at = f.occ

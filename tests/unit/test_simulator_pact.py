@@ -13,6 +13,7 @@ import pytest
 from producers.simulator import SimParams, Simulation, simulate
 from producers.simulator import calendar as cal
 from producers.simulator.facts import Fact
+from producers.simulator.pact_truth import BorderClock, PactFigures
 from producers.simulator.truth import AGE_BANDS, age_band
 
 PACT = cal.ts_of(date(2026, 6, 12))
@@ -241,3 +242,23 @@ def test_the_new_lifecycle_states_occur(sim: Simulation) -> None:
     }
     assert seen == {"TRANSFER_DECIDED", "RETURN_BORDER"}
     assert last["RELOCATED"] == 0  # the Netherlands relocates no one out (docs/simulator.md)
+
+
+def test_border_again_while_the_procedure_is_open_continues_it() -> None:
+    # Found on the national year (seed 1): a case given BORDER twice at the same instant. The
+    # fold keeps one procedure (only another track ends it); the truth counted a second start
+    # and an ENDED, so the demo's August 2026 border figures differed by one.
+    figures = PactFigures(cal.ts_of(date(2026, 6, 12)), cal.ts_of(date(2027, 1, 1)))
+    clock = BorderClock(figures)
+    at = cal.ts_of(date(2026, 8, 27))
+
+    def track(value: str, ts: int) -> Fact:
+        return Fact(
+            "IND", "TrackAssigned", ts, None, "V1", "ZK1", f"t{ts}{value}", {"track": value}, None
+        )
+
+    for f in (track("BORDER", at), track("BORDER", at), track("BORDER", at + 3600)):
+        clock.observe(f)
+    assert figures.border == {"2026-08": {"started": 1}}
+    clock.observe(track("GENERAL", at + 7200))
+    assert figures.border == {"2026-08": {"started": 1, "ended": {"ENDED": 1}}}

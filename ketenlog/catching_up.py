@@ -32,9 +32,10 @@ from projections import replay_store
 from projections.db import LIVE, connect
 from schemas.access import PROCESSOR
 
-# The batch path refolds the whole log; the live path only the backlog, but ~4-8x slower per
-# record (bench/results/replay_throughput.md, process_throughput.md). So the batch path is
-# quicker once the backlog is more than about a quarter of the log.
+# The batch path refolds the whole log; the live path only the backlog, but 3-4x slower per
+# record (bench/results/process_throughput.md: 7,686 against 2,530 records/s on 92,846
+# records; 10,429/s for a national year). So the batch path is quicker once the backlog is
+# more than about a quarter to a third of the log.
 BATCH_SPEEDUP = 4
 Say = Callable[[str], None]
 

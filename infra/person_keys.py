@@ -94,6 +94,18 @@ class PersonKeyStore:
             self._by_id[(person_key, key_id)] = key
             return key
 
+    def preload(self) -> int:
+        """Read every data key into memory at once (a replay's worker opens the keys of every
+        person of its partition group: one query each cost ~0.4 ms, about a tenth of the
+        batch path's time); how many. A key made later is still found by `key`."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT person_key, key_id, data_key FROM person_keys"
+            ).fetchall()
+            for person, key_id, key in rows:
+                self._by_id.setdefault((str(person), bytes(key_id)), bytes(key))
+        return len(rows)
+
     def forget(self, person_key: str) -> None:
         """Drop the person's keys from memory (their erasure was seen)."""
         with self._lock:

@@ -233,6 +233,8 @@ def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> R
         )
     )
     keys = None if group.person_keys is None else PersonKeyStore(Path(group.person_keys))
+    if keys is not None:
+        keys.preload()
     with contextlib.ExitStack() as stack:
         emit = None if group.sends is None else _emitter(stack, group.sends, group.partitions)
         folded = fold_records(

@@ -196,3 +196,19 @@ def test_a_sealed_value_that_breaks_the_contract_is_named_but_not_repeated() -> 
     assert isinstance(verdict, Rejected)
     assert verdict.detail.startswith("nationality: breaks the contract")
     assert "eritrea" not in verdict.detail
+
+
+def test_preloaded_keys_open_what_the_store_holds_and_later_keys_still_open(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "keys.sqlite"
+    writer = PersonKeyStore(path)
+    first = writer.key_for("ab" * 16)
+    reader = PersonKeyStore(path)
+    assert reader.preload() == 1
+    later = writer.key_for("cd" * 16)  # made after the preload, by another process
+    assert reader.key("ab" * 16, first[0]) == first[1]
+    assert reader.key("cd" * 16, later[0]) == later[1]
+    assert reader.key("cd" * 16, first[0]) is None, "a key opens only its own person's fields"
+    writer.close()
+    reader.close()

@@ -15,7 +15,7 @@ from domain.facts import Fact
 from infra.errors import InfraError
 from infra.person_keys import PersonKeyStore
 from infra.topics import end_offsets
-from ketenlog.catching_up import CatchUpError, catch_up
+from ketenlog.catching_up import CatchUpError, backlog, catch_up
 from ketenlog.settings import DEFAULT_GROUP, Settings
 from ketenlog.signing import live_verifier
 from processors.app import WorkerConfig, build_app, run_worker
@@ -150,8 +150,7 @@ def _caught_up(
     settings: Settings, targets: dict[tuple[str, int], int], group: str = DEFAULT_GROUP
 ) -> bool:
     with connect(settings.dsn) as conn:
-        positions = replay_store.positions(conn, LIVE, group)
-    return all(positions.get(tp, 0) >= end for tp, end in targets.items())
+        return backlog(replay_store.positions(conn, LIVE, group), targets).behind == 0
 
 
 def _live(settings: Settings) -> None:

@@ -8,24 +8,15 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 
 from processors.checks import partition_of
+from processors.timeline import Outgoing
 from schemas.access import KafkaAccess
-from schemas.records import Headers
 
 MAX_BATCH_BYTES = 512 * 1024
-
-
-class Outgoing(Protocol):
-    @property
-    def key(self) -> bytes | None: ...
-    @property
-    def value(self) -> bytes | None: ...
-    @property
-    def headers(self) -> Headers: ...
 
 
 class SyncSender:

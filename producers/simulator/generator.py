@@ -44,12 +44,14 @@ class Simulation:
     truth: dict[str, Any]
     stats: dict[str, Any]
 
-    def submissions(self) -> Iterator[tuple[Org, Submission]]:
-        """Every delivery in delivery order; a re-send yields an equal Submission again."""
+    def submissions(self, only: set[str] | None = None) -> Iterator[tuple[Org, Submission]]:
+        """Every delivery in delivery order (of the organisations `only` names, if given); a
+        re-send yields an equal Submission again."""
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
         orgs = {o.value: o for o in Org}
         for _, _, f in self.deliveries:
-            yield orgs[f.org], to_submission(f, epoch)
+            if only is None or f.org in only:
+                yield orgs[f.org], to_submission(f, epoch)
 
     def manifest(self) -> dict[str, Any]:
         params = asdict(self.params)

@@ -17,7 +17,6 @@ from datetime import UTC, datetime
 
 from producers.prepare import Preparer
 from producers.publisher import DeliverySettings, Publisher, open_producer
-from producers.simulator import calendar as cal
 from producers.simulator.generator import Simulation
 from producers.simulator.output import Rate
 from schemas.access import KafkaAccess
@@ -131,11 +130,9 @@ def _publish(sim: Simulation, sending: _Sending, orgs: set[str] | None, label: s
     publishers: dict[str, Publisher] = {}
     rate = Rate(sending.say, label)
     total = sum(1 for _, _, f in sim.deliveries if orgs is None or f.org in orgs)
-    done = 0
     try:
-        for n, (org, sub) in enumerate(sim.submissions(), start=1):
-            if orgs is not None and org.value not in orgs:
-                continue
+        # Only this process's organisations are made into Submissions (each is built anew).
+        for done, (org, sub) in enumerate(sim.submissions(orgs), start=1):
             pub = publishers.get(org.value)
             if pub is None:
                 pub = publishers[org.value] = Publisher(
@@ -147,11 +144,10 @@ def _publish(sim: Simulation, sending: _Sending, orgs: set[str] | None, label: s
                     signer=sending.signer_of(org),
                 )
             pub.publish(sub)
-            done += 1
             if done % FLUSH_EVERY == 0:
                 for p in publishers.values():
                     p.flush()
-                rate(done, total, f", recorded up to {cal.iso_date(sim.deliveries[n - 1][0])}")
+                rate(done, total, f", recorded up to {sub.recorded_at:%Y-%m-%d}")
         for p in publishers.values():
             p.flush()
     finally:

@@ -28,7 +28,7 @@ from typing import Any, Protocol
 from infra.person_keys import PersonKeyStore
 from infra.read_ahead import read_ahead
 from infra.signing_keys import verifier_from
-from processors.kafka_batches import SyncSender
+from processors.kafka_batches import BackgroundSender
 from processors.ports import TopicPartition
 from processors.replay import Emit, fold_records
 from processors.timeline import Outgoing
@@ -275,7 +275,8 @@ def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> R
 
 
 def _emitter(stack: contextlib.ExitStack, sends: Sends, partitions: int) -> Emit:
-    sender = stack.enter_context(SyncSender(sends.kafka, partitions))
+    # Closed when the group is folded: every send acknowledged before the group is loaded.
+    sender = stack.enter_context(BackgroundSender(sends.kafka, partitions))
 
     def emit(timeline: list[Outgoing], deadletters: list[Outgoing]) -> None:
         sender.send(TIMELINE, timeline)

@@ -14,17 +14,17 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import itertools
 import multiprocessing
 import os
 import queue
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_EXCEPTION, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from infra.kafka_log import Part
 from infra.person_keys import PersonKeyStore
 from infra.read_ahead import read_ahead
 from infra.signing_keys import verifier_from
@@ -44,8 +44,9 @@ class Source(Protocol):
     """Where the records come from: the live Kafka log or an exported archive. Must pickle
     (worker processes get a copy) and open what it reads lazily."""
 
-    def records(self, topic: str, partition: int, start: int, stop: int) -> Iterator[Raw]:
-        """Every record of the partition with start <= offset < stop, in offset order."""
+    def records(self, parts: Sequence[Part]) -> Iterator[Raw]:
+        """Every record of each (topic, partition, start, stop) in turn: those with
+        start <= offset < stop, in offset order."""
         ...
 
 
@@ -227,11 +228,7 @@ def _no_cycle_collection() -> Iterator[None]:
 
 def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> Rebuilt:
     upto = dict(group.upto)
-    records = read_ahead(
-        itertools.chain.from_iterable(
-            group.source.records(t, p, 0, stop) for (t, p), stop in group.upto
-        )
-    )
+    records = read_ahead(group.source.records([(t, p, 0, stop) for (t, p), stop in group.upto]))
     keys = None if group.person_keys is None else PersonKeyStore(Path(group.person_keys))
     if keys is not None:
         keys.preload()

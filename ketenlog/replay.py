@@ -7,7 +7,7 @@ up to the live positions and compare checksums, and walk every producer's hash c
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -79,8 +79,8 @@ class KafkaSource:
     def __init__(self, kafka: KafkaAccess) -> None:
         self._kafka = kafka
 
-    def records(self, topic: str, partition: int, start: int, stop: int) -> Iterator[Raw]:
-        return kafka_log.read(self._kafka, topic, partition, start, stop)
+    def records(self, parts: Sequence[kafka_log.Part]) -> Iterator[Raw]:
+        return kafka_log.read_parts(self._kafka, parts)
 
 
 class ArchiveSource:
@@ -89,10 +89,12 @@ class ArchiveSource:
     def __init__(self, directory: Path) -> None:
         self._directory = directory
 
-    def records(self, topic: str, partition: int, start: int, stop: int) -> Iterator[Raw]:
-        for record in open_archive(self._directory).records(topic, partition):
-            if start <= record.offset < stop:
-                yield record
+    def records(self, parts: Sequence[kafka_log.Part]) -> Iterator[Raw]:
+        archive = open_archive(self._directory)
+        for topic, partition, start, stop in parts:
+            for record in archive.records(topic, partition):
+                if start <= record.offset < stop:
+                    yield record
 
 
 def replay(settings: Settings, options: ReplayOptions, say: Say) -> Replayed:

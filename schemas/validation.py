@@ -8,7 +8,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from schemas.canonical import PRIMITIVES, full_name, namespace_of
@@ -49,14 +49,26 @@ def decoded_problems(sv: SchemaVersion, record: Mapping[str, Any]) -> list[Probl
     constraints (the person key's pattern, minimums), the semantic rules (producer, subject
     key, correct-or-retract) and the string limits. The timeline gate runs this on every record,
     so it is the publisher's validation less what Avro decoding already guarantees."""
-    checker = _Checker(sv.named_types, exempt={_PERSON_KEY} if sv.subject_key else set())
-    for path, fld in _plan(sv).constrained:
+    exempt = _PERSON_KEY if sv.subject_key else None
+    problems: list[Problem] = []
+    # A compiled pattern and a minimum clear a value cheaply; only a value that fails one goes
+    # through the checker, which words the problem as the publisher's validation does.
+    for path, dotted, pattern, minimum, fld in _plan(sv).checks:
         value: Any = record
         for name in path:
-            value = value.get(name) if isinstance(value, Mapping) else None
-        if value is not None:
-            checker.constraints(fld, value, ".".join(path))
-    return [*checker.problems, *_semantic_problems(sv, record), *limit_problems(sv, record)]
+            value = value.get(name) if isinstance(value, dict | Mapping) else None
+        if value is None:
+            continue
+        if (
+            pattern is not None
+            and isinstance(value, str)
+            and dotted != exempt
+            and pattern.fullmatch(value) is None
+        ) or (minimum is not None and isinstance(value, int) and value < minimum):
+            checker = _Checker(sv.named_types, exempt={_PERSON_KEY} if exempt else set())
+            checker.constraints(fld, value, dotted)
+            problems.extend(checker.problems)
+    return [*problems, *_semantic_problems(sv, record), *limit_problems(sv, record)]
 
 
 @dataclass(frozen=True)
@@ -71,6 +83,10 @@ class _FieldPlan:
     identifiers: set[str]
     """Dotted paths of the string fields the .avsc constrains (a `pattern`, an enum, a UUID):
     not free text, so not checked for a V-nummer (schemas/limits.py)."""
+    checks: list[tuple[tuple[str, ...], str, re.Pattern[str] | None, int | None, Any]] = field(
+        default_factory=list
+    )
+    """`constrained` ready for the gate: (path, dotted path, compiled pattern, minimum, field)."""
 
 
 # By the version object, not its fingerprint: `maxLength`, `pattern` and `minimum` are not in
@@ -121,6 +137,17 @@ def _plan(sv: SchemaVersion) -> _FieldPlan:
             walk(node["type"], path, ns, seen)
 
     walk(sv.schema, (), "", frozenset())
+    for where, fld in plan.constrained:
+        pattern, minimum = fld.get("pattern"), fld.get("minimum")
+        plan.checks.append(
+            (
+                where,
+                ".".join(where),
+                re.compile(pattern) if isinstance(pattern, str) else None,
+                minimum if isinstance(minimum, int) else None,
+                fld,
+            )
+        )
     _PLANS[id(sv)] = (sv, plan)
     return plan
 
@@ -131,9 +158,9 @@ def limit_problems(sv: SchemaVersion, record: Any) -> list[Problem]:
     problems = []
     plan = _plan(sv)
     for path, value in suspicious_strings(record):
-        field = re.sub(r"\[\d+\]", "[]", path)
-        declared = plan.max_lengths.get(field, MAX_STRING)
-        problem = string_problem(value, declared, free_text=field not in plan.identifiers)
+        declared_at = re.sub(r"\[\d+\]", "[]", path)
+        declared = plan.max_lengths.get(declared_at, MAX_STRING)
+        problem = string_problem(value, declared, free_text=declared_at not in plan.identifiers)
         if problem is not None:
             problems.append(Problem(path, problem))
     return problems
@@ -154,7 +181,8 @@ def _semantic_problems(sv: SchemaVersion, record: Mapping[str, Any]) -> list[Pro
             Problem("envelope.event_type", f"is {envelope['event_type']!r}, not {sv.event_type!r}")
         )
     allowed = CO_PUBLISHERS.get(sv.event_type, frozenset())
-    if sv.org is not None and envelope["producer"] not in {sv.org.value, *allowed}:
+    producer = envelope["producer"]
+    if sv.org is not None and producer != sv.org.value and producer not in allowed:
         who = " or ".join(sorted({sv.org.value, *allowed}))
         problems.append(Problem("envelope.producer", f"{sv.event_type} is published by {who} only"))
     age = record.get("age_at_application")

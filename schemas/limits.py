@@ -17,8 +17,11 @@ a record the publisher refuses is one the gate would dead-letter, and the revers
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+import uuid
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any
 
 MAX_STRING = 128
@@ -31,6 +34,11 @@ V_NUMMER_SHAPED = re.compile(
 V_NUMMER_PROBLEM = (
     "holds a V-nummer (ten digits): no personal identifier may be in free text; refer to the "
     "person by the person key, to the fact by the agency's own reference"
+)
+# The values a decoded record holds besides strings and containers: skipped without asking
+# whether they are a Mapping (an ABC check, the walk's largest cost).
+_SCALARS = frozenset(
+    {int, float, bool, type(None), bytes, dt.datetime, dt.date, uuid.UUID, Decimal}
 )
 # One search on the hot path finds every string that may break a limit.
 _SUSPECT = re.compile(f"{CONTROL.pattern}|{V_NUMMER_SHAPED.pattern}")
@@ -78,7 +86,9 @@ def suspicious_strings(record: Any, path: str = "") -> list[tuple[str, str]]:
             if value_kind is str:
                 if len(value) <= MAX_STRING and search(value) is None:
                     continue
-            elif value_kind not in (dict, list, tuple) and not isinstance(value, Mapping):
+            elif value_kind in _SCALARS or (
+                value_kind not in (dict, list, tuple) and not isinstance(value, Mapping)
+            ):
                 continue
             if kind is list or kind is tuple:
                 stack.append((f"{where}[{key}]", value))

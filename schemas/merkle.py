@@ -65,16 +65,17 @@ def root_from_path(index: int, size: int, leaf: bytes, audit_path: Sequence[byte
     if not 0 <= index < size:
         return None
     fn, sn, r = index, size - 1, leaf
+    sha256 = hashlib.sha256  # node_hash inlined: the gate checks a path for every record
     for p in audit_path:
         if sn == 0:
             return None
         if fn & 1 or fn == sn:
-            r = node_hash(p, r)
+            r = sha256(b"\x01" + p + r).digest()
             while not fn & 1 and fn != 0:
                 fn >>= 1
                 sn >>= 1
         else:
-            r = node_hash(r, p)
+            r = sha256(b"\x01" + r + p).digest()
         fn >>= 1
         sn >>= 1
     return r if sn == 0 else None

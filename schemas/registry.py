@@ -149,6 +149,7 @@ class Registry:
         self._by_key: dict[tuple[str, int], SchemaVersion] = {}
         self._by_fingerprint: dict[int, SchemaVersion] = {}
         self._versions: dict[str, list[SchemaVersion]] = {}
+        self._may_publish: dict[tuple[Org | str, str], bool] = {}
         for sv in versions:
             key = (sv.event_type, sv.version)
             if key in self._by_key:
@@ -205,6 +206,13 @@ class Registry:
 
     def may_publish(self, org: Org | str, event_type: str) -> bool:
         """Whether `org` may publish `event_type` on its own topic."""
+        # Asked for every record the gate reads; the registry does not change once loaded.
+        answer = self._may_publish.get((org, event_type))
+        if answer is None:
+            answer = self._may_publish[(org, event_type)] = self._allowed(org, event_type)
+        return answer
+
+    def _allowed(self, org: Org | str, event_type: str) -> bool:
         if event_type not in self._versions:
             return False
         owner = self.org_of(event_type)

@@ -217,8 +217,14 @@ def api_probe(port: int, resource: Resource) -> Probe:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def call() -> int:
-        conn.request("GET", resource.path)
-        response = conn.getresponse()
+        try:
+            conn.request("GET", resource.path)
+            response = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            # The server closes a keep-alive connection idle for 75 s (a slow round).
+            conn.close()
+            conn.request("GET", resource.path)
+            response = conn.getresponse()
         body = response.read()
         if response.status != 200:
             raise SystemExit(f"{resource.path}: HTTP {response.status}: {body[:300]!r}")

@@ -100,25 +100,23 @@ FROM {tables}.departures_daily WHERE day <= (SELECT day FROM {views}.data_until)
 GROUP BY day, kind;
 
 -- Persons in reception at the end of each day, by location type: a running sum of arrivals
--- (+1 on from_day) and leavings (-1 on to_day).
+-- (+1 on from_day) and leavings (-1 on to_day) over the days it changed, each level held until
+-- its next change (no join of every day with every type).
 CREATE VIEW {views}.coa_occupancy AS
-WITH per_day AS (
-    SELECT day, location_type, persons AS d, persons_key AS k FROM {tables}.coa_occupancy_deltas
-), days AS (
-    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
-        AS day
-    FROM per_day
-), types AS (
-    SELECT DISTINCT location_type FROM per_day
-), running AS (
-    SELECT days.day, types.location_type,
-           sum(coalesce(per_day.d, 0)) OVER w AS persons,
-           sum(coalesce(per_day.k, 0)) OVER w AS persons_key
-    FROM days CROSS JOIN types
-    LEFT JOIN per_day ON per_day.day = days.day AND per_day.location_type = types.location_type
-    WINDOW w AS (PARTITION BY types.location_type ORDER BY days.day)
+WITH levels AS (
+    SELECT day, location_type, sum(persons) OVER w AS persons,
+           sum(persons_key) OVER w AS persons_key,
+           lead(day) OVER w AS next_day
+    FROM {tables}.coa_occupancy_deltas
+    WINDOW w AS (PARTITION BY location_type ORDER BY day)
+), last AS (
+    SELECT day FROM {views}.data_until
 )
-SELECT day, location_type, persons::int AS persons, persons_key FROM running WHERE persons <> 0;
+SELECT g.day::date AS day, l.location_type, l.persons::int AS persons, l.persons_key
+FROM levels l CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    l.day::timestamp, least(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+WHERE l.persons <> 0 AND last.day IS NOT NULL;
 
 -- Persons in reception at the end of each day by location, location type and resident status:
 -- a running sum per combination over the days it changed, each level held until its next
@@ -277,25 +275,19 @@ FROM tasks FULL JOIN steps USING (municipality_code, task_period);
 -- A change moves one subject (a case, a reception, ...) out of from_state and into to_state
 -- on the day of its valid time; the running sum is the number in each state.
 CREATE VIEW {views}.lifecycle AS
-WITH per_day AS (
-    SELECT day, lifecycle, state, subjects AS d, subjects_key AS k FROM {tables}.lifecycle_deltas
-), days AS (
-    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
-        AS day
-    FROM per_day
-), keys AS (
-    SELECT DISTINCT lifecycle, state FROM per_day
-), running AS (
-    SELECT days.day, keys.lifecycle, keys.state,
-           sum(coalesce(per_day.d, 0)) OVER w AS subjects,
-           sum(coalesce(per_day.k, 0)) OVER w AS subjects_key
-    FROM days CROSS JOIN keys
-    LEFT JOIN per_day ON per_day.day = days.day AND per_day.lifecycle = keys.lifecycle
-                     AND per_day.state = keys.state
-    WINDOW w AS (PARTITION BY keys.lifecycle, keys.state ORDER BY days.day)
+WITH levels AS (
+    SELECT day, lifecycle, state, sum(subjects) OVER w AS subjects,
+           sum(subjects_key) OVER w AS subjects_key, lead(day) OVER w AS next_day
+    FROM {tables}.lifecycle_deltas
+    WINDOW w AS (PARTITION BY lifecycle, state ORDER BY day)
+), last AS (
+    SELECT day FROM {views}.data_until
 )
-SELECT day, lifecycle, state, subjects::int AS subjects, subjects_key
-FROM running WHERE subjects <> 0;
+SELECT g.day::date AS day, l.lifecycle, l.state, l.subjects::int AS subjects, l.subjects_key
+FROM levels l CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    l.day::timestamp, least(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+WHERE l.subjects <> 0 AND last.day IS NOT NULL;
 
 CREATE VIEW {views}.anomalies AS
 SELECT day, kind, anomalies::int AS anomalies, anomalies_key::numeric AS anomalies_key

@@ -234,3 +234,18 @@ def test_a_swap_takes_the_aggregates_and_their_triggers_along(fresh_db: str) -> 
         assert conn.execute("SELECT count(*) FROM coa_occupancy_deltas").fetchone() == (0,)
         with conn.transaction():
             create_views(conn, ANALYST, LIVE)
+
+
+def test_an_aggregate_changed_behind_the_triggers_differs_from_its_recompute(
+    fresh_db: str,
+) -> None:
+    """What `ketenlog verify` checks: each aggregate against its recompute from the items."""
+    with connect(fresh_db) as conn:
+        migrate(conn, LIVE)
+        conn.execute(
+            "INSERT INTO decision_items VALUES"
+            " ('p1', gen_random_uuid(), '2026-01-02', 'AA', 'A', now(), now())"
+        )
+        assert set(aggregates.differences(conn, LIVE).values()) == {0}
+        conn.execute("UPDATE decisions_daily SET decisions = decisions + 1")
+        assert aggregates.differences(conn, LIVE)["decisions_daily"] == 2

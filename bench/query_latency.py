@@ -54,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import query_views_ab
 from latency import application, pct, say
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -396,6 +397,12 @@ def main() -> int:
     )
     parser.add_argument("--min-records", type=int, default=50_000)
     parser.add_argument(
+        "--ab-repeats",
+        type=int,
+        default=3,
+        help="after the load: each view query over the aggregates and over the items (3; 0 skips)",
+    )
+    parser.add_argument(
         "--results",
         type=Path,
         default=RESULTS,
@@ -527,6 +534,14 @@ def main() -> int:
         counts_after = row_counts(monitor)
         say("EXPLAIN ANALYZE of each view query (load stopped)")
         plans = {r.name: explain(sql_conn, r) for r in RESOURCES}
+        say(f"the view queries over the aggregates and over the items, {args.ab_repeats} runs each")
+        views_ab = (
+            query_views_ab.compare(
+                sql_conn, {r.name: view_query(r) for r in RESOURCES}, args.ab_repeats
+            )
+            if args.ab_repeats
+            else {}
+        )
         for c in (monitor, sql_conn, key_conn):
             c.close()
     finally:
@@ -547,6 +562,7 @@ def main() -> int:
         counts_before=counts_before,
         counts_after=counts_after,
         plans=plans,
+        views_ab=views_ab,
         load_info={
             "sent": load.sent,
             "behind": load.behind,
@@ -574,6 +590,7 @@ def write_results(
     counts_before: list[tuple[str, int]],
     counts_after: list[tuple[str, int]],
     plans: dict[str, tuple[float, str]],
+    views_ab: dict[str, tuple[float, float]],
     load_info: dict[str, Any],
 ) -> str:
     by_name = {p.name: p for p in probes}
@@ -730,6 +747,20 @@ def write_results(
             f"{ms(quarter(by_name['key ' + table_of(p)].samples, 3), 0.5):.2f} |"
             for p in probes
             if p.kind == "api" and p.name.split()[1] in TYPICAL
+        ),
+        "",
+        "## The views alone: over the aggregates and over the items, same data, no load",
+        "",
+        "After the load stopped, each resource's query over the `analyst` views (which read the "
+        "aggregates maintained on write, migration 017) and over the views as they were before "
+        "(`tests/integration/views_from_items.sql`, built into a scratch schema), interleaved in "
+        f"a shuffled order, {args.ab_repeats} runs each; p50 in ms.",
+        "",
+        "| resource | over aggregates | over items | items / aggregates |",
+        "|---|---|---|---|",
+        *(
+            f"| {name} | {new:.1f} | {old:.1f} | {old / new:.1f} |"
+            for name, (new, old) in views_ab.items()
         ),
         "",
         "## Where the time goes: EXPLAIN (ANALYZE, BUFFERS) of each view query",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ REFERENCE = Path(__file__).resolve().parent.parent / "tests/integration/views_fr
 SCRATCH = "views_from_items"
 
 
-Queries = dict[str, tuple[sql.Composable, dict[str, Any]]]
+Queries = Mapping[str, tuple[sql.Composable, dict[str, Any]]]
 
 
 def compare(

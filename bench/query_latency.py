@@ -3,6 +3,11 @@ key lookup on the table behind each view, closed loop and interleaved in one run
 are published open-loop and processed (target: API p99 <= 3x the lookup's p99).
 
     .venv/bin/python bench/query_latency.py [--seconds 120] [--warmup 15] [--rate 150]
+        [--results bench/results/query_latency.md]
+
+The same query's cost at 1x and 5x the log: run it once, grow the log with re-keyed copies
+(`bench/grow_log.py --copies 4`) and run it again with `--results
+bench/results/query_latency_5x.md` (the processor catches up on the grown log at batch speed).
 
 1. Starts the local services through infra/ unless the settings name existing ones; publishes
    a simulated year (--scale, --seed) when the agency topics hold fewer than --min-records. Run
@@ -16,7 +21,8 @@ are published open-loop and processed (target: API p99 <= 3x the lookup's p99).
    by the running processor; its lag is sampled throughout.
 5. One client thread, closed loop, in rounds: every round runs each probe once in a shuffled
    order and times it (perf_counter, request sent -> last byte read / last row fetched):
-   - api:  GET /v1/<resource> over one keep-alive http.client connection;
+   - api:  GET /v1/<resource> over one keep-alive http.client connection, for every analyst
+           resource of /v1 (four typical requests, the others with their defaults);
    - sql:  the same view query (projections.queries.plan) over one psycopg connection, to
            separate the HTTP layer from PostgreSQL;
    - key:  a lookup of a random existing key on the table behind the view (its primary key, or
@@ -48,6 +54,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import query_views_ab
 from latency import application, pct, say
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -58,13 +65,14 @@ from infra.topics import end_offsets
 from ketenlog import settings as settings_module
 from producers.prepare import Preparer
 from producers.publisher import DeliverySettings, open_producer
-from projections.queries import CATALOGUE, plan
+from projections.api_spec import HOUSING
+from projections.api_spec import RESOURCES as API_RESOURCES
+from projections.queries import CATALOGUE, housing, plan
 from schemas import chain, signature
 from schemas.topics import event_topics
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "query_latency.md"
-CHART = HERE / "results" / "query_latency.svg"
 NOTES = "<!-- notes: kept when the benchmark rewrites this file -->"
 LOAD_TOPIC = "keten.ind.events"
 
@@ -77,12 +85,13 @@ class Resource:
     path: str
     projection: str
     args: dict[str, Any]
-    table: str
+    table: str | None
+    """The table of its own key-lookup baseline; None: the four tables' lookups together."""
 
 
 # Typical analyst requests: monthly inflow over all time, a quarter of daily occupancy,
 # decisions per month, the backlog per week.
-RESOURCES = (
+RESOURCES: tuple[Resource, ...] = (
     Resource(
         "instroom", "/v1/instroom?periode=maand", "inflow", {"period": "month"}, "inflow_items"
     ),
@@ -99,6 +108,19 @@ RESOURCES = (
     Resource(
         "achterstand", "/v1/achterstand?periode=week", "backlog", {"period": "week"}, "case_items"
     ),
+)
+TYPICAL = {r.name for r in RESOURCES}
+# Every other analyst resource of /v1 with its defaults (all time, its default period).
+RESOURCES += tuple(
+    Resource(
+        name,
+        f"/v1/{name}",
+        projection,
+        {"period": "" if projection == HOUSING else CATALOGUE[projection].default_period},
+        None,
+    )
+    for name, projection in API_RESOURCES.items()
+    if name not in TYPICAL
 )
 
 # The baseline per table: the key columns sampled, the lookup, and what kind of key it is.
@@ -196,8 +218,14 @@ def api_probe(port: int, resource: Resource) -> Probe:
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
 
     def call() -> int:
-        conn.request("GET", resource.path)
-        response = conn.getresponse()
+        try:
+            conn.request("GET", resource.path)
+            response = conn.getresponse()
+        except (http.client.RemoteDisconnected, ConnectionResetError):
+            # The server closes a keep-alive connection idle for 75 s (a slow round).
+            conn.close()
+            conn.request("GET", resource.path)
+            response = conn.getresponse()
         body = response.read()
         if response.status != 200:
             raise SystemExit(f"{resource.path}: HTTP {response.status}: {body[:300]!r}")
@@ -209,6 +237,8 @@ def api_probe(port: int, resource: Resource) -> Probe:
 def view_query(resource: Resource) -> tuple[sql.Composed, dict[str, Any]]:
     """The query the API runs for the resource (projections.queries.plan, no dimensions)."""
     a = resource.args
+    if resource.projection == HOUSING:
+        return sql.Composed([sql.SQL("SELECT * FROM analyst.housing")]), {}
     _, query, params = plan(resource.projection, a["period"], [], a.get("start"), a.get("end"))
     return query, params
 
@@ -217,6 +247,8 @@ def sql_probe(conn: psycopg.Connection, resource: Resource) -> Probe:
     query, params = view_query(resource)
 
     def call() -> int:
+        if resource.projection == HOUSING:
+            return len(housing(conn)[1])
         return len(conn.execute(query, params).fetchall())
 
     return Probe(f"sql {resource.name}", "sql", call)
@@ -299,8 +331,10 @@ def chart(probes: list[Probe]) -> str:
     # One colour per resource (and the table behind it); the line style tells api/sql/key.
     palette = ["#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
     colours = {"person_state": "#7f7f7f"}
-    for r, c in zip(RESOURCES, palette, strict=True):
-        colours[r.name] = colours[r.table] = c
+    for r, c in zip(RESOURCES, palette, strict=False):
+        colours[r.name] = c
+        if r.table:
+            colours[r.table] = c
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         'font-family="sans-serif" font-size="11">',
@@ -330,7 +364,7 @@ def chart(probes: list[Probe]) -> str:
         n = len(values)
         if n < 2:
             continue
-        colour = colours[probe.name.split()[1]]
+        colour = colours.get(probe.name.split()[1], "#cccccc")
         step = max(1, n // 400)
         idx = sorted({*range(0, n, step), *range(max(0, n - 50), n)})
         points = " ".join(
@@ -362,6 +396,18 @@ def main() -> int:
         "--key-repeats", type=int, default=4, help="lookups per table per round (4; cheap)"
     )
     parser.add_argument("--min-records", type=int, default=50_000)
+    parser.add_argument(
+        "--ab-repeats",
+        type=int,
+        default=3,
+        help="after the load: each view query over the aggregates and over the items (3; 0 skips)",
+    )
+    parser.add_argument(
+        "--results",
+        type=Path,
+        default=RESULTS,
+        help=f"the report ({RESULTS.relative_to(HERE.parent)})",
+    )
     args = parser.parse_args()
     settings = settings_module.load()
     services.up(settings, say)
@@ -371,7 +417,8 @@ def main() -> int:
     with psycopg.connect(settings.dsn, autocommit=True) as admin:
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(db)))
     dsn = make_conninfo(settings.dsn, dbname=db)
-    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn}
+    # Figures without a token: the bench times the query, not the token store.
+    env = {**os.environ, "KETENLOG_DATABASE_URL": dsn, "KETENLOG_API_OPEN_FIGURES": "1"}
     children: list[subprocess.Popen[bytes]] = []
     try:
         worker = subprocess.Popen(
@@ -487,6 +534,14 @@ def main() -> int:
         counts_after = row_counts(monitor)
         say("EXPLAIN ANALYZE of each view query (load stopped)")
         plans = {r.name: explain(sql_conn, r) for r in RESOURCES}
+        say(f"the view queries over the aggregates and over the items, {args.ab_repeats} runs each")
+        views_ab = (
+            query_views_ab.compare(
+                sql_conn, {r.name: view_query(r) for r in RESOURCES}, args.ab_repeats
+            )
+            if args.ab_repeats
+            else {}
+        )
         for c in (monitor, sql_conn, key_conn):
             c.close()
     finally:
@@ -507,6 +562,7 @@ def main() -> int:
         counts_before=counts_before,
         counts_after=counts_after,
         plans=plans,
+        views_ab=views_ab,
         load_info={
             "sent": load.sent,
             "behind": load.behind,
@@ -534,6 +590,7 @@ def write_results(
     counts_before: list[tuple[str, int]],
     counts_after: list[tuple[str, int]],
     plans: dict[str, tuple[float, str]],
+    views_ab: dict[str, tuple[float, float]],
     load_info: dict[str, Any],
 ) -> str:
     by_name = {p.name: p for p in probes}
@@ -542,6 +599,12 @@ def write_results(
             v for p in probes if p.kind == kind and p.name != "key person_state" for v in p.samples
         ]
         for kind in ("api", "sql", "key")
+    }
+    typical = {
+        kind: [
+            v for p in probes if p.kind == kind and p.name.split()[1] in TYPICAL for v in p.samples
+        ]
+        for kind in ("api", "sql")
     }
     target = 3.0
 
@@ -617,8 +680,8 @@ def write_results(
         served = by_name[f"api {r.name}"]
         lines.append(
             f"| {r.name} | `GET {r.path}` | `analyst.{plan_view(r)}` | {answers[r.name]:,} | "
-            f"{served.received / max(len(served.samples), 1) / 1024:.1f} kB | `{r.table}` "
-            f"({LOOKUPS[r.table][1]}) |"
+            f"{served.received / max(len(served.samples), 1) / 1024:.1f} kB | "
+            + (f"`{r.table}` ({LOOKUPS[r.table][1]}) |" if r.table else "the four tables |")
         )
     lines += [
         "",
@@ -627,8 +690,10 @@ def write_results(
         "| probe | samples | p50 | p95 | p99 | max |",
         "|---|---|---|---|---|---|",
         *(row(f"`{p.name}`", p.samples) for p in probes),
-        row("**api, all four**", groups["api"]),
-        row("**sql, all four**", groups["sql"]),
+        row("**api, the four typical**", typical["api"]),
+        row("**sql, the four typical**", typical["sql"]),
+        row(f"**api, all {len(RESOURCES)}**", groups["api"]),
+        row(f"**sql, all {len(RESOURCES)}**", groups["sql"]),
         row("**key lookups, the four tables**", groups["key"]),
         "",
         "![latency by percentile](query_latency.svg)",
@@ -643,7 +708,7 @@ def write_results(
     for r in RESOURCES:
         api = by_name[f"api {r.name}"].samples
         direct = by_name[f"sql {r.name}"].samples
-        key = by_name[f"key {r.table}"].samples
+        key = by_name[f"key {r.table}"].samples if r.table else groups["key"]
         ratio = ms(api, 0.99) / ms(key, 0.99)
         verdicts.append(ratio <= target)
         lines.append(
@@ -653,16 +718,20 @@ def write_results(
             f"{'met' if ratio <= target else 'not met'} |"
         )
     combined = ms(groups["api"], 0.99) / ms(groups["key"], 0.99)
+    for label, group in (("the four typical", typical), (f"all {len(RESOURCES)}", groups)):
+        ratio = ms(group["api"], 0.99) / ms(groups["key"], 0.99)
+        lines.append(
+            f"| **{label}** | {ms(group['api'], 0.99):.2f} | {ms(group['sql'], 0.99):.2f} | "
+            f"{ms(groups['key'], 0.99):.2f} | **{ratio:.1f}** | "
+            f"{ms(group['sql'], 0.99) / ms(groups['key'], 0.99):.1f} | "
+            f"{ms(group['api'], 0.5) / ms(groups['key'], 0.5):.0f} | "
+            f"{ms(group['api'], 0.5) - ms(group['sql'], 0.5):.2f} | "
+            f"{'met' if ratio <= target else 'not met'} |"
+        )
     lines += [
-        f"| **all four** | {ms(groups['api'], 0.99):.2f} | {ms(groups['sql'], 0.99):.2f} | "
-        f"{ms(groups['key'], 0.99):.2f} | **{combined:.1f}** | "
-        f"{ms(groups['sql'], 0.99) / ms(groups['key'], 0.99):.1f} | "
-        f"{ms(groups['api'], 0.5) / ms(groups['key'], 0.5):.0f} | "
-        f"{ms(groups['api'], 0.5) - ms(groups['sql'], 0.5):.2f} | "
-        f"{'met' if combined <= target else 'not met'} |",
         "",
         f"**Verdict: {'met' if combined <= target and all(verdicts) else 'not met'}** — the "
-        f"API's p99 is {combined:.1f}x the key lookup's over all four requests "
+        f"API's p99 is {combined:.1f}x the key lookup's over all {len(RESOURCES)} requests "
         f"({sum(verdicts)} of {len(verdicts)} resources within 3x).",
         "",
         "The load adds a person per event, so the tables behind instroom and achterstand grow "
@@ -677,7 +746,21 @@ def write_results(
             f"{ms(quarter(by_name['key ' + table_of(p)].samples, 0), 0.5):.2f} / "
             f"{ms(quarter(by_name['key ' + table_of(p)].samples, 3), 0.5):.2f} |"
             for p in probes
-            if p.kind == "api"
+            if p.kind == "api" and p.name.split()[1] in TYPICAL
+        ),
+        "",
+        "## The views alone: over the aggregates and over the items, same data, no load",
+        "",
+        "After the load stopped, each resource's query over the `analyst` views (which read the "
+        "aggregates maintained on write, migration 017) and over the views as they were before "
+        "(`tests/integration/views_from_items.sql`, built into a scratch schema), interleaved in "
+        f"a shuffled order, {args.ab_repeats} runs each; p50 in ms.",
+        "",
+        "| resource | over aggregates | over items | items / aggregates |",
+        "|---|---|---|---|",
+        *(
+            f"| {name} | {new:.1f} | {old:.1f} | {old / new:.1f} |"
+            for name, (new, old) in views_ab.items()
         ),
         "",
         "## Where the time goes: EXPLAIN (ANALYZE, BUFFERS) of each view query",
@@ -697,14 +780,17 @@ def write_results(
             "</details>",
             "",
         ]
-    old = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else ""
+    results: Path = args.results
+    chart_file = results.with_suffix(".svg")
+    lines = [x.replace("](query_latency.svg)", f"]({chart_file.name})") for x in lines]
+    old = results.read_text(encoding="utf-8") if results.exists() else ""
     notes = old.partition(NOTES)[2] if NOTES in old else "\n"
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text("\n".join(lines) + NOTES + notes, encoding="utf-8")
-    CHART.write_text(chart(probes), encoding="utf-8")
+    results.parent.mkdir(parents=True, exist_ok=True)
+    results.write_text("\n".join(lines) + NOTES + notes, encoding="utf-8")
+    chart_file.write_text(chart(probes), encoding="utf-8")
     return (
         f"API p99 {ms(groups['api'], 0.99):.2f} ms, key lookup p99 "
-        f"{ms(groups['key'], 0.99):.2f} ms: x{combined:.1f}; written to {RESULTS} and {CHART}"
+        f"{ms(groups['key'], 0.99):.2f} ms: x{combined:.1f}; written to {results} and {chart_file}"
     )
 
 
@@ -714,11 +800,11 @@ def quarter(values: list[float], i: int) -> list[float]:
 
 
 def table_of(probe: Probe) -> str:
-    return next(r.table for r in RESOURCES if probe.name == f"api {r.name}")
+    return next(r.table or "" for r in RESOURCES if probe.name == f"api {r.name}")
 
 
 def plan_view(resource: Resource) -> str:
-    return CATALOGUE[resource.projection].view
+    return HOUSING if resource.projection == HOUSING else CATALOGUE[resource.projection].view
 
 
 if __name__ == "__main__":

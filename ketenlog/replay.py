@@ -28,7 +28,7 @@ from ketenlog.signing import registry, verifier
 from processors.batch import BatchProcessor
 from processors.ports import TopicPartition
 from processors.timeline import Outgoing
-from projections import checksums, replay_store
+from projections import aggregates, checksums, replay_store
 from projections.db import LIVE, connect, migrate
 from projections.processing_store import PgProcessingStore
 from schemas.access import AUDITOR, KafkaAccess
@@ -73,6 +73,8 @@ class Verified:
     # None when the chain walk was not asked for.
     chains: chain_audit.ChainAudit | None
     timeline: timeline_audit.TimelineAudit | None = None
+    # Per aggregate the views read (migration 017): rows differing from its recompute.
+    aggregates: dict[str, int] | None = None
 
 
 class KafkaSource:
@@ -143,6 +145,7 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
         with conn.transaction():
             positions = replay_store.positions(conn, LIVE, group)
             live = checksums.checksums(conn, LIVE)
+            maintained = aggregates.differences(conn, LIVE)
         conn.isolation_level = None
         ends = end_offsets(settings, event_topics(), AUDITOR)
         behind = sum(max(0, end - positions.get(tp, 0)) for tp, end in ends.items())
@@ -179,7 +182,7 @@ def verify(settings: Settings, group: str, workers: int | None, chains: bool, sa
             settings.kafka(AUDITOR), on_record=progress.tick, signatures=verifier(settings)
         )
         progress.finish()
-    return Verified(live, checksums.compare(live, replayed), audit, timeline)
+    return Verified(live, checksums.compare(live, replayed), audit, timeline, maintained)
 
 
 def open_database(settings: Settings) -> psycopg.Connection:

@@ -12,7 +12,10 @@ valid time 1 March at system time 2 March.
 How: persons with no event logged after T have the same rows as today, so only the others
 are folded again, from their events logged up to T. Inside the caller's transaction a
 scratch schema gets, per derived table, a view of today's rows for the unchanged persons plus
-the refolded rows, and the analysts' views over those; rolling back removes it all.
+the refolded rows, the aggregates the live views read (migration 017) as views computed from
+those rows with the SQL their triggers use, and the analysts' views over those; rolling back
+removes it all. A moment's views therefore cost what every view cost before the aggregates:
+they regroup the moment's items.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from psycopg import sql
 
 from domain.derive import PersonRow, derive
 from domain.facts import Fact
+from projections import aggregates
 from projections.db import LIVE, create_views
 from projections.processing_store import anomaly_rows, change_rows
 from projections.tables import ANOMALIES, CHANGES, TABLES
@@ -123,5 +127,6 @@ def prepare(conn: psycopg.Connection[Any], moment: datetime) -> str:
             sql.Identifier(LIVE, "timeline_events"),
         )
     )
+    aggregates.as_views(conn, scratch, LIVE)
     create_views(conn, views, scratch)
     return views

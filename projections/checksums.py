@@ -32,6 +32,25 @@ PERIOD_OF = {
     "housing_items": "day",
     "relocation_items": "day",
     "location_capacity": "from_day",
+    # The aggregates the views read (migration 017): derived, so a difference in an items
+    # table shows here in the same month too.
+    **dict.fromkeys(
+        (
+            "inflow_daily",
+            "decisions_daily",
+            "departures_daily",
+            "anomalies_daily",
+            "eurodac_hits_daily",
+            "solidarity_daily",
+            "coa_occupancy_deltas",
+            "coa_location_deltas",
+            "capacity_deltas",
+            "goo_deltas",
+            "backlog_deltas",
+            "lifecycle_deltas",
+        ),
+        "day",
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from projections import aggregates
 from projections.db import ANALYST, LIVE, SWAP_LOCK, create_views, migrate
 from projections.processing_store import (
     FACT_COLUMNS,
@@ -43,10 +44,14 @@ def fresh_schema(conn: psycopg.Connection, schema: str) -> None:
 class Keys:
     """A schema's keys and indexes, taken off its tables for a bulk load and put back after:
     PostgreSQL builds an index once from sorted data far faster than it maintains it row by
-    row, and putting a primary key back checks that the load held no duplicate."""
+    row, and putting a primary key back checks that the load held no duplicate. Likewise its
+    aggregates (migration 017): their triggers are off for the load, and each aggregate is
+    built once from the loaded items before the keys go back."""
 
     constraints: tuple[tuple[str, str, str], ...]  # table, name, definition
     indexes: tuple[str, ...]  # CREATE INDEX statements
+    schema: str = ""
+    triggered: tuple[str, ...] = ()  # the items tables whose aggregate triggers are off
 
     def __len__(self) -> int:
         return len(self.constraints) + len(self.indexes)
@@ -77,9 +82,13 @@ def take_keys_off(conn: psycopg.Connection, schema: str) -> Keys:
                     sql.SQL(table), sql.Identifier(name)
                 )
             )
+        triggered = aggregates.sources(conn, schema)
+        aggregates.set_triggers(conn, schema, triggered, on=False)
     return Keys(
         tuple((str(t), str(n), str(d)) for t, n, d in reversed(constraints)),
         tuple(str(d) for _, d in indexes),
+        schema,
+        tuple(triggered),
     )
 
 
@@ -91,6 +100,9 @@ def put_keys_back(
     with conn.transaction():
         # Sorting for an index build is the bulk of the work: give it memory for this only.
         conn.execute("SET LOCAL maintenance_work_mem = '256MB'")
+        if keys.triggered:
+            # Before the keys: the aggregates' own keys are then built once, sorted, too.
+            aggregates.rebuild(conn, keys.schema)
         for table, name, definition in keys.constraints:
             conn.execute(
                 sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
@@ -103,6 +115,7 @@ def put_keys_back(
             conn.execute(sql.SQL(statement))
             if tick is not None:
                 tick(statement)
+        aggregates.set_triggers(conn, keys.schema, list(keys.triggered), on=True)
 
 
 def drop_schema(conn: psycopg.Connection, schema: str) -> None:

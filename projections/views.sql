@@ -3,6 +3,11 @@
 -- the schema of the tables) and applies it whole, for the live schema on every start, after a
 -- replay's swap, and over a moment's tables for --as-known-at. Internal tables may change; the
 -- views keep their names and columns.
+--
+-- Counts and stocks read the aggregates maintained on write (migration 017: per-day counts and
+-- per-day deltas, keyed by day and dimensions, with their record-key sums), so a request reads
+-- days x dimensions rows, however many items were ever recorded. Person-based counts,
+-- percentiles and figures that depend on data_until itself still read the items.
 
 -- Up to which day the log holds data: the (UTC) day of the latest valid time among the accepted
 -- events, never after today. No view has a day after it: a stock (occupancy, backlog, states)
@@ -24,10 +29,9 @@ AS $$ SELECT hashtextextended(identity, 0) & 4294967295 $$;
 
 -- New columns go after the existing ones: the contract's columns keep their places.
 CREATE VIEW {views}.inflow AS
-SELECT day, kind, unaccompanied_minor, count(*)::int AS applications, nationality, age_band, sex,
-       sum({views}.record_key(event_id::text)) AS applications_key
-FROM {tables}.inflow_items WHERE day <= (SELECT day FROM {views}.data_until)
-GROUP BY day, kind, unaccompanied_minor, nationality, age_band, sex;
+SELECT day, kind, unaccompanied_minor, applications::int AS applications, nationality, age_band,
+       sex, applications_key::numeric AS applications_key
+FROM {tables}.inflow_daily WHERE day <= (SELECT day FROM {views}.data_until);
 
 -- Eurostat's person-based count of asylum applicants (FIRST and REPEAT applications; not
 -- nareizigers): each person once per month and once per year, FIRST_TIME when the person's
@@ -54,13 +58,16 @@ SELECT period_type, period,
        sum({views}.record_key(person_key)) AS applicants_key
 FROM per_person GROUP BY 1, 2, 3, 4, 5, 6;
 
+-- A median does not add up: it is computed from the day's items (through their index on day),
+-- and only when a query asks for it.
 CREATE VIEW {views}.decisions AS
-SELECT day, track, outcome, count(*)::int AS decisions,
-       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - lodged_at) / 86400)
-           AS median_lead_days,
-       sum({views}.record_key(event_id::text)) AS decisions_key
-FROM {tables}.decision_items WHERE day <= (SELECT day FROM {views}.data_until)
-GROUP BY day, track, outcome;
+SELECT a.day, a.track, a.outcome, a.decisions::int AS decisions,
+       (SELECT percentile_cont(0.5) WITHIN GROUP (
+                   ORDER BY extract(epoch FROM i.decided_at - i.lodged_at) / 86400)
+        FROM {tables}.decision_items i
+        WHERE i.day = a.day AND i.track = a.track AND i.outcome = a.outcome) AS median_lead_days,
+       a.decisions_key::numeric AS decisions_key
+FROM {tables}.decisions_daily a WHERE a.day <= (SELECT day FROM {views}.data_until);
 
 -- Lead time from a case's first application to its decision, per period: percentiles do not
 -- add up across days or dimensions, so every period type and every combination of the
@@ -88,49 +95,36 @@ GROUP BY GROUPING SETS (
 -- so: INDEPENDENT, FORCED and DUBLIN_TRANSFER; without supervision (UNSUPERVISED) is not.
 CREATE VIEW {views}.departures AS
 SELECT day, kind, kind IN ('INDEPENDENT', 'FORCED', 'DUBLIN_TRANSFER') AS demonstrable,
-       count(*)::int AS departures, sum({views}.record_key(event_id::text)) AS departures_key
-FROM {tables}.departure_items WHERE day <= (SELECT day FROM {views}.data_until)
+       sum(departures)::int AS departures, sum(departures_key) AS departures_key
+FROM {tables}.departures_daily WHERE day <= (SELECT day FROM {views}.data_until)
 GROUP BY day, kind;
 
 -- Persons in reception at the end of each day, by location type: a running sum of arrivals
--- (+1 on from_day) and leavings (-1 on to_day).
+-- (+1 on from_day) and leavings (-1 on to_day) over the days it changed, each level held until
+-- its next change (no join of every day with every type).
 CREATE VIEW {views}.coa_occupancy AS
-WITH deltas AS (
-    SELECT from_day AS day, location_type, 1 AS d, {views}.record_key(person_key || ':' || seq) AS k FROM {tables}.coa_stays
-    UNION ALL
-    SELECT to_day, location_type, -1, -{views}.record_key(person_key || ':' || seq)
-    FROM {tables}.coa_stays WHERE to_day IS NOT NULL
-), per_day AS (
-    SELECT day, location_type, sum(d) AS d, sum(k) AS k FROM deltas GROUP BY day, location_type
-), days AS (
-    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
-        AS day
-    FROM per_day
-), types AS (
-    SELECT DISTINCT location_type FROM per_day
-), running AS (
-    SELECT days.day, types.location_type,
-           sum(coalesce(per_day.d, 0)) OVER w AS persons,
-           sum(coalesce(per_day.k, 0)) OVER w AS persons_key
-    FROM days CROSS JOIN types
-    LEFT JOIN per_day ON per_day.day = days.day AND per_day.location_type = types.location_type
-    WINDOW w AS (PARTITION BY types.location_type ORDER BY days.day)
+WITH levels AS (
+    SELECT day, location_type, sum(persons) OVER w AS persons,
+           sum(persons_key) OVER w AS persons_key,
+           lead(day) OVER w AS next_day
+    FROM {tables}.coa_occupancy_deltas
+    WINDOW w AS (PARTITION BY location_type ORDER BY day)
+), last AS (
+    SELECT day FROM {views}.data_until
 )
-SELECT day, location_type, persons::int AS persons, persons_key FROM running WHERE persons <> 0;
+SELECT g.day::date AS day, l.location_type, l.persons::int AS persons, l.persons_key
+FROM levels l CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    l.day::timestamp, least(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+WHERE l.persons <> 0 AND last.day IS NOT NULL;
 
 -- Persons in reception at the end of each day by location, location type and resident status:
 -- a running sum per combination over the days it changed, each level held until its next
 -- change (so only the days with someone there are expanded).
 CREATE VIEW {views}.coa_residents AS
-WITH deltas AS (
-    SELECT from_day AS day, location_type, location_id, resident_status, 1 AS d, {views}.record_key(person_key || ':' || seq) AS k
-    FROM {tables}.coa_stays
-    UNION ALL
-    SELECT to_day, location_type, location_id, resident_status, -1, -{views}.record_key(person_key || ':' || seq)
-    FROM {tables}.coa_stays WHERE to_day IS NOT NULL
-), per_day AS (
-    SELECT day, location_type, location_id, resident_status, sum(d) AS d, sum(k) AS k
-    FROM deltas GROUP BY day, location_type, location_id, resident_status
+WITH per_day AS (
+    SELECT day, location_type, location_id, resident_status, persons AS d, persons_key AS k
+    FROM {tables}.coa_location_deltas
 ), levels AS (
     SELECT day, location_type, location_id, resident_status,
            sum(d) OVER w AS persons, sum(k) OVER w AS persons_key, lead(day) OVER w AS next_day
@@ -164,16 +158,10 @@ GROUP BY 1, 2, 3;
 -- no per-status split and no join of two day-by-day expansions (the dashboard asks for it).
 CREATE VIEW {views}.coa_occupancy_capacity AS
 WITH deltas AS (
-    SELECT from_day AS day, location_type, location_id, 1 AS persons, 0 AS places, {views}.record_key(person_key || ':' || seq) AS k
-    FROM {tables}.coa_stays
+    SELECT day, location_type, location_id, persons, 0 AS places, persons_key AS k
+    FROM {tables}.coa_location_deltas
     UNION ALL
-    SELECT to_day, location_type, location_id, -1, 0, -{views}.record_key(person_key || ':' || seq)
-    FROM {tables}.coa_stays WHERE to_day IS NOT NULL
-    UNION ALL
-    SELECT from_day, location_type, location_id, 0, places, 0 FROM {tables}.location_capacity
-    UNION ALL
-    SELECT to_day, location_type, location_id, 0, -places, 0
-    FROM {tables}.location_capacity WHERE to_day IS NOT NULL
+    SELECT day, location_type, location_id, 0, places, 0 FROM {tables}.capacity_deltas
 ), per_day AS (
     SELECT day, location_type, location_id, sum(persons) AS persons, sum(places) AS places,
            sum(k) AS k
@@ -235,12 +223,8 @@ SELECT 'year'::text AS period_type, period, relocations, resident_days, child_re
 FROM per_year;
 
 CREATE VIEW {views}.goo_occupancy AS
-WITH deltas AS (
-    SELECT from_day AS day, 1 AS d, {views}.record_key(person_key || ':' || seq) AS k FROM {tables}.goo_stays
-    UNION ALL
-    SELECT to_day, -1, -{views}.record_key(person_key || ':' || seq) FROM {tables}.goo_stays WHERE to_day IS NOT NULL
-), per_day AS (
-    SELECT day, sum(d) AS d, sum(k) AS k FROM deltas GROUP BY day
+WITH per_day AS (
+    SELECT day, persons AS d, persons_key AS k FROM {tables}.goo_deltas
 ), days AS (
     SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
         AS day
@@ -254,23 +238,8 @@ WINDOW w AS (ORDER BY days.day);
 -- Pending at the end of each day, and of those pending longer than the legal decision period
 -- of six months (Vreemdelingenwet art. 42; extensions to 15 months are not recorded as events).
 CREATE VIEW {views}.decision_backlog AS
-WITH spans AS (
-    SELECT lodged_day AS from_day, decided_day AS to_day, false AS beyond, {views}.record_key(person_key || ':' || case_id) AS k
-    FROM {tables}.case_items
-    WHERE decided_day IS NULL OR lodged_day < decided_day
-    UNION ALL
-    SELECT (lodged_day + interval '6 months')::date, decided_day, true, {views}.record_key(person_key || ':' || case_id)
-    FROM {tables}.case_items
-    WHERE decided_day IS NULL OR (lodged_day + interval '6 months')::date < decided_day
-), deltas AS (
-    SELECT from_day AS day, beyond, 1 AS d, k FROM spans
-    UNION ALL
-    SELECT to_day, beyond, -1, -k FROM spans WHERE to_day IS NOT NULL
-), per_day AS (
-    SELECT day, sum(d) FILTER (WHERE NOT beyond) AS pending, sum(d) FILTER (WHERE beyond) AS late,
-           sum(k) FILTER (WHERE NOT beyond) AS pending_key,
-           sum(k) FILTER (WHERE beyond) AS late_key
-    FROM deltas GROUP BY day
+WITH per_day AS (
+    SELECT day, pending, late, pending_key, late_key FROM {tables}.backlog_deltas
 ), days AS (
     SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
         AS day
@@ -306,40 +275,23 @@ FROM tasks FULL JOIN steps USING (municipality_code, task_period);
 -- A change moves one subject (a case, a reception, ...) out of from_state and into to_state
 -- on the day of its valid time; the running sum is the number in each state.
 CREATE VIEW {views}.lifecycle AS
-WITH deltas AS (
-    SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, lifecycle, to_state AS state, 1 AS d,
-           {views}.record_key(person_key || ':' || lifecycle || ':' || subject) AS k
-    FROM {tables}.state_changes
-    UNION ALL
-    SELECT (occurred_at AT TIME ZONE 'UTC')::date, lifecycle, from_state, -1, -{views}.record_key(person_key || ':' || lifecycle || ':' || subject)
-    FROM {tables}.state_changes WHERE from_state IS NOT NULL
-), per_day AS (
-    SELECT day, lifecycle, state, sum(d) AS d, sum(k) AS k
-    FROM deltas GROUP BY day, lifecycle, state
-), days AS (
-    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
-        AS day
-    FROM per_day
-), keys AS (
-    SELECT DISTINCT lifecycle, state FROM per_day
-), running AS (
-    SELECT days.day, keys.lifecycle, keys.state,
-           sum(coalesce(per_day.d, 0)) OVER w AS subjects,
-           sum(coalesce(per_day.k, 0)) OVER w AS subjects_key
-    FROM days CROSS JOIN keys
-    LEFT JOIN per_day ON per_day.day = days.day AND per_day.lifecycle = keys.lifecycle
-                     AND per_day.state = keys.state
-    WINDOW w AS (PARTITION BY keys.lifecycle, keys.state ORDER BY days.day)
+WITH levels AS (
+    SELECT day, lifecycle, state, sum(subjects) OVER w AS subjects,
+           sum(subjects_key) OVER w AS subjects_key, lead(day) OVER w AS next_day
+    FROM {tables}.lifecycle_deltas
+    WINDOW w AS (PARTITION BY lifecycle, state ORDER BY day)
+), last AS (
+    SELECT day FROM {views}.data_until
 )
-SELECT day, lifecycle, state, subjects::int AS subjects, subjects_key
-FROM running WHERE subjects <> 0;
+SELECT g.day::date AS day, l.lifecycle, l.state, l.subjects::int AS subjects, l.subjects_key
+FROM levels l CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    l.day::timestamp, least(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+WHERE l.subjects <> 0 AND last.day IS NOT NULL;
 
 CREATE VIEW {views}.anomalies AS
-SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, kind, count(*)::int AS anomalies,
-       sum({views}.record_key(person_key || ':' || seq)) AS anomalies_key
-FROM {tables}.anomalies
-WHERE (occurred_at AT TIME ZONE 'UTC')::date <= (SELECT day FROM {views}.data_until)
-GROUP BY 1, 2;
+SELECT day, kind, anomalies::int AS anomalies, anomalies_key::numeric AS anomalies_key
+FROM {tables}.anomalies_daily WHERE day <= (SELECT day FROM {views}.data_until);
 
 -- The EU Migration Pact (docs/projections.md, "The EU Migration Pact"). Each figure counts on
 -- the day of its own instant (a screening's start and its completion, a request and its
@@ -441,18 +393,14 @@ GROUP BY day, outcome;
 -- Departures from the return border procedure (Regulation 2024/1349): the case was in it
 -- when the person left.
 CREATE VIEW {views}.pact_border_returns AS
-SELECT day, kind, count(*)::int AS departures,
-       sum({views}.record_key(event_id::text)) AS departures_key
-FROM {tables}.departure_items
-WHERE border_return AND day <= (SELECT day FROM {views}.data_until)
-GROUP BY day, kind;
+SELECT day, kind, departures::int AS departures, departures_key::numeric AS departures_key
+FROM {tables}.departures_daily
+WHERE border_return AND day <= (SELECT day FROM {views}.data_until);
 
 -- Eurodac hits (Regulation 2024/1358) by the hit's category and the member state it points to.
 CREATE VIEW {views}.pact_eurodac_hits AS
-SELECT day, category, member_state, count(*)::int AS hits,
-       sum({views}.record_key(event_id::text)) AS hits_key
-FROM {tables}.eurodac_hit_items WHERE day <= (SELECT day FROM {views}.data_until)
-GROUP BY day, category, member_state;
+SELECT day, category, member_state, hits::int AS hits, hits_key::numeric AS hits_key
+FROM {tables}.eurodac_hits_daily WHERE day <= (SELECT day FROM {views}.data_until);
 
 -- AMMR (2024/1351) requests out of and into the Netherlands: requested, accepted and refused
 -- on the day of the request and of the answer; transferred on the day of the transfer, and
@@ -497,17 +445,7 @@ GROUP BY day, direction, kind, member_state;
 -- Solidarity relocations (AMMR art. 67-68) into and out of the Netherlands: decided and
 -- transferred, each on its own day, by the pledge (year) they count against.
 CREATE VIEW {views}.pact_solidarity AS
-WITH counted AS (
-    SELECT decided_day AS day, direction, relocation_group, pledge_year, member_state,
-           1 AS decided, 0 AS transferred, {views}.record_key(event_id::text) AS k
-    FROM {tables}.solidarity_items
-    UNION ALL
-    SELECT transferred_day, direction, relocation_group, pledge_year, member_state, 0, 1,
-           {views}.record_key(event_id::text)
-    FROM {tables}.solidarity_items WHERE transferred_day IS NOT NULL
-)
 SELECT day, direction, relocation_group, pledge_year, member_state,
-       sum(decided)::int AS decided, sum(transferred)::int AS transferred,
-       sum(decided * k) AS decided_key, sum(transferred * k) AS transferred_key
-FROM counted WHERE day <= (SELECT day FROM {views}.data_until)
-GROUP BY day, direction, relocation_group, pledge_year, member_state;
+       decided::int AS decided, transferred::int AS transferred,
+       decided_key::numeric AS decided_key, transferred_key::numeric AS transferred_key
+FROM {tables}.solidarity_daily WHERE day <= (SELECT day FROM {views}.data_until);

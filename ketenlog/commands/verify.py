@@ -1,6 +1,7 @@
 """`ketenlog verify`: prove the live projections equal a fresh replay of the log up to the same
-offsets (a checksum per table and period, every difference listed), and walk every
-producer's hash chain (ketenlog.replay.verify). Exit 1 on any difference or break.
+offsets (a checksum per table and period, every difference listed), that each aggregate the
+views read equals its recompute from the live items, and walk every producer's hash chain
+(ketenlog.replay.verify). Exit 1 on any difference or break.
 """
 
 from __future__ import annotations
@@ -61,7 +62,21 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
         say(f"verify: live checksums written to {args.checksums}")
     broken = verified.chains is not None and _chains(verified.chains)
     lost = verified.timeline is not None and _timeline(verified.timeline)
-    return 1 if differences or broken or lost else 0
+    stale = _aggregates(verified.aggregates or {})
+    return 1 if differences or broken or lost or stale else 0
+
+
+def _aggregates(differing: dict[str, int]) -> bool:
+    """Print each aggregate that differs from its recompute; True when one does."""
+    for name, rows in differing.items():
+        if rows:
+            say(f"  aggregate {name}: {rows:,} rows differ from its recompute from the items")
+    stale = sum(1 for rows in differing.values() if rows)
+    if stale:
+        say(f"verify: {stale} aggregate(s) differ from the items they sum")
+    else:
+        say(f"verify: the {len(differing)} aggregates equal their recompute from the items")
+    return stale > 0
 
 
 def _timeline(audit: timeline_audit.TimelineAudit) -> bool:

@@ -1,0 +1,512 @@
+-- The reference for tests/integration/test_views_aggregates.py: projections/views.sql as it was
+-- before the views read the aggregates maintained on write (migration 017), every view
+-- computed from the items tables. Rendered like views.sql ({views}, {tables}); the views
+-- must give the same rows, row for row.
+
+-- Up to which day the log holds data: the (UTC) day of the latest valid time among the accepted
+-- events, never after today. No view has a day after it: a stock (occupancy, backlog, states)
+-- is known up to that day and not carried forward to today, which would look like data; a
+-- stay that ends on an 18th birthday still to come counts up to this day only. NULL on an
+-- empty log (then every view is empty).
+CREATE VIEW {views}.data_until AS
+SELECT least((max(occurred_at) AT TIME ZONE 'UTC')::date, (now() AT TIME ZONE 'UTC')::date) AS day
+FROM {tables}.timeline_events;
+
+-- A record's key for disclosure control (projections/disclosure.py, the cell key method): a
+-- public hash of the record's identity in 0 .. 2^32-1. A count's `<count>_key` column is the
+-- sum of the keys of the records it counts (a stock's: of those present), so it adds up like the
+-- count; the server's secret turns a cell's sum into its noise. hashtextextended is the hash of
+-- hash partitioning, which relies on it staying the same; five times cheaper than md5 here.
+CREATE FUNCTION {views}.record_key(identity text) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE
+AS $$ SELECT hashtextextended(identity, 0) & 4294967295 $$;
+
+-- New columns go after the existing ones: the contract's columns keep their places.
+CREATE VIEW {views}.inflow AS
+SELECT day, kind, unaccompanied_minor, count(*)::int AS applications, nationality, age_band, sex,
+       sum({views}.record_key(event_id::text)) AS applications_key
+FROM {tables}.inflow_items WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, kind, unaccompanied_minor, nationality, age_band, sex;
+
+-- Eurostat's person-based count of asylum applicants (FIRST and REPEAT applications; not
+-- nareizigers): each person once per month and once per year, FIRST_TIME when the person's
+-- first application in the log falls in that period. Persons, not applications, so a period
+-- is not the sum of shorter ones: one set of rows per period type. Within a period every
+-- application lies in one calendar year, so its age band is the same for all of them.
+CREATE VIEW {views}.inflow_eurostat AS
+WITH apps AS (
+    SELECT person_key, day, nationality, age_band, sex,
+           min(day) OVER (PARTITION BY person_key) AS first_day
+    FROM {tables}.inflow_items
+    WHERE kind IN ('FIRST', 'REPEAT') AND day <= (SELECT day FROM {views}.data_until)
+), per_person AS (
+    SELECT DISTINCT ON (t.period_type, a.person_key, 3) t.period_type, a.person_key,
+           date_trunc(t.period_type, a.day::timestamp)::date AS period,
+           date_trunc(t.period_type, a.first_day::timestamp)::date AS first_period,
+           a.nationality, a.age_band, a.sex
+    FROM apps a CROSS JOIN (VALUES ('month'), ('year')) AS t (period_type)
+    ORDER BY t.period_type, a.person_key, 3, a.day
+)
+SELECT period_type, period,
+       CASE WHEN first_period = period THEN 'FIRST_TIME' ELSE 'SUBSEQUENT' END AS applicant_type,
+       nationality, age_band, sex, count(*)::int AS applicants,
+       sum({views}.record_key(person_key)) AS applicants_key
+FROM per_person GROUP BY 1, 2, 3, 4, 5, 6;
+
+CREATE VIEW {views}.decisions AS
+SELECT day, track, outcome, count(*)::int AS decisions,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM decided_at - lodged_at) / 86400)
+           AS median_lead_days,
+       sum({views}.record_key(event_id::text)) AS decisions_key
+FROM {tables}.decision_items WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, track, outcome;
+
+-- Lead time from a case's first application to its decision, per period: percentiles do not
+-- add up across days or dimensions, so every period type and every combination of the
+-- dimensions has rows of its own (NULL track or outcome = all of them).
+CREATE VIEW {views}.decision_lead_times AS
+WITH d AS (
+    SELECT t.period_type, date_trunc(t.period_type, i.day::timestamp)::date AS period,
+           i.track, i.outcome, extract(epoch FROM i.decided_at - i.lodged_at) / 86400 AS lead_days,
+           {views}.record_key(i.event_id::text) AS k
+    FROM {tables}.decision_items i
+    CROSS JOIN (VALUES ('day'), ('week'), ('month'), ('year')) AS t (period_type)
+    WHERE i.lodged_at IS NOT NULL AND i.day <= (SELECT day FROM {views}.data_until)
+)
+SELECT period_type, period, track, outcome, count(*)::int AS decisions,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days) AS p50_lead_days,
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days) AS p90_lead_days,
+       sum(k) AS decisions_key
+FROM d
+GROUP BY GROUPING SETS (
+    (period_type, period, track, outcome), (period_type, period, track),
+    (period_type, period, outcome), (period_type, period));
+
+-- Demonstrable departure (DT&V; domain reference §5) = independent + forced, and DT&V counts a
+-- Dublin transfer as a forced departure (2024: forced 2,750, of which 1,740 Dublin transfers),
+-- so: INDEPENDENT, FORCED and DUBLIN_TRANSFER; without supervision (UNSUPERVISED) is not.
+CREATE VIEW {views}.departures AS
+SELECT day, kind, kind IN ('INDEPENDENT', 'FORCED', 'DUBLIN_TRANSFER') AS demonstrable,
+       count(*)::int AS departures, sum({views}.record_key(event_id::text)) AS departures_key
+FROM {tables}.departure_items WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, kind;
+
+-- Persons in reception at the end of each day, by location type: a running sum of arrivals
+-- (+1 on from_day) and leavings (-1 on to_day).
+CREATE VIEW {views}.coa_occupancy AS
+WITH deltas AS (
+    SELECT from_day AS day, location_type, 1 AS d, {views}.record_key(person_key || ':' || seq) AS k FROM {tables}.coa_stays
+    UNION ALL
+    SELECT to_day, location_type, -1, -{views}.record_key(person_key || ':' || seq)
+    FROM {tables}.coa_stays WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, location_type, sum(d) AS d, sum(k) AS k FROM deltas GROUP BY day, location_type
+), days AS (
+    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
+        AS day
+    FROM per_day
+), types AS (
+    SELECT DISTINCT location_type FROM per_day
+), running AS (
+    SELECT days.day, types.location_type,
+           sum(coalesce(per_day.d, 0)) OVER w AS persons,
+           sum(coalesce(per_day.k, 0)) OVER w AS persons_key
+    FROM days CROSS JOIN types
+    LEFT JOIN per_day ON per_day.day = days.day AND per_day.location_type = types.location_type
+    WINDOW w AS (PARTITION BY types.location_type ORDER BY days.day)
+)
+SELECT day, location_type, persons::int AS persons, persons_key FROM running WHERE persons <> 0;
+
+-- Persons in reception at the end of each day by location, location type and resident status:
+-- a running sum per combination over the days it changed, each level held until its next
+-- change (so only the days with someone there are expanded).
+CREATE VIEW {views}.coa_residents AS
+WITH deltas AS (
+    SELECT from_day AS day, location_type, location_id, resident_status, 1 AS d, {views}.record_key(person_key || ':' || seq) AS k
+    FROM {tables}.coa_stays
+    UNION ALL
+    SELECT to_day, location_type, location_id, resident_status, -1, -{views}.record_key(person_key || ':' || seq)
+    FROM {tables}.coa_stays WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, location_type, location_id, resident_status, sum(d) AS d, sum(k) AS k
+    FROM deltas GROUP BY day, location_type, location_id, resident_status
+), levels AS (
+    SELECT day, location_type, location_id, resident_status,
+           sum(d) OVER w AS persons, sum(k) OVER w AS persons_key, lead(day) OVER w AS next_day
+    FROM per_day
+    WINDOW w AS (PARTITION BY location_type, location_id, resident_status ORDER BY day)
+), last AS (
+    SELECT day FROM {views}.data_until
+)
+SELECT g.day::date AS day, l.location_type, l.location_id, l.resident_status,
+       l.persons::int AS persons, l.persons_key
+FROM levels l CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    l.day::timestamp, least(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+WHERE l.persons <> 0;
+
+-- Places at each open location at the end of each day.
+CREATE VIEW {views}.coa_capacity AS
+WITH last AS (
+    SELECT day FROM {views}.data_until
+)
+SELECT g.day::date AS day, c.location_type, c.location_id, sum(c.places)::int AS places
+FROM {tables}.location_capacity c CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    c.from_day::timestamp, least(c.to_day - 1, last.day)::timestamp, interval '1 day')
+    AS g (day)
+GROUP BY 1, 2, 3;
+
+-- Occupancy against capacity per day and location: persons (all resident statuses), places,
+-- and the occupancy rate in percent (NULL without places, e.g. UNPLACED). One running sum of
+-- both per location over the days either changed, each level held until the next change:
+-- no per-status split and no join of two day-by-day expansions (the dashboard asks for it).
+CREATE VIEW {views}.coa_occupancy_capacity AS
+WITH deltas AS (
+    SELECT from_day AS day, location_type, location_id, 1 AS persons, 0 AS places, {views}.record_key(person_key || ':' || seq) AS k
+    FROM {tables}.coa_stays
+    UNION ALL
+    SELECT to_day, location_type, location_id, -1, 0, -{views}.record_key(person_key || ':' || seq)
+    FROM {tables}.coa_stays WHERE to_day IS NOT NULL
+    UNION ALL
+    SELECT from_day, location_type, location_id, 0, places, 0 FROM {tables}.location_capacity
+    UNION ALL
+    SELECT to_day, location_type, location_id, 0, -places, 0
+    FROM {tables}.location_capacity WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, location_type, location_id, sum(persons) AS persons, sum(places) AS places,
+           sum(k) AS k
+    FROM deltas GROUP BY day, location_type, location_id
+), levels AS (
+    SELECT day, location_type, location_id,
+           sum(persons) OVER w AS persons, sum(places) OVER w AS places,
+           sum(k) OVER w AS persons_key,
+           lead(day) OVER w AS next_day
+    FROM per_day
+    WINDOW w AS (PARTITION BY location_type, location_id ORDER BY day)
+), last AS (
+    SELECT day FROM {views}.data_until
+)
+SELECT g.day::date AS day, l.location_type, l.location_id, l.persons::int AS persons,
+       l.places::int AS places,
+       round(100.0 * l.persons / nullif(l.places, 0), 1) AS occupancy_rate, l.persons_key
+FROM levels l CROSS JOIN last
+CROSS JOIN LATERAL generate_series(
+    l.day::timestamp, least(l.next_day - 1, last.day)::timestamp, interval '1 day') AS g (day)
+WHERE l.persons <> 0 OR l.places <> 0;
+
+-- COA's relocations per resident per year: the year's relocations divided by its average
+-- number of residents, i.e. by its resident days over the days in the year — a rate per
+-- resident-year, so a year the log holds in part (or the current one) is annualised. The same
+-- for children (under 18 by the age reached in the year). Stays count up to the log's last day
+-- (data_until), open ones and those ending on an 18th birthday still to come alike.
+CREATE VIEW {views}.coa_relocations AS
+WITH until AS (
+    SELECT day FROM {views}.data_until
+), days AS (
+    SELECT g.year::date AS period, s.minor,
+           sum(greatest(0, least(s.to_day, until.day + 1, (g.year + interval '1 year')::date)
+                           - greatest(s.from_day, g.year::date))) AS resident_days
+    FROM {tables}.coa_stays s CROSS JOIN until
+    CROSS JOIN LATERAL generate_series(
+        date_trunc('year', s.from_day::timestamp),
+        least(s.to_day - 1, until.day)::timestamp, interval '1 year') AS g (year)
+    GROUP BY 1, 2
+), moves AS (
+    SELECT date_trunc('year', day::timestamp)::date AS period, minor, count(*) AS relocations
+    FROM {tables}.relocation_items WHERE day <= (SELECT day FROM until) GROUP BY 1, 2
+), per_year AS (
+    SELECT period,
+           coalesce(sum(m.relocations), 0)::int AS relocations,
+           coalesce(sum(d.resident_days), 0)::int AS resident_days,
+           coalesce(sum(m.relocations) FILTER (WHERE minor), 0)::int AS child_relocations,
+           coalesce(sum(d.resident_days) FILTER (WHERE minor), 0)::int AS child_resident_days,
+           ((period + interval '1 year')::date - period)::numeric AS year_days
+    FROM days d FULL JOIN moves m USING (period, minor)
+    GROUP BY period
+)
+SELECT 'year'::text AS period_type, period, relocations, resident_days, child_relocations,
+       child_resident_days,
+       round(relocations * year_days / nullif(resident_days, 0), 3)
+           AS relocations_per_resident_year,
+       round(child_relocations * year_days / nullif(child_resident_days, 0), 3)
+           AS child_relocations_per_resident_year
+FROM per_year;
+
+CREATE VIEW {views}.goo_occupancy AS
+WITH deltas AS (
+    SELECT from_day AS day, 1 AS d, {views}.record_key(person_key || ':' || seq) AS k FROM {tables}.goo_stays
+    UNION ALL
+    SELECT to_day, -1, -{views}.record_key(person_key || ':' || seq) FROM {tables}.goo_stays WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, sum(d) AS d, sum(k) AS k FROM deltas GROUP BY day
+), days AS (
+    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
+        AS day
+    FROM per_day
+)
+SELECT days.day, (sum(coalesce(per_day.d, 0)) OVER w)::int AS persons,
+       sum(coalesce(per_day.k, 0)) OVER w AS persons_key
+FROM days LEFT JOIN per_day ON per_day.day = days.day
+WINDOW w AS (ORDER BY days.day);
+
+-- Pending at the end of each day, and of those pending longer than the legal decision period
+-- of six months (Vreemdelingenwet art. 42; extensions to 15 months are not recorded as events).
+CREATE VIEW {views}.decision_backlog AS
+WITH spans AS (
+    SELECT lodged_day AS from_day, decided_day AS to_day, false AS beyond, {views}.record_key(person_key || ':' || case_id) AS k
+    FROM {tables}.case_items
+    WHERE decided_day IS NULL OR lodged_day < decided_day
+    UNION ALL
+    SELECT (lodged_day + interval '6 months')::date, decided_day, true, {views}.record_key(person_key || ':' || case_id)
+    FROM {tables}.case_items
+    WHERE decided_day IS NULL OR (lodged_day + interval '6 months')::date < decided_day
+), deltas AS (
+    SELECT from_day AS day, beyond, 1 AS d, k FROM spans
+    UNION ALL
+    SELECT to_day, beyond, -1, -k FROM spans WHERE to_day IS NOT NULL
+), per_day AS (
+    SELECT day, sum(d) FILTER (WHERE NOT beyond) AS pending, sum(d) FILTER (WHERE beyond) AS late,
+           sum(k) FILTER (WHERE NOT beyond) AS pending_key,
+           sum(k) FILTER (WHERE beyond) AS late_key
+    FROM deltas GROUP BY day
+), days AS (
+    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
+        AS day
+    FROM per_day
+)
+SELECT days.day,
+       (sum(coalesce(per_day.pending, 0)) OVER w)::int AS pending,
+       (sum(coalesce(per_day.late, 0)) OVER w)::int AS pending_beyond_legal_period,
+       sum(coalesce(per_day.pending_key, 0)) OVER w AS pending_key,
+       sum(coalesce(per_day.late_key, 0)) OVER w AS pending_beyond_legal_period_key
+FROM days LEFT JOIN per_day ON per_day.day = days.day
+WINDOW w AS (ORDER BY days.day);
+
+-- Per municipality and task period: the task, status holders linked and housed so far, and
+-- what is left of the task (the backlog; never below zero).
+CREATE VIEW {views}.housing AS
+WITH steps AS (
+    SELECT municipality_code, task_period,
+           count(*) FILTER (WHERE step = 'LINKED')::int AS linked,
+           count(*) FILTER (WHERE step = 'HOUSED')::int AS housed
+    FROM {tables}.housing_items GROUP BY municipality_code, task_period
+), tasks AS (
+    SELECT municipality_code, task_period, sum(task)::int AS task
+    FROM {tables}.housing_tasks GROUP BY municipality_code, task_period
+)
+SELECT municipality_code, task_period,
+       coalesce(tasks.task, 0) AS task,
+       coalesce(steps.linked, 0) AS linked,
+       coalesce(steps.housed, 0) AS housed,
+       greatest(coalesce(tasks.task, 0) - coalesce(steps.housed, 0), 0) AS backlog
+FROM tasks FULL JOIN steps USING (municipality_code, task_period);
+
+-- A change moves one subject (a case, a reception, ...) out of from_state and into to_state
+-- on the day of its valid time; the running sum is the number in each state.
+CREATE VIEW {views}.lifecycle AS
+WITH deltas AS (
+    SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, lifecycle, to_state AS state, 1 AS d,
+           {views}.record_key(person_key || ':' || lifecycle || ':' || subject) AS k
+    FROM {tables}.state_changes
+    UNION ALL
+    SELECT (occurred_at AT TIME ZONE 'UTC')::date, lifecycle, from_state, -1, -{views}.record_key(person_key || ':' || lifecycle || ':' || subject)
+    FROM {tables}.state_changes WHERE from_state IS NOT NULL
+), per_day AS (
+    SELECT day, lifecycle, state, sum(d) AS d, sum(k) AS k
+    FROM deltas GROUP BY day, lifecycle, state
+), days AS (
+    SELECT generate_series(min(day), (SELECT day FROM {views}.data_until), interval '1 day')::date
+        AS day
+    FROM per_day
+), keys AS (
+    SELECT DISTINCT lifecycle, state FROM per_day
+), running AS (
+    SELECT days.day, keys.lifecycle, keys.state,
+           sum(coalesce(per_day.d, 0)) OVER w AS subjects,
+           sum(coalesce(per_day.k, 0)) OVER w AS subjects_key
+    FROM days CROSS JOIN keys
+    LEFT JOIN per_day ON per_day.day = days.day AND per_day.lifecycle = keys.lifecycle
+                     AND per_day.state = keys.state
+    WINDOW w AS (PARTITION BY keys.lifecycle, keys.state ORDER BY days.day)
+)
+SELECT day, lifecycle, state, subjects::int AS subjects, subjects_key
+FROM running WHERE subjects <> 0;
+
+CREATE VIEW {views}.anomalies AS
+SELECT (occurred_at AT TIME ZONE 'UTC')::date AS day, kind, count(*)::int AS anomalies,
+       sum({views}.record_key(person_key || ':' || seq)) AS anomalies_key
+FROM {tables}.anomalies
+WHERE (occurred_at AT TIME ZONE 'UTC')::date <= (SELECT day FROM {views}.data_until)
+GROUP BY 1, 2;
+
+-- The EU Migration Pact (docs/projections.md, "The EU Migration Pact"). Each figure counts on
+-- the day of its own instant (a screening's start and its completion, a request and its
+-- answer); nothing after data_until counts, and what happens after it is not known yet: a
+-- screening completed later is still NOT_COMPLETED, a border procedure ended later is open.
+
+-- Screenings (Screening Regulation 2024/1356): started on the day of ScreeningStarted, by
+-- location and the referral the screening ended with (NOT_COMPLETED while it runs); completed
+-- on the day of completion, and of those within 7 days of the start (art. 8(3)).
+CREATE VIEW {views}.pact_screenings AS
+WITH until AS (
+    SELECT day FROM {views}.data_until
+), s AS (
+    SELECT (i.started_at AT TIME ZONE 'UTC')::date AS started_day,
+           CASE WHEN (i.completed_at AT TIME ZONE 'UTC')::date <= until.day
+                THEN (i.completed_at AT TIME ZONE 'UTC')::date END AS completed_day,
+           i.location, coalesce(i.referral, 'UNKNOWN') AS referral,
+           extract(epoch FROM i.completed_at - i.started_at) <= 7 * 86400 AS within_7_days,
+           {views}.record_key(i.event_id::text) AS k
+    FROM {tables}.screening_items i CROSS JOIN until
+), counted AS (
+    SELECT started_day AS day, location,
+           CASE WHEN completed_day IS NULL THEN 'NOT_COMPLETED' ELSE referral END AS referral,
+           1 AS started, 0 AS completed, 0 AS within_7_days, k
+    FROM s
+    UNION ALL
+    SELECT completed_day, location, referral, 0, 1, within_7_days::int, k
+    FROM s WHERE completed_day IS NOT NULL
+)
+SELECT day, location, referral, sum(started)::int AS started, sum(completed)::int AS completed,
+       sum(within_7_days)::int AS within_7_days, sum(started * k) AS started_key,
+       sum(completed * k) AS completed_key, sum(within_7_days * k) AS within_7_days_key
+FROM counted WHERE day <= (SELECT day FROM until)
+GROUP BY day, location, referral;
+
+-- How long the screenings completed in each period took, in hours: mean and median per
+-- period type and every combination of location and referral (NULL = all), as the decisions'
+-- lead times (a median does not add up).
+CREATE VIEW {views}.pact_screening_durations AS
+WITH d AS (
+    SELECT t.period_type,
+           date_trunc(t.period_type, (i.completed_at AT TIME ZONE 'UTC')::date::timestamp)::date
+               AS period,
+           i.location, coalesce(i.referral, 'UNKNOWN') AS referral,
+           extract(epoch FROM i.completed_at - i.started_at) / 3600 AS hours,
+           {views}.record_key(i.event_id::text) AS k
+    FROM {tables}.screening_items i
+    CROSS JOIN (VALUES ('day'), ('week'), ('month'), ('year')) AS t (period_type)
+    WHERE (i.completed_at AT TIME ZONE 'UTC')::date <= (SELECT day FROM {views}.data_until)
+)
+SELECT period_type, period, location, referral, count(*)::int AS completed,
+       avg(hours) AS mean_duration_hours,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY hours) AS median_duration_hours,
+       sum(k) AS completed_key
+FROM d
+GROUP BY GROUPING SETS (
+    (period_type, period, location, referral), (period_type, period, location),
+    (period_type, period, referral), (period_type, period));
+
+-- Asylum border procedures (APR 2024/1348 art. 43-54): started on the day of TrackAssigned
+-- BORDER; decided within the maximum (by the decision's outcome), maximum reached, or ended
+-- otherwise (another track, a departure) on the day it ended; and, on the day its deadline
+-- fell, each one still open at the end of the data although its maximum has passed (the fold
+-- ends it at the deadline when the case's next event arrives: it then moves to
+-- maximum_reached on the same day). outcome is NONE on every count but decided.
+CREATE VIEW {views}.pact_border_procedures AS
+WITH until AS (
+    SELECT day FROM {views}.data_until
+), b AS (
+    SELECT (i.started_at AT TIME ZONE 'UTC')::date AS started_day,
+           CASE WHEN (i.ended_at AT TIME ZONE 'UTC')::date <= until.day
+                THEN (i.ended_at AT TIME ZONE 'UTC')::date END AS ended_day,
+           (i.deadline AT TIME ZONE 'UTC')::date AS deadline_day, i.result, i.outcome,
+           {views}.record_key(i.event_id::text) AS k
+    FROM {tables}.border_procedure_items i CROSS JOIN until
+), counted AS (
+    SELECT started_day AS day, 'NONE' AS outcome, 1 AS started, 0 AS decided,
+           0 AS maximum_reached, 0 AS ended_otherwise, 0 AS open_past_maximum, k
+    FROM b
+    UNION ALL
+    SELECT ended_day,
+           CASE WHEN result = 'DECIDED' THEN coalesce(outcome, 'UNKNOWN') ELSE 'NONE' END, 0,
+           (result = 'DECIDED')::int, (result = 'MAXIMUM_REACHED')::int,
+           (result IS DISTINCT FROM 'DECIDED' AND result IS DISTINCT FROM 'MAXIMUM_REACHED')::int,
+           0, k
+    FROM b WHERE ended_day IS NOT NULL
+    UNION ALL
+    SELECT deadline_day, 'NONE', 0, 0, 0, 0, 1, k FROM b WHERE ended_day IS NULL
+)
+SELECT day, outcome, sum(started)::int AS started, sum(decided)::int AS decided,
+       sum(maximum_reached)::int AS maximum_reached, sum(ended_otherwise)::int AS ended_otherwise,
+       sum(open_past_maximum)::int AS open_past_maximum, sum(started * k) AS started_key,
+       sum(decided * k) AS decided_key, sum(maximum_reached * k) AS maximum_reached_key,
+       sum(ended_otherwise * k) AS ended_otherwise_key,
+       sum(open_past_maximum * k) AS open_past_maximum_key
+FROM counted WHERE day <= (SELECT day FROM until)
+GROUP BY day, outcome;
+
+-- Departures from the return border procedure (Regulation 2024/1349): the case was in it
+-- when the person left.
+CREATE VIEW {views}.pact_border_returns AS
+SELECT day, kind, count(*)::int AS departures,
+       sum({views}.record_key(event_id::text)) AS departures_key
+FROM {tables}.departure_items
+WHERE border_return AND day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, kind;
+
+-- Eurodac hits (Regulation 2024/1358) by the hit's category and the member state it points to.
+CREATE VIEW {views}.pact_eurodac_hits AS
+SELECT day, category, member_state, count(*)::int AS hits,
+       sum({views}.record_key(event_id::text)) AS hits_key
+FROM {tables}.eurodac_hit_items WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, category, member_state;
+
+-- AMMR (2024/1351) requests out of and into the Netherlands: requested, accepted and refused
+-- on the day of the request and of the answer; transferred on the day of the transfer, and
+-- of those within the time limit (art. 46); and, on the first day past the time limit, each
+-- accepted request still not transferred at the end of the data.
+CREATE VIEW {views}.pact_ammr AS
+WITH until AS (
+    SELECT day FROM {views}.data_until
+), counted AS (
+    SELECT requested_day AS day, direction, kind, member_state, 1 AS requested, 0 AS accepted,
+           0 AS refused, 0 AS transferred, 0 AS transferred_within_time_limit,
+           0 AS open_past_time_limit, {views}.record_key(event_id::text) AS k
+    FROM {tables}.ammr_items
+    UNION ALL
+    SELECT answered_day, direction, kind, member_state, 0, (answer = 'ACCEPTED')::int,
+           (answer = 'REFUSED')::int, 0, 0, 0, {views}.record_key(event_id::text)
+    FROM {tables}.ammr_items WHERE answered_day IS NOT NULL AND answer IN ('ACCEPTED', 'REFUSED')
+    UNION ALL
+    SELECT transferred_day, direction, kind, member_state, 0, 0, 0, 1,
+           coalesce(transferred_day <= time_limit, false)::int, 0,
+           {views}.record_key(event_id::text)
+    FROM {tables}.ammr_items WHERE transferred_day IS NOT NULL
+    UNION ALL
+    SELECT time_limit + 1, direction, kind, member_state, 0, 0, 0, 0, 0, 1,
+           {views}.record_key(event_id::text)
+    FROM {tables}.ammr_items CROSS JOIN until
+    WHERE answer = 'ACCEPTED' AND time_limit IS NOT NULL
+      AND (transferred_day IS NULL OR transferred_day > until.day)
+)
+SELECT day, direction, kind, member_state, sum(requested)::int AS requested,
+       sum(accepted)::int AS accepted, sum(refused)::int AS refused,
+       sum(transferred)::int AS transferred,
+       sum(transferred_within_time_limit)::int AS transferred_within_time_limit,
+       sum(open_past_time_limit)::int AS open_past_time_limit,
+       sum(requested * k) AS requested_key, sum(accepted * k) AS accepted_key,
+       sum(refused * k) AS refused_key, sum(transferred * k) AS transferred_key,
+       sum(transferred_within_time_limit * k) AS transferred_within_time_limit_key,
+       sum(open_past_time_limit * k) AS open_past_time_limit_key
+FROM counted WHERE day <= (SELECT day FROM until)
+GROUP BY day, direction, kind, member_state;
+
+-- Solidarity relocations (AMMR art. 67-68) into and out of the Netherlands: decided and
+-- transferred, each on its own day, by the pledge (year) they count against.
+CREATE VIEW {views}.pact_solidarity AS
+WITH counted AS (
+    SELECT decided_day AS day, direction, relocation_group, pledge_year, member_state,
+           1 AS decided, 0 AS transferred, {views}.record_key(event_id::text) AS k
+    FROM {tables}.solidarity_items
+    UNION ALL
+    SELECT transferred_day, direction, relocation_group, pledge_year, member_state, 0, 1,
+           {views}.record_key(event_id::text)
+    FROM {tables}.solidarity_items WHERE transferred_day IS NOT NULL
+)
+SELECT day, direction, relocation_group, pledge_year, member_state,
+       sum(decided)::int AS decided, sum(transferred)::int AS transferred,
+       sum(decided * k) AS decided_key, sum(transferred * k) AS transferred_key
+FROM counted WHERE day <= (SELECT day FROM {views}.data_until)
+GROUP BY day, direction, relocation_group, pledge_year, member_state;

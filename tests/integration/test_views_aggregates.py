@@ -249,3 +249,45 @@ def test_an_aggregate_changed_behind_the_triggers_differs_from_its_recompute(
         assert set(aggregates.differences(conn, LIVE).values()) == {0}
         conn.execute("UPDATE decisions_daily SET decisions = decisions + 1")
         assert aggregates.differences(conn, LIVE)["decisions_daily"] == 2
+
+
+@pytest.mark.parametrize("search_path", ["public", "analyst, public"])
+def test_every_writer_keeps_the_aggregates_whatever_its_search_path(
+    fresh_db: str, search_path: str
+) -> None:
+    """The trigger's static statements (a writer whose first schema is the table's, as the
+    processor) and its dynamic ones (any other writer) keep the same aggregates, through
+    insert, update and delete of a table with two aggregates; emptied rows go."""
+    with connect(fresh_db) as conn:
+        migrate(conn, LIVE)
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.SQL(search_path)))
+        stays = "public.coa_stays (person_key, seq, from_day, to_day, location_type, location_id)"
+        with conn.transaction():
+            conn.execute(
+                f"INSERT INTO {stays} VALUES"
+                " ('p1', 0, '2026-01-02', '2026-01-04', 'AZC', 'L1'),"
+                " ('p2', 0, '2026-01-02', NULL, 'AZC', 'L1'),"
+                " ('p3', 0, '2026-01-03', NULL, 'POL', 'L2')"
+            )
+        occupancy = (
+            "SELECT day, location_type, persons FROM public.coa_occupancy_deltas ORDER BY 1, 2"
+        )
+        assert conn.execute(occupancy).fetchall() == [
+            (date(2026, 1, 2), "AZC", 2),
+            (date(2026, 1, 3), "POL", 1),
+            (date(2026, 1, 4), "AZC", -1),
+        ]
+        with conn.transaction():
+            conn.execute(
+                "UPDATE public.coa_stays SET to_day = '2026-01-05' WHERE person_key = 'p1'"
+            )
+            conn.execute("DELETE FROM public.coa_stays WHERE person_key = 'p3'")
+        assert conn.execute(occupancy).fetchall() == [
+            (date(2026, 1, 2), "AZC", 2),
+            (date(2026, 1, 5), "AZC", -1),
+        ]
+        assert set(aggregates.differences(conn, LIVE).values()) == {0}
+        with conn.transaction():
+            conn.execute("DELETE FROM public.coa_stays")
+        for table in ("coa_occupancy_deltas", "coa_location_deltas"):
+            assert conn.execute(f"SELECT count(*) FROM public.{table}").fetchone() == (0,)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -37,6 +38,8 @@ Send = Callable[[str, list[Outgoing]], Awaitable[None]]
 Seek = Callable[[TopicPartition, int], Awaitable[None]]
 Earliest = Callable[[list[TopicPartition]], Awaitable[dict[TopicPartition, int]]]
 RecordFault = Callable[[datetime, str], Awaitable[None]]
+# A partition sought back whose re-read has not come within this long is sought again.
+RESEEK_AFTER_S = 5.0
 
 
 @dataclass
@@ -95,6 +98,8 @@ class BatchProcessor:
         self._clock = clock
         self.positions: dict[TopicPartition, int] = {}
         self._log_start: dict[TopicPartition, int] = {}
+        # Partitions sought back to an offset whose re-read has not arrived yet, and when.
+        self._sought: dict[TopicPartition, tuple[int, float]] = {}
         self.counters = Counters()
         self.last_error: tuple[datetime, str] | None = None
         self._unrecorded: list[tuple[datetime, str]] = []
@@ -135,12 +140,25 @@ class BatchProcessor:
 
     async def handle(self, records: list[Raw]) -> None:
         fresh, gaps = self.in_order(records)
-        if gaps:
-            earliest = await self._earliest(list(gaps))
-            for tp, offset in gaps.items():
+        for r in fresh:
+            self._sought.pop((r.topic, r.partition), None)
+        # The records already fetched behind a jump ahead show the same gap until the re-read
+        # arrives: seeking again each time would throw the re-read away. Seek once, and again
+        # only if the re-read is that late (a rebalance can undo a seek).
+        now = time.monotonic()
+        due = {
+            tp: offset
+            for tp, offset in gaps.items()
+            if self._sought.get(tp, (None, 0.0))[0] != offset
+            or now - self._sought[tp][1] > RESEEK_AFTER_S
+        }
+        if due:
+            earliest = await self._earliest(list(due))
+            for tp, offset in due.items():
                 # Offsets below the log start no longer exist: continue from the log start.
                 self._log_start[tp] = earliest.get(tp, 0)
                 await self._seek(tp, max(offset, self._log_start[tp]))
+                self._sought[tp] = (offset, now)
                 self.counters.seeks += 1
         if fresh:
             await self._isolating(fresh)
@@ -215,11 +233,16 @@ class BatchProcessor:
         )
         try:
             async with self._store.transaction() as tx:
-                seen = await tx.seen([fact.key for _, fact in result.accepted])
+                # Every accepted record's person is locked, also one whose records all turn
+                # out to be duplicates: one round trip for the locks, the duplicates and the
+                # stored states' fact counts.
+                seen, stored = await tx.start(
+                    [fact.key for _, fact in result.accepted],
+                    sorted({fact.person_key for _, fact in result.accepted}),
+                )
                 new = new_facts(result.accepted, seen)
                 persons = sorted({fact.person_key for _, fact in new})
-                await tx.lock_persons(persons)
-                histories = await self._histories(tx, persons)
+                histories = await self._histories(tx, persons, stored)
                 judged = {fact.person_key for _, fact in new if target_of(fact) is not None}
                 known = {key: {f.event_id: f.producer for f in histories[key][1]} for key in judged}
                 # Refused ones are dead letters, but stored: the fold must see them to record
@@ -286,11 +309,11 @@ class BatchProcessor:
             self.counters.by_reason[reason] = self.counters.by_reason.get(reason, 0) + 1
 
     async def _histories(
-        self, tx: ProcessingTx, persons: list[str]
+        self, tx: ProcessingTx, persons: list[str], stored: dict[str, int]
     ) -> dict[str, tuple[Entry | None, list[Fact]]]:
         """Every touched person's stored history, from the cache when it still matches the
-        store, else from the store. Runs under the persons' locks."""
-        stored = await tx.fact_counts(persons)
+        store (`stored`: the fact counts of the stored states), else from the store. Runs
+        under the persons' locks."""
         cached = {key: self._cache.valid(key, stored.get(key)) for key in persons}
         # No stored state means no earlier facts: state and facts are written together.
         reload = [key for key in persons if cached[key] is None and key in stored]

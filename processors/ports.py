@@ -32,13 +32,13 @@ class PersonWrite:
 
 
 class ProcessingTx(Protocol):
-    async def seen(self, keys: list[FactKey]) -> set[FactKey]:
-        """Which (event id, person key) pairs are stored already."""
-        ...
-
-    async def lock_persons(self, person_keys: list[str]) -> None: ...
-    async def fact_counts(self, person_keys: list[str]) -> dict[str, int]:
-        """How many facts each person's stored state was folded from (absent: no state)."""
+    async def start(
+        self, keys: list[FactKey], person_keys: list[str]
+    ) -> tuple[set[FactKey], dict[str, int]]:
+        """Lock the persons for the rest of the transaction (two workers briefly owning a
+        partition during a rebalance must not interleave one person's refold), then which
+        (event id, person key) pairs are stored already, and how many facts each person's
+        stored state was folded from (absent: no state)."""
         ...
 
     async def histories(self, person_keys: list[str]) -> dict[str, list[Fact]]: ...

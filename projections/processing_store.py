@@ -122,26 +122,34 @@ class PgProcessingTx:
         self._conn = conn
         self._fact_type = fact_type
 
-    async def seen(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        if not keys:
-            return set()
-        cur = await self._conn.execute(
-            "SELECT event_id::text, person_key FROM timeline_events"
-            " WHERE event_id = ANY(%s::uuid[])",
-            ([event_id for event_id, _ in keys],),
-            binary=True,
-        )
-        return {(e, p) for e, p in await cur.fetchall()} & set(keys)
-
-    async def lock_persons(self, person_keys: list[str]) -> None:
-        # Two workers briefly owning a partition during a rebalance must not interleave the
-        # refold of one person; sorted so that concurrent batches cannot deadlock.
-        await self._conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
-            " FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) keys",
-            (sorted(set(person_keys)),),
-            binary=True,
-        )
+    async def start(
+        self, keys: list[tuple[str, str]], person_keys: list[str]
+    ) -> tuple[set[tuple[str, str]], dict[str, int]]:
+        """The locks, the stored keys and the fact counts in one round trip (a pipeline: the
+        server runs the three in order, so both reads are under the locks)."""
+        if not person_keys:
+            return set(), {}
+        async with self._conn.pipeline():
+            # Sorted, so that concurrent batches cannot deadlock.
+            await self._conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(k, 0))"
+                " FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) keys",
+                (sorted(set(person_keys)),),
+                binary=True,
+            )
+            seen = await self._conn.execute(
+                "SELECT event_id::text, person_key FROM timeline_events"
+                " WHERE event_id = ANY(%s::uuid[])",
+                ([event_id for event_id, _ in keys],),
+                binary=True,
+            )
+            counts = await self._conn.execute(
+                "SELECT person_key, facts FROM person_state WHERE person_key = ANY(%s)",
+                (person_keys,),
+                binary=True,
+            )
+        stored = {(e, p) for e, p in await seen.fetchall()} & set(keys)
+        return stored, {key: int(n) for key, n in await counts.fetchall()}
 
     async def histories(self, person_keys: list[str]) -> dict[str, list[Any]]:
         out: dict[str, list[Any]] = {k: [] for k in person_keys}
@@ -155,16 +163,6 @@ class PgProcessingTx:
         for person_key, fact in await cur.fetchall():
             out[person_key].append(self._fact_type.from_json(fact))
         return out
-
-    async def fact_counts(self, person_keys: list[str]) -> dict[str, int]:
-        if not person_keys:
-            return {}
-        cur = await self._conn.execute(
-            "SELECT person_key, facts FROM person_state WHERE person_key = ANY(%s)",
-            (person_keys,),
-            binary=True,
-        )
-        return {key: int(n) for key, n in await cur.fetchall()}
 
     async def add_facts(self, facts: Sequence[Any]) -> None:
         """Facts as domain.facts.Fact (duck-typed: this package imports no processors)."""

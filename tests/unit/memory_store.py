@@ -32,14 +32,11 @@ class MemoryTx:
     def __init__(self, store: MemoryStore) -> None:
         self.s = store
 
-    async def seen(self, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
-        return {k for k in keys if k in self.s.facts}
-
-    async def lock_persons(self, person_keys: list[str]) -> None:
-        return None
-
-    async def fact_counts(self, person_keys: list[str]) -> dict[str, int]:
-        return {k: self.s.counts[k] for k in person_keys if k in self.s.counts}
+    async def start(
+        self, keys: list[tuple[str, str]], person_keys: list[str]
+    ) -> tuple[set[tuple[str, str]], dict[str, int]]:
+        seen = {k for k in keys if k in self.s.facts}
+        return seen, {k: self.s.counts[k] for k in person_keys if k in self.s.counts}
 
     async def histories(self, person_keys: list[str]) -> dict[str, list[Fact]]:
         self.s.reloads += len(person_keys)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -11,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from kafka.partitioner.default import murmur2
 
-from processors.batch import BatchProcessor
+from processors.batch import RESEEK_AFTER_S, BatchProcessor
 from processors.checks import Reason, partition_of
 from processors.timeline import gate, new_facts
 from producers.prepare import InvalidEventError
@@ -271,3 +273,42 @@ def test_a_field_that_declares_max_length_may_be_longer_and_no_longer() -> None:
     assert problems("d" * 500, sv) == ["description"], "128 characters unless declared"
     assert problems("d" * 500, declared) == []
     assert problems("d" * 2001, declared) == ["description"]
+
+
+def test_a_jump_ahead_is_sought_back_once_until_the_re_read_arrives() -> None:
+    """The records fetched behind a jump ahead show the same gap: one seek, not one per batch
+    (each seek would throw the re-read away), and again only once the re-read is late."""
+    sought: list[tuple[tuple[str, int], int]] = []
+
+    async def seek(tp: tuple[str, int], offset: int) -> None:
+        sought.append((tp, offset))
+
+    async def earliest(tps: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return {tp: 0 for tp in tps}
+
+    async def never(*_: Any) -> Any:
+        raise AssertionError("nothing to apply")
+
+    processor = BatchProcessor(
+        "g",
+        codec=default_codec(),
+        store=None,  # type: ignore[arg-type]
+        send=never,
+        seek=seek,
+        earliest=earliest,
+        partitions=None,
+    )
+    processor.positions = {("t", 0): 5}
+    ahead = [Raw("t", 0, o, None, b"", [], 0) for o in (9, 10)]
+
+    async def scenario() -> None:
+        await processor.handle(ahead)
+        await processor.handle([Raw("t", 0, 11, None, b"", [], 0)])
+        assert sought == [(("t", 0), 5)]
+        # The re-read is late: a rebalance may have undone the seek.
+        processor._sought[("t", 0)] = (5, time.monotonic() - RESEEK_AFTER_S - 1)
+        await processor.handle([Raw("t", 0, 12, None, b"", [], 0)])
+        assert sought == [(("t", 0), 5)] * 2
+
+    asyncio.run(scenario())
+    assert processor.counters.seeks == 2

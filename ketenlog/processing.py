@@ -37,7 +37,7 @@ class ProcessingError(Exception):
 class ProcessOptions:
     until_idle: bool = False
     batch_size: int = 10_000
-    batch_wait_s: float = 0.1
+    batch_wait_s: float = 0.01
     group: str = DEFAULT_GROUP
     catch_up_over: int | None = 50_000
     """Catch up at batch speed when at least this many records (and a quarter of the log)

@@ -43,7 +43,9 @@ class WorkerConfig:
     # of the log is waiting (a backlog) are gathered into one batch (see `timeline`).
     batch_size: int = 10_000
     take_size: int = 2000
-    batch_within_s: float = 0.5
+    # How long a take waits for records after the batch before it (faust fills, then the
+    # agent folds): what a record waits on top of the fold when the processor keeps up.
+    batch_within_s: float = 0.01
     until_idle: bool = False
     report_every_s: float = 2.0
     # Where each input partition ended when the worker started (set for --until-idle).

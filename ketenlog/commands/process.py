@@ -28,13 +28,14 @@ def register(registry: Registry) -> None:
         type=int,
         default=10_000,
         help="most records per batch (a backlog is folded in batches this large; under a "
-        "steady load a batch holds what arrived within --batch-wait)",
+        "steady load a batch holds what arrived during the fold before and --batch-wait)",
     )
     parser.add_argument(
         "--batch-wait",
         type=float,
-        default=0.1,
-        help="seconds a batch waits to fill before it is processed (latency vs. batch size)",
+        default=0.01,
+        help="seconds a batch waits to fill after the one before is folded (latency vs. batch "
+        "size; default 0.01)",
     )
     parser.add_argument(
         "--group", default=DEFAULT_GROUP, help=f"consumer group (default {DEFAULT_GROUP})"

@@ -220,20 +220,23 @@ def main() -> int:
         rate = max_rate / 2
         say(f"maximum sustained ingest ~{max_rate:,.0f} events/s; open loop at {rate:,.0f}/s")
 
-        def send_processor(tag: str) -> Send:
+        def send_processor(tag: str, first: int) -> Send:
+            # Persons numbered from `first`: each phase's are new persons, not the burst's.
             def send(i: int, acks: dict[str, float]) -> str:
                 # Chained and signed as every agency record is (an unsigned one would be
                 # dead-lettered), and sent at once, not with a chunk.
-                event_id, future = publisher.publish_now(application(f"{run}{tag}", i))
+                event_id, future = publisher.publish_now(application(f"{run}{tag}", first + i))
                 future.add_callback(lambda _m, e=event_id: acks.setdefault(e, time.monotonic()))
                 return event_id
 
             return send
 
         runs: dict[float, tuple[list[float], list[float]]] = {}
-        for load in (rate, *args.fixed_rate):
+        for phase, load in enumerate((rate, *args.fixed_rate), start=1):
             watcher = Watcher(dsn, query)
-            processor = open_loop(send_processor(f"o{load:.0f}"), load, args.seconds, watcher)
+            processor = open_loop(
+                send_processor(f"o{load:.0f}", phase * 1_000_000), load, args.seconds, watcher
+            )
             watcher.stop.set()
             publisher.flush()
             say(

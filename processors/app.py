@@ -156,19 +156,21 @@ def build_app(
         state["resumed"] = assignment
         say(f"process: {len(assignment)} partitions assigned, resuming at the stored positions")
 
-    def backlog(events: Any) -> bool:
-        """Whether the log holds more records behind these (as of the consumer's last fetch)."""
+    def backlog(events: Any) -> int:
+        """How many records the log holds behind these in their partitions (as of the
+        consumer's last fetch)."""
         last: dict[TP, int] = {}
         for e in events:
             last[e.message.tp] = max(last.get(e.message.tp, -1), e.message.offset)
+        behind = 0
         for tp, offset in last.items():
             try:
                 end = app.consumer.highwater(tp)
             except AssertionError:
                 continue  # aiokafka asserts the partition is assigned: a rebalance took it
-            if end is not None and offset + 1 < end:
-                return True
-        return False
+            if end is not None:
+                behind += max(0, end - offset - 1)
+        return behind
 
     @app.agent(sources)
     async def timeline(stream: Any) -> None:
@@ -194,7 +196,7 @@ def build_app(
                 len(pending),
                 take=take,
                 batch_size=config.batch_size,
-                more_waiting=functools.partial(backlog, events),
+                waiting=functools.partial(backlog, events),
             ):
                 continue
             batch, pending = pending, []
@@ -229,16 +231,20 @@ def build_app(
     return app
 
 
+# Takes smaller than this go at once without a look at the highwaters.
+GATHER_FROM = 50
+
+
 def keep_gathering(
-    taken: int, pending: int, *, take: int, batch_size: int, more_waiting: Callable[[], bool]
+    taken: int, pending: int, *, take: int, batch_size: int, waiting: Callable[[], int]
 ) -> bool:
-    """Whether to wait for the next take before processing the `pending` records. A large take
-    (at least half full within the wait: far more than the processor folds per second) with
-    more of the log behind it is a backlog: takes are gathered up to `batch_size`, so that a
-    person many of its records touch is folded once for them and the batch's fixed cost is
-    shared. A small take (the processor keeps up with a steady load) goes at once, so its
-    latency stays as it was. `more_waiting` is asked last (it reads the consumer's highwaters)."""
-    return taken * 2 >= take and pending < batch_size and more_waiting()
+    """Whether to wait for the next take before processing the `pending` records. More than a
+    whole take still waiting in the log behind this one is a backlog: takes are gathered up
+    to `batch_size`, so that a person many of its records touch is folded once for them and
+    the batch's fixed cost is shared. Otherwise (the processor keeps up with a steady load)
+    the records go at once, so their latency stays as it was. `waiting` (it reads the
+    consumer's highwaters) is asked last, and only for a take of GATHER_FROM or more."""
+    return taken >= min(GATHER_FROM, take) and pending < batch_size and waiting() > take
 
 
 def _share(part: int, rest: int) -> str:

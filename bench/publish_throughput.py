@@ -68,7 +68,9 @@ def run_publisher(
     out before the clock starts, as the raw producer's connection is made before its clock:
     that first record also reads the chain's last links from the log (timed on its own)."""
     delivery = DeliverySettings()
-    with Publisher("IND", preparer, kafka, delivery, topic=TOPIC, signer=signer) as pub:
+    with Publisher(
+        "IND", preparer, kafka, delivery, topic=TOPIC, signer=signer, sending_process=True
+    ) as pub:
         t0 = time.perf_counter()
         pub.publish(subs[0])
         pub.flush()

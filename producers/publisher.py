@@ -20,7 +20,7 @@ from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
 from producers.prepare import Prepared, Preparer
-from producers.sender import Outcome, SenderGone, SendingProcess
+from producers.sender import Outcome, SenderGoneError, SendingProcess
 from producers.submission import Submission
 from schemas import chain, signature
 from schemas.access import KafkaAccess
@@ -152,7 +152,8 @@ class Publisher:
             config = {"client_id": client_id, **self._delivery.producer_config(kafka)}
             self._sender = SendingProcess(config, self.topic, self._delivery.timeout_s)
             self._partitions = self._sender.partitions
-        self._producer = (
+        # None with a sending process, which holds the producer.
+        self._producer: Any = (
             None if sending_process else producer or open_producer(kafka, self._delivery, client_id)
         )
         self._unsent: list[Prepared] = []
@@ -258,7 +259,7 @@ class Publisher:
         records = [(p.key, p.value, headers, part, ts) for p, part, ts, headers, _ in ready]
         try:
             self._sender.send(records)
-        except SenderGone as exc:
+        except SenderGoneError as exc:
             for prepared, *_ in ready:
                 self._pending.append((prepared, _FailedFuture(exc)))
             return
@@ -333,7 +334,7 @@ class Publisher:
             return []
         try:
             outcomes = self._sender.flush()
-        except SenderGone as exc:
+        except SenderGoneError as exc:
             return [Outcome(-1, -1, f"{type(exc).__name__}: {exc}")] * handed
         if len(outcomes) != handed:
             raise AssertionError(f"{handed} records handed over, {len(outcomes)} outcomes")

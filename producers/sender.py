@@ -13,6 +13,7 @@ never did. A flush answers, in order, each record's partition and offset or its 
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import pickle
 import time
@@ -36,7 +37,7 @@ class Outcome:
     reason: str | None = None
 
 
-class SenderGone(ConnectionError):
+class SenderGoneError(ConnectionError):
     """The sending process ended or stopped answering; what it held is not acknowledged."""
 
 
@@ -74,10 +75,8 @@ class SendingProcess:
 
     def close(self) -> None:
         if self._process.is_alive():
-            try:
+            with contextlib.suppress(SenderGoneError):
                 self._put(("close", self._timeout_s))
-            except SenderGone:
-                pass
             self._process.join(self._timeout_s + 10)
         if self._process.is_alive():
             self._process.kill()
@@ -88,16 +87,16 @@ class SendingProcess:
         try:
             self._conn.send_bytes(pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL))
         except OSError as exc:
-            raise SenderGone(f"the sending process is gone ({exc!r})") from exc
+            raise SenderGoneError(f"the sending process is gone ({exc!r})") from exc
 
     def _ask(self, message: tuple[Any, ...], timeout_s: float) -> Any:
         self._put(message)
         try:
             if not self._conn.poll(timeout_s):
-                raise SenderGone(f"the sending process did not answer within {timeout_s:.0f}s")
+                raise SenderGoneError(f"the sending process did not answer within {timeout_s:.0f}s")
             return pickle.loads(self._conn.recv_bytes())
         except (EOFError, OSError) as exc:
-            raise SenderGone(
+            raise SenderGoneError(
                 f"the sending process ended (exit code {self._process.exitcode})"
             ) from exc
 
@@ -126,10 +125,8 @@ def _serve(conn: Connection, config: dict[str, Any], topic: str) -> None:
         elif message[0] == "flush":
             conn.send_bytes(pickle.dumps(sending.flush(message[1])))
         elif message[0] == "close":
-            try:
+            with contextlib.suppress(KafkaError):
                 producer.close(timeout=message[1])
-            except KafkaError:
-                pass
             return
 
 
@@ -161,10 +158,9 @@ class _Sending:
     def flush(self, timeout_s: float) -> list[Outcome]:
         futures, self._futures = self._futures, []
         self._broken.clear()
-        try:
+        # A timed-out flush is not the verdict: each future below carries its own outcome.
+        with contextlib.suppress(KafkaError):
             self._producer.flush(timeout=timeout_s)
-        except KafkaError:
-            pass  # each future below carries its own outcome
         deadline = time.monotonic() + timeout_s + 5
         outcomes = []
         for future in futures:

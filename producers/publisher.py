@@ -20,7 +20,7 @@ from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
 from producers.prepare import Prepared, Preparer
-from producers.sender import Outcome, SenderGoneError, SendingProcess
+from producers.sender import Outcome, SenderGoneError, SendingProcess, abandon
 from producers.submission import Submission
 from schemas import chain, signature
 from schemas.access import KafkaAccess
@@ -354,7 +354,7 @@ class Publisher:
             try:
                 self._producer.close(timeout=self._delivery.timeout_s)
             except KafkaError:
-                _abandon(self._producer)
+                abandon(self._producer)
 
     def __enter__(self) -> Publisher:
         return self
@@ -418,13 +418,3 @@ def _last_link(consumer: Any, tp: Any) -> bytes:
             return found
         end, window = lower, window * 4
     return chain.GENESIS
-
-
-def _abandon(producer: Any) -> None:
-    """Stop a producer whose `close` gave up: kafka-python 3.0's close raises out of its flush
-    before it force-closes the sender, and its __del__ then tries again at exit and prints a
-    traceback. Its records were reported unacknowledged by `flush`; drop them."""
-    sender = getattr(producer, "_sender", None)
-    if sender is not None:
-        sender.force_close()
-    producer._closed = True

@@ -125,8 +125,11 @@ def _serve(conn: Connection, config: dict[str, Any], topic: str) -> None:
         elif message[0] == "flush":
             conn.send_bytes(pickle.dumps(sending.flush(message[1])))
         elif message[0] == "close":
-            with contextlib.suppress(KafkaError):
+            try:
                 producer.close(timeout=message[1])
+            except KafkaError:
+                # Its records were reported unacknowledged by the flush: drop them quietly.
+                abandon(producer)
             return
 
 
@@ -173,3 +176,13 @@ class _Sending:
             except Exception as exc:  # kafka-python raises KafkaError subclasses and timeouts
                 outcomes.append(Outcome(-1, -1, f"{type(exc).__name__}: {exc}"))
         return outcomes
+
+
+def abandon(producer: Any) -> None:
+    """Stop a producer whose `close` gave up: kafka-python 3.0's close raises out of its flush
+    before it force-closes the sender, and its __del__ then tries again at exit and prints a
+    traceback. Its records were reported unacknowledged by `flush`; drop them."""
+    sender = getattr(producer, "_sender", None)
+    if sender is not None:
+        sender.force_close()
+    producer._closed = True

@@ -1,5 +1,6 @@
 """The agency publisher: validate, pseudonymise, encode and produce one organisation's events to
-its own topic, keyed by person. The only module that imports kafka-python's producer.
+its own topic, keyed by person. With producers/sender.py (its producer in a process of its
+own, for `ketenlog publish`), the only modules that import kafka-python's producer.
 
 An event counts as published only once the broker acknowledged it (acks from all in-sync
 replicas, idempotent producer). When the broker cannot be reached within the bounded time,

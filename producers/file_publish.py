@@ -440,6 +440,9 @@ class _Sender:
         self._unacked: IO[str] | None = None
         self._chunk: list[Line] = []
         self._chunk_bytes = 0
+        # The chunk's lines already handed to the publisher, which sends them (with a sending
+        # process, while the next lines are checked) before the chunk's flush.
+        self._sent: list[Line] = []
         self._broken = False
         self.unreachable: str | None = None
         self.published = self.rejected = self.duplicates = self.unacked = 0
@@ -466,6 +469,12 @@ class _Sender:
     def add(self, line: Line, seen: SeenIds) -> None:
         self._chunk.append(line)
         self._chunk_bytes += len(line.text)
+        if line.duplicate_of is None and not self._broken:
+            publisher = self._opened()
+            if publisher is not None:
+                assert line.prepared is not None
+                publisher.send_prepared(line.prepared)
+                self._sent.append(line)
         if len(self._chunk) >= CHUNK_LINES or self._chunk_bytes >= CHUNK_BYTES:
             self._send_chunk(seen)
 
@@ -478,37 +487,42 @@ class _Sender:
     def _send_chunk(self, seen: SeenIds) -> None:
         chunk, self._chunk, self._chunk_bytes = self._chunk, [], 0
         self.duplicates += sum(1 for line in chunk if line.duplicate_of is not None)
-        fresh = [line for line in chunk if line.duplicate_of is None]
+        sent, self._sent = self._sent, []
+        handed = {id(line) for line in sent}
         acked: dict[str, Receipt] = {}
-        if fresh and self._broken:
-            self._write_unacked(fresh)
-        elif fresh:
-            acked = self._send(fresh)
+        if sent:
+            acked = self._flush(sent)
             seen.acknowledged(list(acked.values()))
+        # Fresh lines not handed over: the broker was unreachable, or an earlier chunk broke.
+        self._write_unacked(
+            [ln for ln in chunk if ln.duplicate_of is None and id(ln) not in handed]
+        )
         # Duplicates of lines acknowledged in an earlier chunk have receipts even now.
         self._write_receipts(chunk, acked, seen)
 
-    def _send(self, fresh: list[Line]) -> dict[str, Receipt]:
-        publisher = self._publisher
-        if publisher is None:
+    def _opened(self) -> Publisher | None:
+        """The publisher, opened on the first line to send; None when the broker is
+        unreachable (then every line goes to the unacked file)."""
+        if self._publisher is None and not self._broken:
             try:
-                publisher = self._publisher = self._files.enter_context(self._open_publisher())
+                self._publisher = self._files.enter_context(self._open_publisher())
             except ConnectionError as exc:
                 self._broken = True
                 self.unreachable = str(exc)
-                self._write_unacked(fresh)
-                return {}
+                return None
             self._receipts = self._open(self._paths.receipts)
-        for line in fresh:
-            assert line.prepared is not None
-            publisher.send_prepared(line.prepared)
+        return self._publisher
+
+    def _flush(self, sent: list[Line]) -> dict[str, Receipt]:
+        publisher = self._publisher
+        assert publisher is not None
         try:
             receipts = publisher.flush()
         except PublishError as exc:
             self._broken = True
             failed = {f.event_id for f in exc.failures}
             self._say(f"broker error: {exc}")
-            self._write_unacked([ln for ln in fresh if _event_id(ln) in failed])
+            self._write_unacked([ln for ln in sent if _event_id(ln) in failed])
             receipts = exc.receipts
         self.published += len(receipts)
         self._ticker.tick(len(receipts))

@@ -1,5 +1,6 @@
 """The agency publisher: validate, pseudonymise, encode and produce one organisation's events to
-its own topic, keyed by person. The only module that imports kafka-python's producer.
+its own topic, keyed by person. With producers/sender.py (its producer in a process of its
+own, for `ketenlog publish`), the only modules that import kafka-python's producer.
 
 An event counts as published only once the broker acknowledged it (acks from all in-sync
 replicas, idempotent producer). When the broker cannot be reached within the bounded time,
@@ -20,6 +21,7 @@ from kafka.errors import KafkaError
 from kafka.partitioner.default import murmur2
 
 from producers.prepare import Prepared, Preparer
+from producers.sender import Outcome, SenderGoneError, SendingProcess, abandon
 from producers.submission import Submission
 from schemas import chain, signature
 from schemas.access import KafkaAccess
@@ -126,11 +128,15 @@ class Publisher:
         topic: str | None = None,
         producer: Any | None = None,
         signer: Signer | None = None,
+        sending_process: bool = False,
     ) -> None:
         """`producer`: an open kafka-python producer (see `open_producer`) to share between
         the publishers of several organisations in one process; its owner closes it.
         `signer`: the organisation's signing key (infra/signing_keys.py); without one the
-        records go out unsigned, and the timeline processor dead-letters them (UNSIGNED)."""
+        records go out unsigned, and the timeline processor dead-letters them (UNSIGNED).
+        `sending_process`: the producer runs in a child process (producers/sender.py) and
+        sends each chunk while the next is prepared, for a caller that publishes many events
+        (`ketenlog publish`); not with `producer`, nor for `publish_now`."""
         self.org = Org(org)
         # Another topic than the organisation's own only for benchmarks and tests.
         self.topic = topic or event_topic(self.org)
@@ -138,14 +144,23 @@ class Publisher:
         self._delivery = delivery or DeliverySettings()
         self._on_ack = on_ack
         self._owns_producer = producer is None
-        self._producer = producer or open_producer(
-            kafka, self._delivery, f"ketenlog-{self.org.value}"
+        self._sender: SendingProcess | None = None
+        self._partitions: int | None = None
+        client_id = f"ketenlog-{self.org.value}"
+        if sending_process:
+            if producer is not None:
+                raise ValueError("a sending process opens its own producer")
+            config = {"client_id": client_id, **self._delivery.producer_config(kafka)}
+            self._sender = SendingProcess(config, self.topic, self._delivery.timeout_s)
+            self._partitions = self._sender.partitions
+        # None with a sending process, which holds the producer.
+        self._producer: Any = (
+            None if sending_process else producer or open_producer(kafka, self._delivery, client_id)
         )
         self._unsent: list[Prepared] = []
         self._pending: list[tuple[Prepared, Any]] = []
         self._signer = signer
         self._kafka = kafka
-        self._partitions: int | None = None
         # Per partition, the link of the last record sent; read from the log on first use.
         # Each organisation's chain continues across publishers and restarts (one publisher
         # per organisation at a time: two at once would fork a chain, and verify says so).
@@ -162,6 +177,8 @@ class Publisher:
         with its chunk: for a caller that times each event (bench/latency.py). Returns the
         event id and the producer's future (`add_callback` hears the acknowledgement);
         `flush` still reports it."""
+        if self._sender is not None:
+            raise TypeError("publish_now needs an in-process producer")
         prepared = self._preparer.prepare(self.org, submission)
         self._unsent.append(prepared)
         self._drain()
@@ -207,6 +224,9 @@ class Publisher:
             )
             for (_, _, _, headers, _), header in zip(ready, signed, strict=True):
                 headers.append((signature.HEADER, header))
+        if self._sender is not None:
+            self._hand_over(ready)
+            return
         broken: dict[int, KafkaError] = {}
         for prepared, partition, timestamp_ms, headers, before in ready:
             future: Any
@@ -230,10 +250,28 @@ class Publisher:
                     future = _FailedFuture(exc)
             self._pending.append((prepared, future))
 
+    def _hand_over(
+        self, ready: list[tuple[Prepared, int, int, list[tuple[str, bytes]], bytes]]
+    ) -> None:
+        """The chunk to the sending process; it marks a partition whose send failed broken
+        until the flush, which then clears the links, so no record's link names one that
+        never left."""
+        assert self._sender is not None
+        records = [(p.key, p.value, headers, part, ts) for p, part, ts, headers, _ in ready]
+        try:
+            self._sender.send(records)
+        except SenderGoneError as exc:
+            for prepared, *_ in ready:
+                self._pending.append((prepared, _FailedFuture(exc)))
+            return
+        for prepared, *_ in ready:
+            self._pending.append((prepared, _HANDED_OVER))
+
     def _partition(self, key: bytes) -> int:
         """kafka-python's (and Java's) default partitioner, computed here because the chain
         link must be known per partition before the record is sent."""
         if self._partitions is None:
+            assert self._producer is not None
             found = self._producer.partitions_for(self.topic)
             if not found:
                 raise KafkaError(f"no partitions known for {self.topic}")
@@ -250,24 +288,31 @@ class Publisher:
         self._drain()
         pending, self._pending = self._pending, []
         deadline = time.monotonic() + self._delivery.timeout_s + 5
-        # A timed-out flush is not the verdict: each future below carries its own outcome.
-        with contextlib.suppress(KafkaError):
-            self._producer.flush(timeout=self._delivery.timeout_s + 5)
+        outcomes = iter(self._sender_outcomes(pending))
+        if self._producer is not None:
+            # A timed-out flush is not the verdict: each future below carries its own outcome.
+            with contextlib.suppress(KafkaError):
+                self._producer.flush(timeout=self._delivery.timeout_s + 5)
         receipts: list[Receipt] = []
         failures: list[Failure] = []
         for prepared, future in pending:
             reason = None
-            try:
-                meta = future.get(timeout=max(0.0, deadline - time.monotonic()))
-            except Exception as exc:  # kafka-python raises KafkaError subclasses and timeouts
-                reason = f"{type(exc).__name__}: {exc}"
+            if future is _HANDED_OVER:
+                outcome = next(outcomes)
+                reason, where = outcome.reason, (outcome.partition, outcome.offset)
+            else:
+                try:
+                    meta = future.get(timeout=max(0.0, deadline - time.monotonic()))
+                    where = (meta.partition, meta.offset)
+                except Exception as exc:  # kafka-python raises KafkaError subclasses, timeouts
+                    reason = f"{type(exc).__name__}: {exc}"
             if reason is None:
                 receipt = Receipt(
                     event_id=prepared.event_id,
                     event_type=prepared.event_type,
-                    topic=meta.topic,
-                    partition=meta.partition,
-                    offset=meta.offset,
+                    topic=self.topic,
+                    partition=where[0],
+                    offset=where[1],
                     person_key=prepared.key.decode(),
                 )
                 receipts.append(receipt)
@@ -283,18 +328,34 @@ class Publisher:
             raise PublishError(failures, receipts)
         return receipts
 
+    def _sender_outcomes(self, pending: list[tuple[Prepared, Any]]) -> list[Outcome]:
+        """The sending process's outcome of each record handed over, in order."""
+        handed = sum(1 for _, future in pending if future is _HANDED_OVER)
+        if self._sender is None or not handed:
+            return []
+        try:
+            outcomes = self._sender.flush()
+        except SenderGoneError as exc:
+            return [Outcome(-1, -1, f"{type(exc).__name__}: {exc}")] * handed
+        if len(outcomes) != handed:
+            raise AssertionError(f"{handed} records handed over, {len(outcomes)} outcomes")
+        return outcomes
+
     def close(self) -> None:
         if self._unsent:
             # Published but not flushed: sent as before, only not confirmed.
             with contextlib.suppress(KafkaError):
                 self._drain()
-        if self._owns_producer:
+        if self._sender is not None:
+            # Its producer sends what it was handed before it stops.
+            self._sender.close()
+        elif self._owns_producer:
             # A broker that died leaves the producer unable to drain; what was not acknowledged
             # was reported by `flush` already, so closing must not turn into a traceback.
             try:
                 self._producer.close(timeout=self._delivery.timeout_s)
             except KafkaError:
-                _abandon(self._producer)
+                abandon(self._producer)
 
     def __enter__(self) -> Publisher:
         return self
@@ -306,6 +367,10 @@ class Publisher:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_HANDED_OVER = object()
+"""In place of a future: the record went to the sending process, which answers at flush."""
 
 
 class _FailedFuture:
@@ -354,13 +419,3 @@ def _last_link(consumer: Any, tp: Any) -> bytes:
             return found
         end, window = lower, window * 4
     return chain.GENESIS
-
-
-def _abandon(producer: Any) -> None:
-    """Stop a producer whose `close` gave up: kafka-python 3.0's close raises out of its flush
-    before it force-closes the sender, and its __del__ then tries again at exit and prints a
-    traceback. Its records were reported unacknowledged by `flush`; drop them."""
-    sender = getattr(producer, "_sender", None)
-    if sender is not None:
-        sender.force_close()
-    producer._closed = True

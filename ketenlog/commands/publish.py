@@ -60,8 +60,14 @@ def publish(args: argparse.Namespace, settings: Settings) -> int:
             args.file,
             Paths.beside(args.file, args.rejects, args.unacked, args.receipts),
             preparer,
+            # Its producer in a process of its own sends while the next lines are checked.
             lambda: Publisher(
-                org, preparer, settings.kafka(org_principal(org)), delivery, signer=signer
+                org,
+                preparer,
+                settings.kafka(org_principal(org)),
+                delivery,
+                signer=signer,
+                sending_process=True,
             ),
             skip_invalid=args.skip_invalid,
             say=say,

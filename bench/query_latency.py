@@ -67,6 +67,7 @@ from producers.prepare import Preparer
 from producers.publisher import DeliverySettings, open_producer
 from projections.api_spec import HOUSING
 from projections.api_spec import RESOURCES as API_RESOURCES
+from projections.db import ANALYST_OPTIONS
 from projections.queries import CATALOGUE, housing, plan
 from schemas import chain, signature
 from schemas.topics import event_topics
@@ -465,7 +466,8 @@ def main() -> int:
         say(f"ketenlog serve on port {port}")
 
         monitor = psycopg.connect(dsn, autocommit=True)
-        sql_conn = psycopg.connect(dsn, autocommit=True)
+        # As `ketenlog serve` connects to answer (projections.db.ANALYST_OPTIONS).
+        sql_conn = psycopg.connect(dsn, autocommit=True, options=ANALYST_OPTIONS)
         key_conn = psycopg.connect(dsn, autocommit=True)
         counts_before = row_counts(monitor)
         rng = random.Random(args.seed)

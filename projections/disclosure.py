@@ -22,6 +22,7 @@ parts or walks a date range a day at a time (tests/unit/test_disclosure_attack.p
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ CellKey = int | str
 record) a label naming the cell without its dates."""
 
 
+@functools.cache  # every cell looks it up: ~12 us a call, a fifth of publishing a row
 def perturbation(bound: int) -> tuple[tuple[int, float], ...]:
     """The perturbation table: noise d in -bound..bound with probability halving per step away
     from 0, symmetric (mean 0). For bound 2: 0 with 0.4, +-1 with 0.2 each, +-2 with 0.1 each."""

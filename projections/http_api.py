@@ -39,7 +39,7 @@ from projections.api_spec import parse_moment as parse_api_moment
 from projections.api_spec import validate as validate_request
 from projections.api_tokens import Holder, TokenStore
 from projections.dashboard import Simulated, dashboard_page
-from projections.db import ANALYST_ROLE, as_analyst
+from projections.db import ANALYST_OPTIONS, ANALYST_ROLE, as_analyst
 from projections.disclosure import Disclosure
 from projections.ingest_port import IngestFn, IngestProblemError
 from projections.openapi import API_VERSION, DATA_UNTIL_HEADER, document
@@ -263,7 +263,10 @@ class Api:
         transaction that is rolled back (projections.as_known_at)."""
         with (
             psycopg.connect(
-                self.dsn, application_name="ketenlog-serve", connect_timeout=CONNECT_TIMEOUT_S
+                self.dsn,
+                application_name="ketenlog-serve",
+                connect_timeout=CONNECT_TIMEOUT_S,
+                options=ANALYST_OPTIONS,
             ) as conn,
             conn.transaction(force_rollback=True),
         ):
@@ -343,6 +346,7 @@ class Api:
                 autocommit=True,
                 application_name="ketenlog-serve",
                 connect_timeout=CONNECT_TIMEOUT_S,
+                options=ANALYST_OPTIONS,
             )
         return self._conn
 

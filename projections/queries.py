@@ -388,12 +388,6 @@ def plan(
             *(sql.SQL("sum({})::numeric").format(sql.Identifier(c)) for c in key_sums),
         ]
     )
-    stock_sums = sql.SQL(", ").join(
-        [
-            *(sql.SQL("sum(x.{})::bigint").format(sql.Identifier(c)) for c in p.sums),
-            *(sql.SQL("sum(x.{})::numeric").format(sql.Identifier(c)) for c in key_sums),
-        ]
-    )
     select_dims = sql.SQL("").join(sql.SQL(", {}").format(d) for d in dims)
     group = sql.SQL(", ").join([sql.SQL("1"), *dims])
     # The whole periods overlapping start..end.
@@ -433,13 +427,18 @@ def plan(
             " GROUP BY {group} ORDER BY {group}"
         ).format(dims=select_dims, sums=sums, view=view, group=group)
     else:
+        # views.sql's <view>_ends: the rows on each period's last day, from the level at start
+        # (the view itself expands every day since the first change).
         query = sql.SQL(
-            "WITH x AS (SELECT date_trunc(%(period)s, day)::date AS period, * FROM {view}"
-            " WHERE day BETWEEN %(start)s AND least(%(end)s, current_date)),"
-            " last AS (SELECT period, max(day) AS day FROM x GROUP BY period)"
-            " SELECT x.period{dims}, {sums} FROM x JOIN last USING (period, day)"
+            "SELECT date_trunc(%(period)s, day)::date AS period{dims}, {sums}"
+            " FROM {ends}(%(period)s, %(start)s, %(end)s)"
             " GROUP BY {group} ORDER BY {group}"
-        ).format(dims=select_dims, sums=stock_sums, view=view, group=group)
+        ).format(
+            dims=select_dims,
+            sums=sums,
+            ends=sql.Identifier(views, f"{p.view}_ends"),
+            group=group,
+        )
     return ["period", *by, *p.sums, *p.statistics], query, params
 
 

@@ -449,3 +449,182 @@ SELECT day, direction, relocation_group, pledge_year, member_state,
        decided::int AS decided, transferred::int AS transferred,
        decided_key::numeric AS decided_key, transferred_key::numeric AS transferred_key
 FROM {tables}.solidarity_daily WHERE day <= (SELECT day FROM {views}.data_until);
+
+-- The per-day deltas of the stocks as they are maintained (migration 017), for the functions
+-- below. They tell nothing the stock views do not: a delta is the difference of two days.
+CREATE VIEW {views}.coa_occupancy_deltas AS
+SELECT day, location_type, persons, persons_key FROM {tables}.coa_occupancy_deltas;
+CREATE VIEW {views}.coa_location_deltas AS
+SELECT day, location_type, location_id, resident_status, persons, persons_key
+FROM {tables}.coa_location_deltas;
+CREATE VIEW {views}.capacity_deltas AS
+SELECT day, location_type, location_id, places FROM {tables}.capacity_deltas;
+CREATE VIEW {views}.lifecycle_deltas AS
+SELECT day, lifecycle, state, subjects, subjects_key FROM {tables}.lifecycle_deltas;
+CREATE VIEW {views}.backlog_deltas AS
+SELECT day, pending, late, pending_key, late_key FROM {tables}.backlog_deltas;
+CREATE VIEW {views}.goo_deltas AS SELECT day, persons, persons_key FROM {tables}.goo_deltas;
+
+-- A stock per period, as the analysts' queries ask for it (projections/queries.py): the rows
+-- of the view on each period's last day that has any, between van and tot. The view expands
+-- every day since the first change; these start from the level at van and produce rows only
+-- on the days the answer holds, so a query over a quarter expands nothing before it. A
+-- function, not a view: van must reach the deltas before the running sum. Plain SQL over the
+-- views above, so PostgreSQL inlines it into the query (SECURITY DEFINER or a SET would stop
+-- that, and ran 5-10x slower). Each: `span` the days asked for (never after data_until);
+-- `levels` each delta's running sum, held from its day (van at the earliest) to the next
+-- change; `cover` each level's candidate last day in every period it overlaps; the rows
+-- answered are those on the latest candidate of their period.
+CREATE FUNCTION {views}.coa_occupancy_ends(period text, van date, tot date)
+RETURNS TABLE (day date, location_type text, persons int, persons_key numeric)
+LANGUAGE sql STABLE AS $$
+WITH span AS MATERIALIZED (
+    SELECT van AS lo, least(tot, current_date, u.day) AS hi FROM {views}.data_until u
+), levels AS (
+    SELECT greatest(x.day, s.lo) AS day, x.location_type, sum(x.persons) OVER w AS persons,
+           sum(x.persons_key) OVER w AS persons_key,
+           coalesce(lead(x.day) OVER w - 1, s.hi) AS last_day
+    FROM {views}.coa_occupancy_deltas x CROSS JOIN span s WHERE x.day <= s.hi
+    WINDOW w AS (PARTITION BY x.location_type ORDER BY x.day)
+), cover AS (
+    SELECT l.*, p.start, least(l.last_day, (p.start + ('1 ' || period)::interval)::date - 1) AS e
+    FROM levels l CROSS JOIN LATERAL generate_series(
+        date_trunc(period, l.day::timestamp), l.last_day::timestamp, ('1 ' || period)::interval)
+        AS p (start)
+    WHERE l.day <= l.last_day AND (l.persons <> 0)
+), ranked AS (
+    SELECT *, max(e) OVER (PARTITION BY start) AS period_last FROM cover
+)
+SELECT e, location_type, persons::int, persons_key FROM ranked WHERE e = period_last
+$$;
+
+CREATE FUNCTION {views}.coa_residents_ends(period text, van date, tot date)
+RETURNS TABLE (day date, location_type text, location_id text, resident_status text,
+               persons int, persons_key numeric)
+LANGUAGE sql STABLE AS $$
+WITH span AS MATERIALIZED (
+    SELECT van AS lo, least(tot, current_date, u.day) AS hi FROM {views}.data_until u
+), levels AS (
+    SELECT greatest(x.day, s.lo) AS day, x.location_type, x.location_id, x.resident_status,
+           sum(x.persons) OVER w AS persons, sum(x.persons_key) OVER w AS persons_key,
+           coalesce(lead(x.day) OVER w - 1, s.hi) AS last_day
+    FROM {views}.coa_location_deltas x CROSS JOIN span s WHERE x.day <= s.hi
+    WINDOW w AS (PARTITION BY x.location_type, x.location_id, x.resident_status ORDER BY x.day)
+), cover AS (
+    SELECT l.*, p.start, least(l.last_day, (p.start + ('1 ' || period)::interval)::date - 1) AS e
+    FROM levels l CROSS JOIN LATERAL generate_series(
+        date_trunc(period, l.day::timestamp), l.last_day::timestamp, ('1 ' || period)::interval)
+        AS p (start)
+    WHERE l.day <= l.last_day AND (l.persons <> 0)
+), ranked AS (
+    SELECT *, max(e) OVER (PARTITION BY start) AS period_last FROM cover
+)
+SELECT e, location_type, location_id, resident_status, persons::int, persons_key
+FROM ranked WHERE e = period_last
+$$;
+
+CREATE FUNCTION {views}.coa_occupancy_capacity_ends(period text, van date, tot date)
+RETURNS TABLE (day date, location_type text, location_id text, persons int, places int,
+               occupancy_rate numeric, persons_key numeric)
+LANGUAGE sql STABLE AS $$
+WITH span AS MATERIALIZED (
+    SELECT van AS lo, least(tot, current_date, u.day) AS hi FROM {views}.data_until u
+), deltas AS (
+    SELECT day, location_type, location_id, persons, 0 AS places, persons_key AS k
+    FROM {views}.coa_location_deltas
+    UNION ALL
+    SELECT day, location_type, location_id, 0, places, 0 FROM {views}.capacity_deltas
+), d AS (
+    SELECT greatest(x.day, s.lo) AS day, x.location_type, x.location_id,
+           sum(x.persons) AS persons, sum(x.places) AS places, sum(x.k) AS k
+    FROM deltas x CROSS JOIN span s WHERE x.day <= s.hi
+    GROUP BY 1, 2, 3
+), levels AS (
+    SELECT day, location_type, location_id, sum(persons) OVER w AS persons,
+           sum(places) OVER w AS places, sum(k) OVER w AS persons_key,
+           coalesce(lead(day) OVER w - 1, (SELECT hi FROM span)) AS last_day
+    FROM d WINDOW w AS (PARTITION BY location_type, location_id ORDER BY day)
+), cover AS (
+    SELECT l.*, p.start, least(l.last_day, (p.start + ('1 ' || period)::interval)::date - 1) AS e
+    FROM levels l CROSS JOIN LATERAL generate_series(
+        date_trunc(period, l.day::timestamp), l.last_day::timestamp, ('1 ' || period)::interval)
+        AS p (start)
+    WHERE l.day <= l.last_day AND (l.persons <> 0 OR l.places <> 0)
+), ranked AS (
+    SELECT *, max(e) OVER (PARTITION BY start) AS period_last FROM cover
+)
+SELECT e, location_type, location_id, persons::int, places::int,
+       round(100.0 * persons / nullif(places, 0), 1), persons_key
+FROM ranked WHERE e = period_last
+$$;
+
+CREATE FUNCTION {views}.lifecycle_ends(period text, van date, tot date)
+RETURNS TABLE (day date, lifecycle text, state text, subjects int, subjects_key numeric)
+LANGUAGE sql STABLE AS $$
+WITH span AS MATERIALIZED (
+    SELECT van AS lo, least(tot, current_date, u.day) AS hi FROM {views}.data_until u
+), levels AS (
+    SELECT greatest(x.day, s.lo) AS day, x.lifecycle, x.state, sum(x.subjects) OVER w AS subjects,
+           sum(x.subjects_key) OVER w AS subjects_key,
+           coalesce(lead(x.day) OVER w - 1, s.hi) AS last_day
+    FROM {views}.lifecycle_deltas x CROSS JOIN span s WHERE x.day <= s.hi
+    WINDOW w AS (PARTITION BY x.lifecycle, x.state ORDER BY x.day)
+), cover AS (
+    SELECT l.*, p.start, least(l.last_day, (p.start + ('1 ' || period)::interval)::date - 1) AS e
+    FROM levels l CROSS JOIN LATERAL generate_series(
+        date_trunc(period, l.day::timestamp), l.last_day::timestamp, ('1 ' || period)::interval)
+        AS p (start)
+    WHERE l.day <= l.last_day AND (l.subjects <> 0)
+), ranked AS (
+    SELECT *, max(e) OVER (PARTITION BY start) AS period_last FROM cover
+)
+SELECT e, lifecycle, state, subjects::int, subjects_key FROM ranked WHERE e = period_last
+$$;
+
+-- The backlog and GOO views hold every day from the first change on, zeros included: every
+-- level is present, so each period's last day is its own or the span's.
+CREATE FUNCTION {views}.decision_backlog_ends(period text, van date, tot date)
+RETURNS TABLE (day date, pending int, pending_beyond_legal_period int, pending_key numeric,
+               pending_beyond_legal_period_key numeric)
+LANGUAGE sql STABLE AS $$
+WITH span AS MATERIALIZED (
+    SELECT van AS lo, least(tot, current_date, u.day) AS hi FROM {views}.data_until u
+), levels AS (
+    SELECT greatest(x.day, s.lo) AS day, sum(x.pending) OVER w AS pending,
+           sum(x.late) OVER w AS late, sum(x.pending_key) OVER w AS pending_key,
+           sum(x.late_key) OVER w AS late_key, coalesce(lead(x.day) OVER w - 1, s.hi) AS last_day
+    FROM {views}.backlog_deltas x CROSS JOIN span s WHERE x.day <= s.hi
+    WINDOW w AS (ORDER BY x.day)
+), cover AS (
+    SELECT l.*, p.start, least(l.last_day, (p.start + ('1 ' || period)::interval)::date - 1) AS e
+    FROM levels l CROSS JOIN LATERAL generate_series(
+        date_trunc(period, l.day::timestamp), l.last_day::timestamp, ('1 ' || period)::interval)
+        AS p (start)
+    WHERE l.day <= l.last_day
+), ranked AS (
+    SELECT *, max(e) OVER (PARTITION BY start) AS period_last FROM cover
+)
+SELECT e, pending::int, late::int, pending_key, late_key FROM ranked WHERE e = period_last
+$$;
+
+CREATE FUNCTION {views}.goo_occupancy_ends(period text, van date, tot date)
+RETURNS TABLE (day date, persons int, persons_key numeric)
+LANGUAGE sql STABLE AS $$
+WITH span AS MATERIALIZED (
+    SELECT van AS lo, least(tot, current_date, u.day) AS hi FROM {views}.data_until u
+), levels AS (
+    SELECT greatest(x.day, s.lo) AS day, sum(x.persons) OVER w AS persons,
+           sum(x.persons_key) OVER w AS persons_key, coalesce(lead(x.day) OVER w - 1, s.hi) AS last_day
+    FROM {views}.goo_deltas x CROSS JOIN span s WHERE x.day <= s.hi
+    WINDOW w AS (ORDER BY x.day)
+), cover AS (
+    SELECT l.*, p.start, least(l.last_day, (p.start + ('1 ' || period)::interval)::date - 1) AS e
+    FROM levels l CROSS JOIN LATERAL generate_series(
+        date_trunc(period, l.day::timestamp), l.last_day::timestamp, ('1 ' || period)::interval)
+        AS p (start)
+    WHERE l.day <= l.last_day
+), ranked AS (
+    SELECT *, max(e) OVER (PARTITION BY start) AS period_last FROM cover
+)
+SELECT e, persons::int, persons_key FROM ranked WHERE e = period_last
+$$;

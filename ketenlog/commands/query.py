@@ -16,7 +16,7 @@ from ketenlog.disclosure_key import disclosure
 from ketenlog.settings import DbRole, Settings
 from projections import figures
 from projections.api_spec import CLI, HOUSING, ParameterError, Request, validate
-from projections.db import connect, migrate
+from projections.db import ANALYST_OPTIONS, connect, migrate
 from projections.queries import CATALOGUE, PERIODS
 
 # What a table shows for a suppressed or withheld figure: CBS's sign for "secret". Not "<5":
@@ -110,7 +110,7 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     # As `serve` does: the figures through the analyst role, which PostgreSQL holds to the
     # analyst views; a moment's views (bekend-op) are built from the tables, so the owner's.
     role: DbRole = "owner" if asked.known_at is not None else "analyst"
-    with connect(settings.dsn_for(role)) as conn:
+    with connect(settings.dsn_for(role), options=ANALYST_OPTIONS) as conn:
         columns, rows = figures.answer(conn, asked, rule)
     write(sys.stdout, args.format, columns, rows)
     return 0

@@ -7,11 +7,9 @@ rows on a real PostgreSQL; each example in a transaction rolled back afterwards.
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import psycopg
 import pytest
@@ -21,23 +19,9 @@ from psycopg import sql
 
 from projections import aggregates, replay_store
 from projections.db import ANALYST, LIVE, connect, create_views, migrate
-from projections.tables import ANOMALIES, CHANGES, TABLES
+from tests.integration.generated_rows import FIRST_DAY, PERSONS, change, forget, rewrite, until
 
 REFERENCE = Path(__file__).with_name("views_from_items.sql")
-FIRST_DAY = date(2025, 12, 20)
-PERSONS = [f"p{i}" for i in range(6)]
-# Few values per column, so that rows share their groups and days.
-TEXTS = {
-    "kind": ["FIRST", "REPEAT", "NAREIS", "FORCED", "INDEPENDENT", "LATE_REGISTRATION"],
-    "result": ["DECIDED", "MAXIMUM_REACHED", "WITHDRAWN"],
-    "answer": ["ACCEPTED", "REFUSED"],
-    "step": ["LINKED", "HOUSED"],
-    "state": ["OPEN", "DECIDED", "CLOSED"],
-    "from_state": ["OPEN", "DECIDED", "CLOSED"],
-    "to_state": ["OPEN", "DECIDED", "CLOSED"],
-}
-TARGETS = [*TABLES.values(), CHANGES, ANOMALIES]
-Draw = Callable[[st.SearchStrategy[Any]], Any]
 
 
 @pytest.fixture
@@ -51,92 +35,6 @@ def db(fresh_db: str) -> Iterator[psycopg.Connection]:
                 template.replace("{views}", "reference").replace("{tables}", LIVE).encode()
             )
         yield conn
-
-
-def _columns(conn: psycopg.Connection, table: str) -> list[tuple[str, str, bool]]:
-    return [
-        (str(n), str(t), y == "YES")
-        for n, t, y in conn.execute(
-            "SELECT column_name, data_type, is_nullable FROM information_schema.columns"
-            " WHERE table_schema = 'public' AND table_name = %s ORDER BY ordinal_position",
-            (table,),
-        ).fetchall()
-    ]
-
-
-def _value(draw: Draw, name: str, kind: str, nullable: bool) -> Any:
-    if nullable and draw(st.integers(0, 3)) == 0:
-        return None
-    if kind == "uuid":
-        return uuid.UUID(int=draw(st.integers(0, 2**64)))
-    if kind == "date":
-        return FIRST_DAY + timedelta(days=draw(st.integers(0, 14)))
-    if kind == "timestamp with time zone":
-        base = datetime.combine(FIRST_DAY, datetime.min.time(), tzinfo=UTC)
-        return base + timedelta(hours=draw(st.integers(0, 14 * 24)))
-    if kind == "boolean":
-        return draw(st.booleans())
-    if kind == "integer":
-        return draw(st.integers(0, 3))
-    return draw(st.sampled_from(TEXTS.get(name, ["A", "B"])))
-
-
-def _rows(draw: Draw, person: str, columns: list[tuple[str, str, bool]]) -> list[tuple[Any, ...]]:
-    """A person's rows of one table; seq and case_id numbered, as the fold numbers them."""
-    out = []
-    for i in range(draw(st.integers(0, 3))):
-        row: list[Any] = []
-        for name, kind, nullable in columns:
-            if name == "person_key":
-                row.append(person)
-            elif name in ("seq", "case_id"):
-                row.append(i if kind == "integer" else f"case-{i}")
-            else:
-                row.append(_value(draw, name, kind, nullable))
-        out.append(tuple(row))
-    return out
-
-
-def _rewrite(conn: psycopg.Connection, draw: Draw, person: str) -> None:
-    """What the processor does for a person folded again: delete its rows, COPY the new ones."""
-    for target in TARGETS:
-        table, listed = target.split(" ", 1)
-        names = [c.strip() for c in listed.strip("()").split(",")]
-        columns = {n: (n, k, y) for n, k, y in _columns(conn, table)}
-        conn.execute(
-            sql.SQL("DELETE FROM {} WHERE person_key = %s").format(sql.Identifier(table)), (person,)
-        )
-        rows = _rows(draw, person, [columns[n] for n in names])
-        with conn.cursor().copy(f"COPY {target} FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-
-
-def _change(conn: psycopg.Connection, draw: Draw, person: str) -> None:
-    """Rows changed in place (no path does it today; the triggers must not depend on that)."""
-    shift = draw(st.integers(-3, 3))
-    conn.execute("UPDATE coa_stays SET to_day = to_day + %s WHERE person_key = %s", (shift, person))
-    conn.execute("UPDATE case_items SET decided_day = NULL WHERE person_key = %s", (person,))
-    conn.execute(
-        "UPDATE inflow_items SET day = day + 1, kind = 'REPEAT' WHERE person_key = %s", (person,)
-    )
-
-
-def _forget(conn: psycopg.Connection, person: str) -> None:
-    for target in TARGETS:
-        table = sql.Identifier(target.split(" ", 1)[0])
-        conn.execute(sql.SQL("DELETE FROM {} WHERE person_key = %s").format(table), (person,))
-
-
-def _until(conn: psycopg.Connection, day: date) -> None:
-    """data_until: the log's last valid time, from the timeline."""
-    conn.execute("DELETE FROM timeline_events")
-    conn.execute(
-        "INSERT INTO timeline_events (event_id, person_key, event_type, producer, occurred_at,"
-        " recorded_at, source_topic, source_partition, source_offset, fact, logged_at)"
-        " VALUES (gen_random_uuid(), 'p0', 'X', 'IND', %s, now(), 't', 0, 0, '{}', now())",
-        (datetime.combine(day, datetime.min.time(), tzinfo=UTC),),
-    )
 
 
 def _views(conn: psycopg.Connection) -> list[str]:
@@ -178,16 +76,16 @@ def test_the_views_over_aggregates_equal_the_views_over_items(
 ) -> None:
     draw = data.draw
     with db.transaction():
-        _until(db, FIRST_DAY + timedelta(days=draw(st.integers(5, 16))))
+        until(db, FIRST_DAY + timedelta(days=draw(st.integers(5, 16))))
         for _ in range(draw(st.integers(1, 8))):
             person = draw(st.sampled_from(PERSONS))
             action = draw(st.sampled_from(["rewrite", "rewrite", "change", "forget"]))
             if action == "rewrite":
-                _rewrite(db, draw, person)
+                rewrite(db, draw, person)
             elif action == "change":
-                _change(db, draw, person)
+                change(db, draw, person)
             else:
-                _forget(db, person)
+                forget(db, person)
         _same_views(db)
         assert set(aggregates.differences(db, LIVE).values()) == {0}
         raise psycopg.Rollback()

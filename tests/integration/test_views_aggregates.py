@@ -8,7 +8,7 @@ rows on a real PostgreSQL; each example in a transaction rolled back afterwards.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg

@@ -43,6 +43,7 @@ from infra.signing_keys import KeyStore
 from infra.topics import end_offsets
 from ketenlog import settings as settings_module
 from producers.prepare import Preparer
+from producers.pseudonym import person_key
 from producers.publisher import DeliverySettings, Publisher, open_producer
 from producers.submission import Submission
 from schemas.topics import RETAIN_FOREVER, TopicSpec, event_topics
@@ -70,7 +71,8 @@ def application(run: str, i: int) -> Submission:
 
 
 class Watcher:
-    """Polls a table for event ids every 10 ms and records when each first appears."""
+    """Polls a table for keys (event ids, person keys) every 10 ms and records when each first
+    appears."""
 
     def __init__(self, dsn: str, query: str) -> None:
         self.dsn, self.query = dsn, query
@@ -199,20 +201,29 @@ def main() -> int:
                 continue
             if done and int(done[0]) >= sum(ends.values()):
                 break
-        preparer = Preparer(f"latency-{run}".encode(), settings.oin_prefix)
+        chain_key = f"latency-{run}".encode()
+        preparer = Preparer(chain_key, settings.oin_prefix)
         delivery = DeliverySettings(timeout_s=settings.publish_timeout_s)
         producer = open_producer(settings.kafka("admin"), delivery, "bench-latency")
         signer = KeyStore(settings.signing_dir).signer("IND")[0]
         publisher = Publisher(
             "IND", preparer, settings.kafka("admin"), delivery, producer=producer, signer=signer
         )
-        query = "SELECT event_id FROM inflow_items WHERE event_id = ANY(%s::uuid[])"
+        # By person key (indexed): inflow_items has no index on the event id, and a scan every
+        # 10 ms would load PostgreSQL more the longer the log. Each event is a new person's.
+        query = "SELECT person_key FROM inflow_items WHERE person_key = ANY(%s::text[])"
+
+        def watched(sub: Submission) -> str:
+            assert sub.v_nummer is not None
+            return person_key(sub.v_nummer, chain_key)
 
         # Maximum sustained ingest: a burst, and the rate its rows appear.
         burst = Watcher(dsn, query)
         t0 = time.monotonic()
         for i in range(args.burst):
-            burst.expect(publisher.publish(application(f"{run}b", i)))
+            sub = application(f"{run}b", i)
+            publisher.publish(sub)
+            burst.expect(watched(sub))
         publisher.flush()
         burst.wait_all(600)
         max_rate = args.burst / (max(burst.seen.values()) - t0)
@@ -225,9 +236,11 @@ def main() -> int:
             def send(i: int, acks: dict[str, float]) -> str:
                 # Chained and signed as every agency record is (an unsigned one would be
                 # dead-lettered), and sent at once, not with a chunk.
-                event_id, future = publisher.publish_now(application(f"{run}{tag}", first + i))
-                future.add_callback(lambda _m, e=event_id: acks.setdefault(e, time.monotonic()))
-                return event_id
+                sub = application(f"{run}{tag}", first + i)
+                _, future = publisher.publish_now(sub)
+                key = watched(sub)
+                future.add_callback(lambda _m, k=key: acks.setdefault(k, time.monotonic()))
+                return key
 
             return send
 
@@ -260,16 +273,26 @@ def main() -> int:
             )
             with psycopg.connect(dsn, autocommit=True) as conn:
                 while not stop.is_set():
-                    for records in consumer.poll(timeout_ms=50).values():
+                    batches = consumer.poll(timeout_ms=50)
+                    # Joined, and at the end of every partition: what is sent now is read.
+                    parts = consumer.assignment()
+                    if len(parts) == settings.partitions and not joined.is_set():
+                        for tp in parts:
+                            consumer.position(tp)
+                        joined.set()
+                    for records in batches.values():
                         for r in records:
                             conn.execute(
                                 "INSERT INTO baseline VALUES (%s, now())", (r.value.decode(),)
                             )
             consumer.close()
 
+        joined = threading.Event()
         consumer_thread = threading.Thread(target=consume, daemon=True)
         consumer_thread.start()
-        time.sleep(5)  # the consumer joins its group and sits at the end of the topic
+        # Sent before the consumer joined its group, an event would lie before "latest".
+        if not joined.wait(120):
+            raise SystemExit("the baseline consumer did not join its group within 120 s")
 
         def send_baseline(i: int, acks: dict[str, float]) -> str:
             event_id = str(uuid.uuid4())

@@ -7,6 +7,7 @@ import dataclasses
 import json
 import uuid
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -615,6 +616,22 @@ def test_person_state_json_round_trip() -> None:
     assert state.to_json() == fold(reversed(facts)).to_json()
     # to_json takes orjson's fast path; it must say what the documented plain form says.
     assert json.loads(state.to_json()) == json.loads(json.dumps(to_plain(state)))
+
+
+def test_person_state_json_from_another_version() -> None:
+    """A stored state with a key no field has (written by a later version) still reads, as
+    one whose field is missing (an earlier version) reads with the field's default."""
+    state = fold([*RECEPTION, *RETURN])
+    plain = json.loads(state.to_json())
+    plain["added_later"] = {"x": 1}
+    plain["cases"][0]["added_later"] = [1, 2]
+    assert PersonState.from_json(json.dumps(plain)) == state
+    defaulted = [f for f in dataclasses.fields(PersonState) if f.default is not dataclasses.MISSING]
+    assert defaulted, "PersonState has no field with a default to leave out"
+    for f in defaulted:
+        plain.pop(f.name, None)
+    defaults: dict[str, Any] = {f.name: f.default for f in defaulted}
+    assert PersonState.from_json(json.dumps(plain)) == dataclasses.replace(state, **defaults)
 
 
 def test_fact_from_record_and_json() -> None:

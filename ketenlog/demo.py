@@ -5,7 +5,6 @@ ground truth; then serve the dashboard."""
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 import time
@@ -70,10 +69,6 @@ def run_demo(
     params = SimParams(seed=options.seed, scale=options.scale)
     say(f"demo: simulating {params.start}..{params.end} at scale {params.scale}")
     sim = simulate(params, chain_key=chain_key, progress=lambda phase: say(f"simulate: {phase}"))
-    # The simulation (millions of objects) lives to the end: out of the cycle collector's
-    # sight, so no collection walks it again, here or in the forked publishing processes
-    # (whose collections would also copy the pages they share with this one).
-    gc.freeze()
     processes = min(PUBLISHERS, os.cpu_count() or 1)
     say(f"demo: publishing, the organisations shared over {processes} process(es)")
 

@@ -8,6 +8,7 @@ topic."""
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import sys
 from collections import Counter
@@ -62,6 +63,11 @@ def publish_simulation(
             f"the simulated feed is recorded until {last:%Y-%m-%d} (late reports run past "
             "--to): that is in the future, so nothing can be published; choose an earlier --to"
         )
+    # The simulation (millions of objects) lives at least as long as the publishing: out of
+    # the cycle collector's sight, so no collection walks it again, here or in the forked
+    # publishing processes (whose collections would also copy the pages they share with this
+    # one).
+    gc.freeze()
     sending = _Sending(preparer, kafka, delivery, say, signer_of)
     if processes <= 1:
         _publish(sim, sending, None, "published")

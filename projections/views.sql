@@ -464,6 +464,12 @@ SELECT day, lifecycle, state, subjects, subjects_key FROM {tables}.lifecycle_del
 CREATE VIEW {views}.backlog_deltas AS
 SELECT day, pending, late, pending_key, late_key FROM {tables}.backlog_deltas;
 CREATE VIEW {views}.goo_deltas AS SELECT day, persons, persons_key FROM {tables}.goo_deltas;
+-- The same per month (migration 019).
+CREATE VIEW {views}.lifecycle_monthly AS
+SELECT month, lifecycle, state, subjects, subjects_key FROM {tables}.lifecycle_monthly;
+CREATE VIEW {views}.coa_location_monthly AS
+SELECT month, location_type, location_id, resident_status, persons, persons_key
+FROM {tables}.coa_location_monthly;
 
 -- A stock per period, as the analysts' queries ask for it (projections/queries.py): the rows
 -- of the view on each period's last day that has any, between van and tot. The view expands
@@ -498,7 +504,7 @@ WITH span AS MATERIALIZED (
 SELECT e, location_type, persons::int, persons_key FROM ranked WHERE e = period_last
 $$;
 
-CREATE FUNCTION {views}.coa_residents_ends(period text, van date, tot date)
+CREATE FUNCTION {views}.coa_residents_ends_by_day(period text, van date, tot date)
 RETURNS TABLE (day date, location_type text, location_id text, resident_status text,
                persons int, persons_key numeric)
 LANGUAGE sql STABLE AS $$
@@ -523,7 +529,58 @@ SELECT e, location_type, location_id, resident_status, persons::int, persons_key
 FROM ranked WHERE e = period_last
 $$;
 
-CREATE FUNCTION {views}.coa_occupancy_capacity_ends(period text, van date, tot date)
+CREATE FUNCTION {views}.coa_residents_ends(period text, van date, tot date)
+RETURNS TABLE (day date, location_type text, location_id text, resident_status text,
+               persons int, persons_key numeric)
+LANGUAGE sql STABLE AS $$
+SELECT * FROM {views}.coa_residents_ends_by_day(period, van, tot) WHERE period NOT IN ('month', 'year')
+UNION ALL
+SELECT * FROM (
+    WITH span AS MATERIALIZED (
+        SELECT van AS lo, h.hi, date_trunc('month', h.hi::timestamp)::date AS hm,
+               (SELECT min(x.day) FROM {views}.coa_location_deltas x) AS first_day
+        FROM {views}.data_until u
+        CROSS JOIN LATERAL (SELECT least(tot, current_date, u.day) AS hi) h
+    ), per_month AS (
+        SELECT m.month, m.location_type, m.location_id, m.resident_status, m.persons,
+               m.persons_key
+        FROM {views}.coa_location_monthly m CROSS JOIN span s WHERE m.month < s.hm
+        UNION ALL
+        SELECT s.hm, x.location_type, x.location_id, x.resident_status, sum(x.persons),
+               sum(x.persons_key)
+        FROM {views}.coa_location_deltas x CROSS JOIN span s
+        WHERE x.day >= s.hm AND x.day <= s.hi
+        GROUP BY s.hm, x.location_type, x.location_id, x.resident_status
+    ), levels AS (
+        SELECT month, location_type, location_id, resident_status, sum(persons) OVER w AS persons, sum(persons_key) OVER w AS persons_key,
+               coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
+                   AS next_month
+        FROM per_month WINDOW w AS (PARTITION BY location_type, location_id, resident_status ORDER BY month)
+    ), ends AS (
+        SELECT e.day, p.start, l.*
+        FROM levels l CROSS JOIN span s
+        CROSS JOIN LATERAL generate_series(
+            date_trunc(period, l.month::timestamp), (l.next_month - 1)::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        CROSS JOIN LATERAL (
+            SELECT least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS day) e
+        WHERE (l.persons <> 0) AND e.day >= s.lo AND e.day >= l.month AND e.day < l.next_month
+    ), empty AS (
+        SELECT greatest(p.start::date, s.lo) AS van,
+               least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS tot
+        FROM span s CROSS JOIN LATERAL generate_series(
+            date_trunc(period, greatest(s.lo, s.first_day)::timestamp), s.hi::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        WHERE s.first_day IS NOT NULL AND NOT EXISTS (SELECT FROM ends WHERE ends.start = p.start)
+    )
+    SELECT day, location_type, location_id, resident_status, persons::int, persons_key FROM ends
+    UNION ALL
+    SELECT d.* FROM empty
+    CROSS JOIN LATERAL {views}.coa_residents_ends_by_day(period, empty.van, empty.tot) d
+) f WHERE period IN ('month', 'year')
+$$;
+
+CREATE FUNCTION {views}.coa_occupancy_capacity_ends_by_day(period text, van date, tot date)
 RETURNS TABLE (day date, location_type text, location_id text, persons int, places int,
                occupancy_rate numeric, persons_key numeric)
 LANGUAGE sql STABLE AS $$
@@ -558,7 +615,72 @@ SELECT e, location_type, location_id, persons::int, places::int,
 FROM ranked WHERE e = period_last
 $$;
 
-CREATE FUNCTION {views}.lifecycle_ends(period text, van date, tot date)
+CREATE FUNCTION {views}.coa_occupancy_capacity_ends(period text, van date, tot date)
+RETURNS TABLE (day date, location_type text, location_id text, persons int, places int,
+               occupancy_rate numeric, persons_key numeric)
+LANGUAGE sql STABLE AS $$
+SELECT * FROM {views}.coa_occupancy_capacity_ends_by_day(period, van, tot) WHERE period NOT IN ('month', 'year')
+UNION ALL
+SELECT * FROM (
+    WITH span AS MATERIALIZED (
+        SELECT van AS lo, h.hi, date_trunc('month', h.hi::timestamp)::date AS hm,
+               (SELECT least((SELECT min(x.day) FROM {views}.coa_location_deltas x),
+                       (SELECT min(c.day) FROM {views}.capacity_deltas c))) AS first_day
+        FROM {views}.data_until u
+        CROSS JOIN LATERAL (SELECT least(tot, current_date, u.day) AS hi) h
+    ), per_month AS (
+        SELECT x.month, x.location_type, x.location_id, sum(x.persons) AS persons,
+               sum(x.places) AS places, sum(x.k) AS k
+        FROM (
+            SELECT m.month, m.location_type, m.location_id, m.persons, 0 AS places,
+                   m.persons_key AS k
+            FROM {views}.coa_location_monthly m
+            UNION ALL
+            SELECT date_trunc('month', c.day::timestamp)::date, c.location_type, c.location_id,
+                   0, c.places, 0
+            FROM {views}.capacity_deltas c
+        ) x CROSS JOIN span s WHERE x.month < s.hm
+        GROUP BY x.month, x.location_type, x.location_id
+        UNION ALL
+        SELECT s.hm, x.location_type, x.location_id, sum(x.persons), sum(x.places), sum(x.k)
+        FROM (
+            SELECT day, location_type, location_id, persons, 0 AS places, persons_key AS k
+            FROM {views}.coa_location_deltas
+            UNION ALL
+            SELECT day, location_type, location_id, 0, places, 0 FROM {views}.capacity_deltas
+        ) x CROSS JOIN span s WHERE x.day >= s.hm AND x.day <= s.hi
+        GROUP BY s.hm, x.location_type, x.location_id
+    ), levels AS (
+        SELECT month, location_type, location_id, sum(persons) OVER w AS persons, sum(places) OVER w AS places,
+               sum(k) OVER w AS persons_key,
+               coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
+                   AS next_month
+        FROM per_month WINDOW w AS (PARTITION BY location_type, location_id ORDER BY month)
+    ), ends AS (
+        SELECT e.day, p.start, l.*
+        FROM levels l CROSS JOIN span s
+        CROSS JOIN LATERAL generate_series(
+            date_trunc(period, l.month::timestamp), (l.next_month - 1)::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        CROSS JOIN LATERAL (
+            SELECT least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS day) e
+        WHERE (l.persons <> 0 OR l.places <> 0) AND e.day >= s.lo AND e.day >= l.month AND e.day < l.next_month
+    ), empty AS (
+        SELECT greatest(p.start::date, s.lo) AS van,
+               least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS tot
+        FROM span s CROSS JOIN LATERAL generate_series(
+            date_trunc(period, greatest(s.lo, s.first_day)::timestamp), s.hi::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        WHERE s.first_day IS NOT NULL AND NOT EXISTS (SELECT FROM ends WHERE ends.start = p.start)
+    )
+    SELECT day, location_type, location_id, persons::int, places::int, round(100.0 * persons / nullif(places, 0), 1), persons_key FROM ends
+    UNION ALL
+    SELECT d.* FROM empty
+    CROSS JOIN LATERAL {views}.coa_occupancy_capacity_ends_by_day(period, empty.van, empty.tot) d
+) f WHERE period IN ('month', 'year')
+$$;
+
+CREATE FUNCTION {views}.lifecycle_ends_by_day(period text, van date, tot date)
 RETURNS TABLE (day date, lifecycle text, state text, subjects int, subjects_key numeric)
 LANGUAGE sql STABLE AS $$
 WITH span AS MATERIALIZED (
@@ -579,6 +701,53 @@ WITH span AS MATERIALIZED (
     SELECT *, max(e) OVER (PARTITION BY start) AS period_last FROM cover
 )
 SELECT e, lifecycle, state, subjects::int, subjects_key FROM ranked WHERE e = period_last
+$$;
+
+CREATE FUNCTION {views}.lifecycle_ends(period text, van date, tot date)
+RETURNS TABLE (day date, lifecycle text, state text, subjects int, subjects_key numeric)
+LANGUAGE sql STABLE AS $$
+SELECT * FROM {views}.lifecycle_ends_by_day(period, van, tot) WHERE period NOT IN ('month', 'year')
+UNION ALL
+SELECT * FROM (
+    WITH span AS MATERIALIZED (
+        SELECT van AS lo, h.hi, date_trunc('month', h.hi::timestamp)::date AS hm,
+               (SELECT min(x.day) FROM {views}.lifecycle_deltas x) AS first_day
+        FROM {views}.data_until u
+        CROSS JOIN LATERAL (SELECT least(tot, current_date, u.day) AS hi) h
+    ), per_month AS (
+        SELECT m.month, m.lifecycle, m.state, m.subjects, m.subjects_key
+        FROM {views}.lifecycle_monthly m CROSS JOIN span s WHERE m.month < s.hm
+        UNION ALL
+        SELECT s.hm, x.lifecycle, x.state, sum(x.subjects), sum(x.subjects_key)
+        FROM {views}.lifecycle_deltas x CROSS JOIN span s WHERE x.day >= s.hm AND x.day <= s.hi
+        GROUP BY s.hm, x.lifecycle, x.state
+    ), levels AS (
+        SELECT month, lifecycle, state, sum(subjects) OVER w AS subjects, sum(subjects_key) OVER w AS subjects_key,
+               coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
+                   AS next_month
+        FROM per_month WINDOW w AS (PARTITION BY lifecycle, state ORDER BY month)
+    ), ends AS (
+        SELECT e.day, p.start, l.*
+        FROM levels l CROSS JOIN span s
+        CROSS JOIN LATERAL generate_series(
+            date_trunc(period, l.month::timestamp), (l.next_month - 1)::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        CROSS JOIN LATERAL (
+            SELECT least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS day) e
+        WHERE (l.subjects <> 0) AND e.day >= s.lo AND e.day >= l.month AND e.day < l.next_month
+    ), empty AS (
+        SELECT greatest(p.start::date, s.lo) AS van,
+               least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS tot
+        FROM span s CROSS JOIN LATERAL generate_series(
+            date_trunc(period, greatest(s.lo, s.first_day)::timestamp), s.hi::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        WHERE s.first_day IS NOT NULL AND NOT EXISTS (SELECT FROM ends WHERE ends.start = p.start)
+    )
+    SELECT day, lifecycle, state, subjects::int, subjects_key FROM ends
+    UNION ALL
+    SELECT d.* FROM empty
+    CROSS JOIN LATERAL {views}.lifecycle_ends_by_day(period, empty.van, empty.tot) d
+) f WHERE period IN ('month', 'year')
 $$;
 
 -- The backlog and GOO views hold every day from the first change on, zeros included: every

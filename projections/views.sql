@@ -71,24 +71,98 @@ FROM {tables}.decisions_daily a WHERE a.day <= (SELECT day FROM {views}.data_unt
 
 -- Lead time from a case's first application to its decision, per period: percentiles do not
 -- add up across days or dimensions, so every period type and every combination of the
--- dimensions has rows of its own (NULL track or outcome = all of them).
+-- dimensions has rows of its own (NULL track or outcome = all of them). One branch per period
+-- type and combination (what GROUPING SETS would do), each with its period type and NULLs as
+-- constants: a query's period_type and IS NULL conditions leave one branch to compute.
 CREATE VIEW {views}.decision_lead_times AS
-WITH d AS (
-    SELECT t.period_type, date_trunc(t.period_type, i.day::timestamp)::date AS period,
-           i.track, i.outcome, extract(epoch FROM i.decided_at - i.lodged_at) / 86400 AS lead_days,
+WITH d AS NOT MATERIALIZED (
+    SELECT i.day, i.track, i.outcome,
+           extract(epoch FROM i.decided_at - i.lodged_at) / 86400 AS lead_days,
            {views}.record_key(i.event_id::text) AS k
     FROM {tables}.decision_items i
-    CROSS JOIN (VALUES ('day'), ('week'), ('month'), ('year')) AS t (period_type)
     WHERE i.lodged_at IS NOT NULL AND i.day <= (SELECT day FROM {views}.data_until)
 )
-SELECT period_type, period, track, outcome, count(*)::int AS decisions,
+SELECT 'day'::text AS period_type, date_trunc('day', day::timestamp)::date AS period,
+       track AS track, outcome AS outcome, count(*)::int AS decisions,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days) AS p50_lead_days,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days) AS p90_lead_days,
        sum(k) AS decisions_key
-FROM d
-GROUP BY GROUPING SETS (
-    (period_type, period, track, outcome), (period_type, period, track),
-    (period_type, period, outcome), (period_type, period));
+FROM d GROUP BY 2, 3, 4
+UNION ALL
+SELECT 'day', date_trunc('day', day::timestamp)::date, track, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT 'day', date_trunc('day', day::timestamp)::date, NULL::text, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 4
+UNION ALL
+SELECT 'day', date_trunc('day', day::timestamp)::date, NULL::text, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2
+UNION ALL
+SELECT 'week', date_trunc('week', day::timestamp)::date, track, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3, 4
+UNION ALL
+SELECT 'week', date_trunc('week', day::timestamp)::date, track, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT 'week', date_trunc('week', day::timestamp)::date, NULL::text, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 4
+UNION ALL
+SELECT 'week', date_trunc('week', day::timestamp)::date, NULL::text, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2
+UNION ALL
+SELECT 'month', date_trunc('month', day::timestamp)::date, track, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3, 4
+UNION ALL
+SELECT 'month', date_trunc('month', day::timestamp)::date, track, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT 'month', date_trunc('month', day::timestamp)::date, NULL::text, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 4
+UNION ALL
+SELECT 'month', date_trunc('month', day::timestamp)::date, NULL::text, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2
+UNION ALL
+SELECT 'year', date_trunc('year', day::timestamp)::date, track, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3, 4
+UNION ALL
+SELECT 'year', date_trunc('year', day::timestamp)::date, track, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT 'year', date_trunc('year', day::timestamp)::date, NULL::text, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 4
+UNION ALL
+SELECT 'year', date_trunc('year', day::timestamp)::date, NULL::text, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2;
 
 -- Demonstrable departure (DT&V; domain reference §5) = independent + forced, and DT&V counts a
 -- Dublin transfer as a forced departure (2024: forced 2,750, of which 1,740 Dublin transfers),
@@ -192,18 +266,28 @@ WHERE l.persons <> 0 OR l.places <> 0;
 CREATE VIEW {views}.coa_relocations AS
 WITH until AS (
     SELECT day FROM {views}.data_until
+), levels AS (
+    -- Persons in reception (stays counted) per child-or-not, from each day they changed until
+    -- the next change (the log's last day at the latest); `stays`: how many stays reach into
+    -- the year (migration 019, coa_minor_deltas).
+    SELECT x.day, x.minor, (sum(x.persons) OVER w)::bigint AS persons,
+           sum(x.stays) OVER w AS stays, coalesce(lead(x.day) OVER w, until.day + 1) AS next_day
+    FROM {tables}.coa_minor_deltas x CROSS JOIN until WHERE x.day <= until.day
+    WINDOW w AS (PARTITION BY x.minor ORDER BY x.day)
 ), days AS (
-    SELECT g.year::date AS period, s.minor,
-           sum(greatest(0, least(s.to_day, until.day + 1, (g.year + interval '1 year')::date)
-                           - greatest(s.from_day, g.year::date))) AS resident_days
-    FROM {tables}.coa_stays s CROSS JOIN until
-    CROSS JOIN LATERAL generate_series(
-        date_trunc('year', s.from_day::timestamp),
-        least(s.to_day - 1, until.day)::timestamp, interval '1 year') AS g (year)
+    -- A year with a stay reaching into it has its row, resident days or none.
+    SELECT g.year::date AS period, l.minor,
+           sum(l.persons * (least(l.next_day, (g.year + interval '1 year')::date)
+                            - greatest(l.day, g.year::date))) AS resident_days
+    FROM levels l CROSS JOIN LATERAL generate_series(
+        date_trunc('year', l.day::timestamp), (l.next_day - 1)::timestamp, interval '1 year')
+        AS g (year)
     GROUP BY 1, 2
+    HAVING max(l.stays) > 0
 ), moves AS (
-    SELECT date_trunc('year', day::timestamp)::date AS period, minor, count(*) AS relocations
-    FROM {tables}.relocation_items WHERE day <= (SELECT day FROM until) GROUP BY 1, 2
+    SELECT date_trunc('year', day::timestamp)::date AS period, minor,
+           sum(relocations) AS relocations
+    FROM {tables}.relocations_daily WHERE day <= (SELECT day FROM until) GROUP BY 1, 2
 ), per_year AS (
     SELECT period,
            coalesce(sum(m.relocations), 0)::int AS relocations,

@@ -3,7 +3,7 @@
 -- capaciteit) and COA's relocations per resident-year (verhuisbewegingen). Same mechanism as
 -- migration 017 (rows of `aggregates`, kept by its statement triggers through the statements
 -- migration 018 prepares, rebuilt after a bulk load, compared by `ketenlog verify`, computed
--- from a moment's rows for --as-known-at), with their record-key sums.
+-- from a moment's rows for --as-known-at), with the record-key sums of the stocks.
 --
 -- Per-month deltas: a stock's deltas summed per calendar month. A stock per month or year
 -- asked over all of history then runs its running sum over months x dimensions rather than
@@ -26,16 +26,17 @@ CREATE TABLE coa_location_monthly (
 -- year, the stays whose years (from from_day's to to_day - 1's, open ones without end) begin
 -- minus those that ended the year before: the running sum of `stays` is, on any day of a
 -- year, how many stays reach into it (the years the view counts a stay in, resident days or
--- none). And the relocations per day by child-or-not.
+-- none). And the relocations per day by child-or-not. No record-key sums: the relocations'
+-- figures have none (one row a year; their cell key is what they count, docs/projections.md),
+-- and each sum is paid for by every write of a stay.
 CREATE TABLE coa_minor_deltas (
     day date NOT NULL, minor boolean NOT NULL,
-    persons bigint NOT NULL, persons_key bigint NOT NULL, stays bigint NOT NULL,
-    contributions bigint NOT NULL,
+    persons bigint NOT NULL, stays bigint NOT NULL, contributions bigint NOT NULL,
     PRIMARY KEY (day, minor)
 );
 CREATE TABLE relocations_daily (
     day date NOT NULL, minor boolean NOT NULL,
-    relocations bigint NOT NULL, relocations_key bigint NOT NULL, contributions bigint NOT NULL,
+    relocations bigint NOT NULL, contributions bigint NOT NULL,
     PRIMARY KEY (day, minor)
 );
 
@@ -59,25 +60,23 @@ INSERT INTO aggregates (name, source, keys, sums, contributions) VALUES
     SELECT date_trunc('month', to_day::timestamp)::date, location_type, location_id,
            resident_status, -1, -aggregation.record_key(person_key || ':' || seq)
     FROM {rows} WHERE to_day IS NOT NULL$q$),
-('coa_minor_deltas', 'coa_stays', '{day,minor}', '{persons,persons_key,stays}',
+('coa_minor_deltas', 'coa_stays', '{day,minor}', '{persons,stays}',
  $q$WITH s AS (
-        SELECT from_day, to_day, minor, aggregation.record_key(person_key || ':' || seq) AS k,
-               date_trunc('year', from_day::timestamp)::date AS first_year,
+        SELECT from_day, to_day, minor, date_trunc('year', from_day::timestamp)::date AS first_year,
                date_trunc('year', (to_day - 1)::timestamp)::date AS last_year
         FROM {rows}
     )
-    SELECT from_day AS day, minor, 1 AS persons, k AS persons_key, 0 AS stays
+    SELECT from_day AS day, minor, 1 AS persons, 0 AS stays
     FROM s WHERE to_day IS NULL OR to_day > from_day
     UNION ALL
-    SELECT to_day, minor, -1, -k, 0 FROM s WHERE to_day > from_day
+    SELECT to_day, minor, -1, 0 FROM s WHERE to_day > from_day
     UNION ALL
-    SELECT first_year, minor, 0, 0, 1 FROM s WHERE to_day IS NULL OR last_year >= first_year
+    SELECT first_year, minor, 0, 1 FROM s WHERE to_day IS NULL OR last_year >= first_year
     UNION ALL
-    SELECT (last_year + interval '1 year')::date, minor, 0, 0, -1
+    SELECT (last_year + interval '1 year')::date, minor, 0, -1
     FROM s WHERE last_year >= first_year$q$),
-('relocations_daily', 'relocation_items', '{day,minor}', '{relocations,relocations_key}',
- $q$SELECT day, minor, 1 AS relocations,
-           aggregation.record_key(event_id::text) AS relocations_key FROM {rows}$q$);
+('relocations_daily', 'relocation_items', '{day,minor}', '{relocations}',
+ $q$SELECT day, minor, 1 AS relocations FROM {rows}$q$);
 
 -- As migration 017: emptied rows are found through an index, relocation_items gets the
 -- triggers (the other sources have them), the trigger function is generated again with the

@@ -565,6 +565,13 @@ FROM {tables}.coa_location_monthly;
 -- `levels` each delta's running sum, held from its day (van at the earliest) to the next
 -- change; `cover` each level's candidate last day in every period it overlaps; the rows
 -- answered are those on the latest candidate of their period.
+--
+-- Per month and year, the residents, capacity and lifecycle functions do the same over the
+-- per-month deltas of migration 019 (`<view>_by_day` is the day-by-day form): the running sum
+-- over months x dimensions (the daily deltas only for the month of the last day asked, which
+-- may be partial), each period's rows those on its last day asked (`ends`). A period with
+-- nobody on that day has its rows on its last day with somebody, if any (`empty`): only
+-- those periods are computed day by day, each over itself alone.
 CREATE FUNCTION {views}.coa_occupancy_ends(period text, van date, tot date)
 RETURNS TABLE (day date, location_type text, persons int, persons_key numeric)
 LANGUAGE sql STABLE AS $$

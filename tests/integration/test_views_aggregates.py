@@ -195,12 +195,10 @@ PER_MONTH = ("coa_location_monthly", "coa_minor_deltas", "lifecycle_monthly", "r
 
 
 def _kept(conn: psycopg.Connection, name: str) -> list[tuple[object, ...]]:
-    return [
+    return sorted(
         tuple(r)
-        for r in conn.execute(
-            sql.SQL("SELECT * FROM {} ORDER BY 1, 2, 3").format(sql.Identifier(name))
-        ).fetchall()
-    ]
+        for r in conn.execute(sql.SQL("SELECT * FROM {}").format(sql.Identifier(name))).fetchall()
+    )
 
 
 @settings(

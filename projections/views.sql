@@ -734,12 +734,13 @@ SELECT * FROM (
         GROUP BY x.month, x.location_type, x.location_id
         UNION ALL
         SELECT s.hm, x.location_type, x.location_id, sum(x.persons), sum(x.places), sum(x.k)
-        FROM (
-            SELECT day, location_type, location_id, persons, 0 AS places, persons_key AS k
-            FROM {views}.coa_location_deltas
+        FROM span s CROSS JOIN LATERAL (
+            SELECT location_type, location_id, persons, 0 AS places, persons_key AS k
+            FROM {views}.coa_location_deltas WHERE day >= s.hm AND day <= s.hi
             UNION ALL
-            SELECT day, location_type, location_id, 0, places, 0 FROM {views}.capacity_deltas
-        ) x CROSS JOIN span s WHERE x.day >= s.hm AND x.day <= s.hi
+            SELECT location_type, location_id, 0, places, 0
+            FROM {views}.capacity_deltas WHERE day >= s.hm AND day <= s.hi
+        ) x
         GROUP BY s.hm, x.location_type, x.location_id
     ), levels AS (
         SELECT month, location_type, location_id, sum(persons) OVER w AS persons, sum(places) OVER w AS places,

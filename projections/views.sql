@@ -624,7 +624,8 @@ CREATE FUNCTION {views}.coa_residents_ends(period text, van date, tot date)
 RETURNS TABLE (day date, location_type text, location_id text, resident_status text,
                persons int, persons_key numeric)
 LANGUAGE sql STABLE AS $$
-SELECT * FROM {views}.coa_residents_ends_by_day(period, van, tot) WHERE period NOT IN ('month', 'year')
+SELECT * FROM {views}.coa_residents_ends_by_day(period, van, tot)
+WHERE period NOT IN ('month', 'year')
 UNION ALL
 SELECT * FROM (
     WITH span AS MATERIALIZED (
@@ -643,10 +644,12 @@ SELECT * FROM (
         WHERE x.day >= s.hm AND x.day <= s.hi
         GROUP BY s.hm, x.location_type, x.location_id, x.resident_status
     ), levels AS (
-        SELECT month, location_type, location_id, resident_status, sum(persons) OVER w AS persons, sum(persons_key) OVER w AS persons_key,
+        SELECT month, location_type, location_id, resident_status, sum(persons) OVER w AS persons,
+               sum(persons_key) OVER w AS persons_key,
                coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
                    AS next_month
-        FROM per_month WINDOW w AS (PARTITION BY location_type, location_id, resident_status ORDER BY month)
+        FROM per_month
+        WINDOW w AS (PARTITION BY location_type, location_id, resident_status ORDER BY month)
     ), ends AS (
         SELECT e.day, p.start, l.*
         FROM levels l CROSS JOIN span s
@@ -710,7 +713,8 @@ CREATE FUNCTION {views}.coa_occupancy_capacity_ends(period text, van date, tot d
 RETURNS TABLE (day date, location_type text, location_id text, persons int, places int,
                occupancy_rate numeric, persons_key numeric)
 LANGUAGE sql STABLE AS $$
-SELECT * FROM {views}.coa_occupancy_capacity_ends_by_day(period, van, tot) WHERE period NOT IN ('month', 'year')
+SELECT * FROM {views}.coa_occupancy_capacity_ends_by_day(period, van, tot)
+WHERE period NOT IN ('month', 'year')
 UNION ALL
 SELECT * FROM (
     WITH span AS MATERIALIZED (
@@ -743,8 +747,8 @@ SELECT * FROM (
         ) x
         GROUP BY s.hm, x.location_type, x.location_id
     ), levels AS (
-        SELECT month, location_type, location_id, sum(persons) OVER w AS persons, sum(places) OVER w AS places,
-               sum(k) OVER w AS persons_key,
+        SELECT month, location_type, location_id, sum(persons) OVER w AS persons,
+               sum(places) OVER w AS places, sum(k) OVER w AS persons_key,
                coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
                    AS next_month
         FROM per_month WINDOW w AS (PARTITION BY location_type, location_id ORDER BY month)
@@ -756,7 +760,8 @@ SELECT * FROM (
             ('1 ' || period)::interval) AS p (start)
         CROSS JOIN LATERAL (
             SELECT least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS day) e
-        WHERE (l.persons <> 0 OR l.places <> 0) AND e.day >= s.lo AND e.day >= l.month AND e.day < l.next_month
+        WHERE (l.persons <> 0 OR l.places <> 0)
+          AND e.day >= s.lo AND e.day >= l.month AND e.day < l.next_month
     ), empty AS (
         SELECT greatest(p.start::date, s.lo) AS van,
                least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS tot
@@ -765,7 +770,9 @@ SELECT * FROM (
             ('1 ' || period)::interval) AS p (start)
         WHERE s.first_day IS NOT NULL AND NOT EXISTS (SELECT FROM ends WHERE ends.start = p.start)
     )
-    SELECT day, location_type, location_id, persons::int, places::int, round(100.0 * persons / nullif(places, 0), 1), persons_key FROM ends
+    SELECT day, location_type, location_id, persons::int, places::int,
+           round(100.0 * persons / nullif(places, 0), 1), persons_key
+    FROM ends
     UNION ALL
     SELECT d.* FROM empty
     CROSS JOIN LATERAL {views}.coa_occupancy_capacity_ends_by_day(period, empty.van, empty.tot) d
@@ -798,7 +805,8 @@ $$;
 CREATE FUNCTION {views}.lifecycle_ends(period text, van date, tot date)
 RETURNS TABLE (day date, lifecycle text, state text, subjects int, subjects_key numeric)
 LANGUAGE sql STABLE AS $$
-SELECT * FROM {views}.lifecycle_ends_by_day(period, van, tot) WHERE period NOT IN ('month', 'year')
+SELECT * FROM {views}.lifecycle_ends_by_day(period, van, tot)
+WHERE period NOT IN ('month', 'year')
 UNION ALL
 SELECT * FROM (
     WITH span AS MATERIALIZED (
@@ -814,7 +822,8 @@ SELECT * FROM (
         FROM {views}.lifecycle_deltas x CROSS JOIN span s WHERE x.day >= s.hm AND x.day <= s.hi
         GROUP BY s.hm, x.lifecycle, x.state
     ), levels AS (
-        SELECT month, lifecycle, state, sum(subjects) OVER w AS subjects, sum(subjects_key) OVER w AS subjects_key,
+        SELECT month, lifecycle, state, sum(subjects) OVER w AS subjects,
+               sum(subjects_key) OVER w AS subjects_key,
                coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
                    AS next_month
         FROM per_month WINDOW w AS (PARTITION BY lifecycle, state ORDER BY month)

@@ -43,7 +43,7 @@ CREATE TABLE relocations_daily (
 INSERT INTO aggregates (name, source, keys, sums, contributions) VALUES
 ('lifecycle_monthly', 'state_changes', '{month,lifecycle,state}', '{subjects,subjects_key}',
  $q$WITH c AS (
-        SELECT date_trunc('month', (occurred_at AT TIME ZONE 'UTC')::date::timestamp)::date AS month,
+        SELECT date_trunc('month', (occurred_at AT TIME ZONE 'UTC')::timestamp)::date AS month,
                lifecycle, from_state, to_state,
                aggregation.record_key(person_key || ':' || lifecycle || ':' || subject) AS k
         FROM {rows}

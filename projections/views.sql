@@ -71,24 +71,98 @@ FROM {tables}.decisions_daily a WHERE a.day <= (SELECT day FROM {views}.data_unt
 
 -- Lead time from a case's first application to its decision, per period: percentiles do not
 -- add up across days or dimensions, so every period type and every combination of the
--- dimensions has rows of its own (NULL track or outcome = all of them).
+-- dimensions has rows of its own (NULL track or outcome = all of them). One branch per period
+-- type and combination (what GROUPING SETS would do), each with its period type and NULLs as
+-- constants: a query's period_type and IS NULL conditions leave one branch to compute.
 CREATE VIEW {views}.decision_lead_times AS
-WITH d AS (
-    SELECT t.period_type, date_trunc(t.period_type, i.day::timestamp)::date AS period,
-           i.track, i.outcome, extract(epoch FROM i.decided_at - i.lodged_at) / 86400 AS lead_days,
+WITH d AS NOT MATERIALIZED (
+    SELECT i.day, i.track, i.outcome,
+           extract(epoch FROM i.decided_at - i.lodged_at) / 86400 AS lead_days,
            {views}.record_key(i.event_id::text) AS k
     FROM {tables}.decision_items i
-    CROSS JOIN (VALUES ('day'), ('week'), ('month'), ('year')) AS t (period_type)
     WHERE i.lodged_at IS NOT NULL AND i.day <= (SELECT day FROM {views}.data_until)
 )
-SELECT period_type, period, track, outcome, count(*)::int AS decisions,
+SELECT 'day'::text AS period_type, date_trunc('day', day::timestamp)::date AS period,
+       track AS track, outcome AS outcome, count(*)::int AS decisions,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days) AS p50_lead_days,
        percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days) AS p90_lead_days,
        sum(k) AS decisions_key
-FROM d
-GROUP BY GROUPING SETS (
-    (period_type, period, track, outcome), (period_type, period, track),
-    (period_type, period, outcome), (period_type, period));
+FROM d GROUP BY 2, 3, 4
+UNION ALL
+SELECT 'day', date_trunc('day', day::timestamp)::date, track, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT 'day', date_trunc('day', day::timestamp)::date, NULL::text, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 4
+UNION ALL
+SELECT 'day', date_trunc('day', day::timestamp)::date, NULL::text, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2
+UNION ALL
+SELECT 'week', date_trunc('week', day::timestamp)::date, track, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3, 4
+UNION ALL
+SELECT 'week', date_trunc('week', day::timestamp)::date, track, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT 'week', date_trunc('week', day::timestamp)::date, NULL::text, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 4
+UNION ALL
+SELECT 'week', date_trunc('week', day::timestamp)::date, NULL::text, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2
+UNION ALL
+SELECT 'month', date_trunc('month', day::timestamp)::date, track, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3, 4
+UNION ALL
+SELECT 'month', date_trunc('month', day::timestamp)::date, track, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT 'month', date_trunc('month', day::timestamp)::date, NULL::text, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 4
+UNION ALL
+SELECT 'month', date_trunc('month', day::timestamp)::date, NULL::text, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2
+UNION ALL
+SELECT 'year', date_trunc('year', day::timestamp)::date, track, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3, 4
+UNION ALL
+SELECT 'year', date_trunc('year', day::timestamp)::date, track, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 3
+UNION ALL
+SELECT 'year', date_trunc('year', day::timestamp)::date, NULL::text, outcome, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2, 4
+UNION ALL
+SELECT 'year', date_trunc('year', day::timestamp)::date, NULL::text, NULL::text, count(*)::int,
+       percentile_cont(0.5) WITHIN GROUP (ORDER BY lead_days),
+       percentile_cont(0.9) WITHIN GROUP (ORDER BY lead_days), sum(k)
+FROM d GROUP BY 2;
 
 -- Demonstrable departure (DT&V; domain reference §5) = independent + forced, and DT&V counts a
 -- Dublin transfer as a forced departure (2024: forced 2,750, of which 1,740 Dublin transfers),
@@ -192,18 +266,28 @@ WHERE l.persons <> 0 OR l.places <> 0;
 CREATE VIEW {views}.coa_relocations AS
 WITH until AS (
     SELECT day FROM {views}.data_until
+), levels AS (
+    -- Persons in reception (stays counted) per child-or-not, from each day they changed until
+    -- the next change (the log's last day at the latest); `stays`: how many stays reach into
+    -- the year (migration 019, coa_minor_deltas).
+    SELECT x.day, x.minor, (sum(x.persons) OVER w)::bigint AS persons,
+           sum(x.stays) OVER w AS stays, coalesce(lead(x.day) OVER w, until.day + 1) AS next_day
+    FROM {tables}.coa_minor_deltas x CROSS JOIN until WHERE x.day <= until.day
+    WINDOW w AS (PARTITION BY x.minor ORDER BY x.day)
 ), days AS (
-    SELECT g.year::date AS period, s.minor,
-           sum(greatest(0, least(s.to_day, until.day + 1, (g.year + interval '1 year')::date)
-                           - greatest(s.from_day, g.year::date))) AS resident_days
-    FROM {tables}.coa_stays s CROSS JOIN until
-    CROSS JOIN LATERAL generate_series(
-        date_trunc('year', s.from_day::timestamp),
-        least(s.to_day - 1, until.day)::timestamp, interval '1 year') AS g (year)
+    -- A year with a stay reaching into it has its row, resident days or none.
+    SELECT g.year::date AS period, l.minor,
+           sum(l.persons * (least(l.next_day, (g.year + interval '1 year')::date)
+                            - greatest(l.day, g.year::date))) AS resident_days
+    FROM levels l CROSS JOIN LATERAL generate_series(
+        date_trunc('year', l.day::timestamp), (l.next_day - 1)::timestamp, interval '1 year')
+        AS g (year)
     GROUP BY 1, 2
+    HAVING max(l.stays) > 0
 ), moves AS (
-    SELECT date_trunc('year', day::timestamp)::date AS period, minor, count(*) AS relocations
-    FROM {tables}.relocation_items WHERE day <= (SELECT day FROM until) GROUP BY 1, 2
+    SELECT date_trunc('year', day::timestamp)::date AS period, minor,
+           sum(relocations) AS relocations
+    FROM {tables}.relocations_daily WHERE day <= (SELECT day FROM until) GROUP BY 1, 2
 ), per_year AS (
     SELECT period,
            coalesce(sum(m.relocations), 0)::int AS relocations,
@@ -464,6 +548,12 @@ SELECT day, lifecycle, state, subjects, subjects_key FROM {tables}.lifecycle_del
 CREATE VIEW {views}.backlog_deltas AS
 SELECT day, pending, late, pending_key, late_key FROM {tables}.backlog_deltas;
 CREATE VIEW {views}.goo_deltas AS SELECT day, persons, persons_key FROM {tables}.goo_deltas;
+-- The same per month (migration 019).
+CREATE VIEW {views}.lifecycle_monthly AS
+SELECT month, lifecycle, state, subjects, subjects_key FROM {tables}.lifecycle_monthly;
+CREATE VIEW {views}.coa_location_monthly AS
+SELECT month, location_type, location_id, resident_status, persons, persons_key
+FROM {tables}.coa_location_monthly;
 
 -- A stock per period, as the analysts' queries ask for it (projections/queries.py): the rows
 -- of the view on each period's last day that has any, between van and tot. The view expands
@@ -475,6 +565,13 @@ CREATE VIEW {views}.goo_deltas AS SELECT day, persons, persons_key FROM {tables}
 -- `levels` each delta's running sum, held from its day (van at the earliest) to the next
 -- change; `cover` each level's candidate last day in every period it overlaps; the rows
 -- answered are those on the latest candidate of their period.
+--
+-- Per month and year, the residents, capacity and lifecycle functions do the same over the
+-- per-month deltas of migration 019 (`<view>_by_day` is the day-by-day form): the running sum
+-- over months x dimensions (the daily deltas only for the month of the last day asked, which
+-- may be partial), each period's rows those on its last day asked (`ends`). A period with
+-- nobody on that day has its rows on its last day with somebody, if any (`empty`): only
+-- those periods are computed day by day, each over itself alone.
 CREATE FUNCTION {views}.coa_occupancy_ends(period text, van date, tot date)
 RETURNS TABLE (day date, location_type text, persons int, persons_key numeric)
 LANGUAGE sql STABLE AS $$
@@ -498,7 +595,7 @@ WITH span AS MATERIALIZED (
 SELECT e, location_type, persons::int, persons_key FROM ranked WHERE e = period_last
 $$;
 
-CREATE FUNCTION {views}.coa_residents_ends(period text, van date, tot date)
+CREATE FUNCTION {views}.coa_residents_ends_by_day(period text, van date, tot date)
 RETURNS TABLE (day date, location_type text, location_id text, resident_status text,
                persons int, persons_key numeric)
 LANGUAGE sql STABLE AS $$
@@ -523,7 +620,61 @@ SELECT e, location_type, location_id, resident_status, persons::int, persons_key
 FROM ranked WHERE e = period_last
 $$;
 
-CREATE FUNCTION {views}.coa_occupancy_capacity_ends(period text, van date, tot date)
+CREATE FUNCTION {views}.coa_residents_ends(period text, van date, tot date)
+RETURNS TABLE (day date, location_type text, location_id text, resident_status text,
+               persons int, persons_key numeric)
+LANGUAGE sql STABLE AS $$
+SELECT * FROM {views}.coa_residents_ends_by_day(period, van, tot)
+WHERE period NOT IN ('month', 'year')
+UNION ALL
+SELECT * FROM (
+    WITH span AS MATERIALIZED (
+        SELECT van AS lo, h.hi, date_trunc('month', h.hi::timestamp)::date AS hm,
+               (SELECT min(x.day) FROM {views}.coa_location_deltas x) AS first_day
+        FROM {views}.data_until u
+        CROSS JOIN LATERAL (SELECT least(tot, current_date, u.day) AS hi) h
+    ), per_month AS (
+        SELECT m.month, m.location_type, m.location_id, m.resident_status, m.persons,
+               m.persons_key
+        FROM {views}.coa_location_monthly m CROSS JOIN span s WHERE m.month < s.hm
+        UNION ALL
+        SELECT s.hm, x.location_type, x.location_id, x.resident_status, sum(x.persons),
+               sum(x.persons_key)
+        FROM {views}.coa_location_deltas x CROSS JOIN span s
+        WHERE x.day >= s.hm AND x.day <= s.hi
+        GROUP BY s.hm, x.location_type, x.location_id, x.resident_status
+    ), levels AS (
+        SELECT month, location_type, location_id, resident_status, sum(persons) OVER w AS persons,
+               sum(persons_key) OVER w AS persons_key,
+               coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
+                   AS next_month
+        FROM per_month
+        WINDOW w AS (PARTITION BY location_type, location_id, resident_status ORDER BY month)
+    ), ends AS (
+        SELECT e.day, p.start, l.*
+        FROM levels l CROSS JOIN span s
+        CROSS JOIN LATERAL generate_series(
+            date_trunc(period, l.month::timestamp), (l.next_month - 1)::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        CROSS JOIN LATERAL (
+            SELECT least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS day) e
+        WHERE (l.persons <> 0) AND e.day >= s.lo AND e.day >= l.month AND e.day < l.next_month
+    ), empty AS (
+        SELECT greatest(p.start::date, s.lo) AS van,
+               least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS tot
+        FROM span s CROSS JOIN LATERAL generate_series(
+            date_trunc(period, greatest(s.lo, s.first_day)::timestamp), s.hi::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        WHERE s.first_day IS NOT NULL AND NOT EXISTS (SELECT FROM ends WHERE ends.start = p.start)
+    )
+    SELECT day, location_type, location_id, resident_status, persons::int, persons_key FROM ends
+    UNION ALL
+    SELECT d.* FROM empty
+    CROSS JOIN LATERAL {views}.coa_residents_ends_by_day(period, empty.van, empty.tot) d
+) f WHERE period IN ('month', 'year')
+$$;
+
+CREATE FUNCTION {views}.coa_occupancy_capacity_ends_by_day(period text, van date, tot date)
 RETURNS TABLE (day date, location_type text, location_id text, persons int, places int,
                occupancy_rate numeric, persons_key numeric)
 LANGUAGE sql STABLE AS $$
@@ -558,7 +709,77 @@ SELECT e, location_type, location_id, persons::int, places::int,
 FROM ranked WHERE e = period_last
 $$;
 
-CREATE FUNCTION {views}.lifecycle_ends(period text, van date, tot date)
+CREATE FUNCTION {views}.coa_occupancy_capacity_ends(period text, van date, tot date)
+RETURNS TABLE (day date, location_type text, location_id text, persons int, places int,
+               occupancy_rate numeric, persons_key numeric)
+LANGUAGE sql STABLE AS $$
+SELECT * FROM {views}.coa_occupancy_capacity_ends_by_day(period, van, tot)
+WHERE period NOT IN ('month', 'year')
+UNION ALL
+SELECT * FROM (
+    WITH span AS MATERIALIZED (
+        SELECT van AS lo, h.hi, date_trunc('month', h.hi::timestamp)::date AS hm,
+               (SELECT least((SELECT min(x.day) FROM {views}.coa_location_deltas x),
+                       (SELECT min(c.day) FROM {views}.capacity_deltas c))) AS first_day
+        FROM {views}.data_until u
+        CROSS JOIN LATERAL (SELECT least(tot, current_date, u.day) AS hi) h
+    ), per_month AS (
+        SELECT x.month, x.location_type, x.location_id, sum(x.persons) AS persons,
+               sum(x.places) AS places, sum(x.k) AS k
+        FROM (
+            SELECT m.month, m.location_type, m.location_id, m.persons, 0 AS places,
+                   m.persons_key AS k
+            FROM {views}.coa_location_monthly m
+            UNION ALL
+            SELECT date_trunc('month', c.day::timestamp)::date, c.location_type, c.location_id,
+                   0, c.places, 0
+            FROM {views}.capacity_deltas c
+        ) x CROSS JOIN span s WHERE x.month < s.hm
+        GROUP BY x.month, x.location_type, x.location_id
+        UNION ALL
+        SELECT s.hm, x.location_type, x.location_id, sum(x.persons), sum(x.places), sum(x.k)
+        FROM span s CROSS JOIN LATERAL (
+            SELECT location_type, location_id, persons, 0 AS places, persons_key AS k
+            FROM {views}.coa_location_deltas WHERE day >= s.hm AND day <= s.hi
+            UNION ALL
+            SELECT location_type, location_id, 0, places, 0
+            FROM {views}.capacity_deltas WHERE day >= s.hm AND day <= s.hi
+        ) x
+        GROUP BY s.hm, x.location_type, x.location_id
+    ), levels AS (
+        SELECT month, location_type, location_id, sum(persons) OVER w AS persons,
+               sum(places) OVER w AS places, sum(k) OVER w AS persons_key,
+               coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
+                   AS next_month
+        FROM per_month WINDOW w AS (PARTITION BY location_type, location_id ORDER BY month)
+    ), ends AS (
+        SELECT e.day, p.start, l.*
+        FROM levels l CROSS JOIN span s
+        CROSS JOIN LATERAL generate_series(
+            date_trunc(period, l.month::timestamp), (l.next_month - 1)::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        CROSS JOIN LATERAL (
+            SELECT least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS day) e
+        WHERE (l.persons <> 0 OR l.places <> 0)
+          AND e.day >= s.lo AND e.day >= l.month AND e.day < l.next_month
+    ), empty AS (
+        SELECT greatest(p.start::date, s.lo) AS van,
+               least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS tot
+        FROM span s CROSS JOIN LATERAL generate_series(
+            date_trunc(period, greatest(s.lo, s.first_day)::timestamp), s.hi::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        WHERE s.first_day IS NOT NULL AND NOT EXISTS (SELECT FROM ends WHERE ends.start = p.start)
+    )
+    SELECT day, location_type, location_id, persons::int, places::int,
+           round(100.0 * persons / nullif(places, 0), 1), persons_key
+    FROM ends
+    UNION ALL
+    SELECT d.* FROM empty
+    CROSS JOIN LATERAL {views}.coa_occupancy_capacity_ends_by_day(period, empty.van, empty.tot) d
+) f WHERE period IN ('month', 'year')
+$$;
+
+CREATE FUNCTION {views}.lifecycle_ends_by_day(period text, van date, tot date)
 RETURNS TABLE (day date, lifecycle text, state text, subjects int, subjects_key numeric)
 LANGUAGE sql STABLE AS $$
 WITH span AS MATERIALIZED (
@@ -579,6 +800,55 @@ WITH span AS MATERIALIZED (
     SELECT *, max(e) OVER (PARTITION BY start) AS period_last FROM cover
 )
 SELECT e, lifecycle, state, subjects::int, subjects_key FROM ranked WHERE e = period_last
+$$;
+
+CREATE FUNCTION {views}.lifecycle_ends(period text, van date, tot date)
+RETURNS TABLE (day date, lifecycle text, state text, subjects int, subjects_key numeric)
+LANGUAGE sql STABLE AS $$
+SELECT * FROM {views}.lifecycle_ends_by_day(period, van, tot)
+WHERE period NOT IN ('month', 'year')
+UNION ALL
+SELECT * FROM (
+    WITH span AS MATERIALIZED (
+        SELECT van AS lo, h.hi, date_trunc('month', h.hi::timestamp)::date AS hm,
+               (SELECT min(x.day) FROM {views}.lifecycle_deltas x) AS first_day
+        FROM {views}.data_until u
+        CROSS JOIN LATERAL (SELECT least(tot, current_date, u.day) AS hi) h
+    ), per_month AS (
+        SELECT m.month, m.lifecycle, m.state, m.subjects, m.subjects_key
+        FROM {views}.lifecycle_monthly m CROSS JOIN span s WHERE m.month < s.hm
+        UNION ALL
+        SELECT s.hm, x.lifecycle, x.state, sum(x.subjects), sum(x.subjects_key)
+        FROM {views}.lifecycle_deltas x CROSS JOIN span s WHERE x.day >= s.hm AND x.day <= s.hi
+        GROUP BY s.hm, x.lifecycle, x.state
+    ), levels AS (
+        SELECT month, lifecycle, state, sum(subjects) OVER w AS subjects,
+               sum(subjects_key) OVER w AS subjects_key,
+               coalesce(lead(month) OVER w, (SELECT (hm + interval '1 month')::date FROM span))
+                   AS next_month
+        FROM per_month WINDOW w AS (PARTITION BY lifecycle, state ORDER BY month)
+    ), ends AS (
+        SELECT e.day, p.start, l.*
+        FROM levels l CROSS JOIN span s
+        CROSS JOIN LATERAL generate_series(
+            date_trunc(period, l.month::timestamp), (l.next_month - 1)::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        CROSS JOIN LATERAL (
+            SELECT least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS day) e
+        WHERE (l.subjects <> 0) AND e.day >= s.lo AND e.day >= l.month AND e.day < l.next_month
+    ), empty AS (
+        SELECT greatest(p.start::date, s.lo) AS van,
+               least((p.start + ('1 ' || period)::interval)::date - 1, s.hi) AS tot
+        FROM span s CROSS JOIN LATERAL generate_series(
+            date_trunc(period, greatest(s.lo, s.first_day)::timestamp), s.hi::timestamp,
+            ('1 ' || period)::interval) AS p (start)
+        WHERE s.first_day IS NOT NULL AND NOT EXISTS (SELECT FROM ends WHERE ends.start = p.start)
+    )
+    SELECT day, lifecycle, state, subjects::int, subjects_key FROM ends
+    UNION ALL
+    SELECT d.* FROM empty
+    CROSS JOIN LATERAL {views}.lifecycle_ends_by_day(period, empty.van, empty.tot) d
+) f WHERE period IN ('month', 'year')
 $$;
 
 -- The backlog and GOO views hold every day from the first change on, zeros included: every

@@ -102,3 +102,26 @@ def test_the_analysts_connections_do_not_compile_plans(fresh_db: str) -> None:
     """JIT compiling a stock's plan cost several times running it (projections/db.py)."""
     with connect(fresh_db, options=ANALYST_OPTIONS) as conn:
         assert conn.execute("SHOW jit").fetchone() == ("off",)
+
+
+def test_a_month_whose_last_day_has_nobody_answers_its_last_day_with_someone(
+    db: psycopg.Connection,
+) -> None:
+    """Per month and year the stocks run over the per-month deltas (migration 019); a period
+    with nobody at its end has its rows on an earlier day, as the view's last day with rows."""
+    with db.transaction():
+        until(db, date(2026, 3, 20))
+        db.execute(
+            "INSERT INTO coa_stays (person_key, seq, from_day, to_day, location_type, location_id,"
+            " resident_status) VALUES ('p1', 0, '2026-01-05', '2026-01-20', 'AZC', 'L1', 'A'),"
+            " ('p2', 0, '2026-01-10', '2026-01-25', 'POL', 'L2', 'B'),"
+            " ('p3', 0, '2026-03-02', NULL, 'AZC', 'L1', 'A')"
+        )
+        for name in STOCKS:
+            for period in ("month", "year"):
+                for span in ((None, None), (date(2026, 1, 12), None), (None, date(2026, 3, 1))):
+                    expected = _over_the_view(db, name, period, [], span)
+                    assert _asked(db, name, period, [], *span) == expected, (name, period, span)
+        january = _asked(db, "residents", "month", ["location_id"], None, None)[0]
+        assert january[:3] == (date(2026, 1, 1), "L2", 1)
+        raise psycopg.Rollback()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from ketenlog.rebuild import Pool, Rebuilt, Sends
+from ketenlog.rebuild import Rebuilt, Sends
 from ketenlog.replay import (
     KafkaSource,
     ReplayError,
@@ -58,17 +58,6 @@ def backlog(positions: dict[TopicPartition, int], ends: dict[TopicPartition, int
     )
 
 
-def expected(settings: Settings, group: str, ends: dict[TopicPartition, int], least: int) -> bool:
-    """Whether `catch_up` will be worth it, asked before the database is migrated (so that its
-    workers start meanwhile): a database that cannot be read yet holds no positions."""
-    try:
-        with connect(settings.dsn) as conn:
-            positions = replay_store.positions_if_any(conn, LIVE, group)
-    except psycopg.Error:
-        return False
-    return backlog(positions, ends).worth_a_batch(least)
-
-
 def catch_up(
     settings: Settings,
     group: str,
@@ -77,11 +66,10 @@ def catch_up(
     *,
     least: int,
     workers: int | None = None,
-    pool: Pool | None = None,
 ) -> Rebuilt | None:
     """Catch the group up to `ends` at batch speed when that is quicker than the live path;
     None when it was not (or another replay or catch-up holds the database: the live worker
-    then does the work). `pool`: the rebuild's workers, if the caller started them."""
+    then does the work)."""
     with connect(settings.dsn) as conn:
         positions = replay_store.positions(conn, LIVE, group)
     found = backlog(positions, ends)
@@ -108,7 +96,6 @@ def catch_up(
                 label="process: catch-up",
                 signing_keys=registry(settings),
                 sends=Sends(settings.kafka(PROCESSOR), tuple(sorted(positions.items()))),
-                pool=pool,
             )
             catch_up_and_swap(conn, settings, group, say, reader=PROCESSOR, label="process")
         except ReplayError as exc:

@@ -15,8 +15,7 @@ from domain.facts import Fact
 from infra.errors import InfraError
 from infra.person_keys import PersonKeyStore
 from infra.topics import end_offsets
-from ketenlog.catching_up import CatchUpError, backlog, catch_up, expected
-from ketenlog.rebuild import Workers, worker_count
+from ketenlog.catching_up import CatchUpError, backlog, catch_up
 from ketenlog.settings import DEFAULT_GROUP, Settings
 from ketenlog.signing import live_verifier
 from processors.batch import BatchProcessor, Earliest, Seek, Send
@@ -49,6 +48,15 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
     """Migrate the database, catch up at batch speed if far behind, then run the worker until
     stopped (or, `until_idle`, until the input present at start is processed). Owns the
     process: faust installs signal handlers."""
+    try:
+        with connect(settings.dsn) as conn:
+            applied = migrate(conn)
+    except Exception as exc:
+        raise ProcessingError(
+            f"cannot prepare PostgreSQL at {settings.dsn}: {exc}; is it running (`ketenlog up`)?"
+        ) from exc
+    if applied:
+        say(f"process: database migrated to version {applied[-1]}")
     ends: dict[tuple[str, int], int] = {}
     if options.until_idle or options.catch_up_over is not None:
         try:
@@ -58,20 +66,14 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
                 raise ProcessingError(str(exc)) from exc
             # The live worker waits for the broker itself; there is nothing to catch up to.
             say(f"process: {exc}; no catch-up, the worker waits for Kafka")
-    least = options.catch_up_over
-    likely = least is not None and bool(ends) and expected(settings, options.group, ends, least)
-    # A catch-up's workers start first: their spawn and imports overlap the migration.
-    with Workers(worker_count(ends) if likely else 1) as pool:
-        _migrate(settings, say)
-        caught = None
-        if least is not None and ends:
-            try:
-                caught = catch_up(settings, options.group, ends, say, least=least, pool=pool)
-            except CatchUpError as exc:
-                raise ProcessingError(str(exc)) from exc
-    if caught is not None and options.until_idle and _caught_up(settings, ends, options.group):
-        say("process: idle: all input present at start is processed")
-        return
+    if options.catch_up_over is not None and ends:
+        try:
+            caught = catch_up(settings, options.group, ends, say, least=options.catch_up_over)
+        except CatchUpError as exc:
+            raise ProcessingError(str(exc)) from exc
+        if caught is not None and options.until_idle and _caught_up(settings, ends, options.group):
+            say("process: idle: all input present at start is processed")
+            return
     # Imported only to go live: faust's imports (~0.3 s) are wasted on a catch-up that ends.
     from processors.app import WorkerConfig, build_app, run_worker  # noqa: PLC0415
 
@@ -107,18 +109,6 @@ def process(settings: Settings, options: ProcessOptions, say: Say) -> None:
         await health.record_fault(settings.dsn, config.group, at, error)
 
     run_worker(build_app(config, make_processor, say, on_fault))
-
-
-def _migrate(settings: Settings, say: Say) -> None:
-    try:
-        with connect(settings.dsn) as conn:
-            applied = migrate(conn)
-    except Exception as exc:
-        raise ProcessingError(
-            f"cannot prepare PostgreSQL at {settings.dsn}: {exc}; is it running (`ketenlog up`)?"
-        ) from exc
-    if applied:
-        say(f"process: database migrated to version {applied[-1]}")
 
 
 def processed_to_end(

@@ -4,9 +4,7 @@ group (all topics share one partitioner, so partition p of every topic holds the
 persons), folds each group with processors.replay and bulk-loads it into a fresh schema.
 
 Groups are independent, so worker processes take them in parallel (one per core by default);
-each reads, folds and loads its own groups on its own connection. The workers start first
-(a caller may start them before it migrates the database) and fold while the parent makes
-the schema; each waits for it only to load. The schema is invisible to
+each reads, folds and loads its own groups on its own connection. The schema is invisible to
 readers until the swap, so a group committing before another is harmless; a failure drops it.
 The tables are loaded bare and their keys and indexes built once at the end (faster than
 maintaining them row by row; a duplicate key fails the replay).
@@ -118,18 +116,19 @@ def rebuild(
     signing_keys: dict[str, Any] | None = None,
     person_keys: str | None = None,
     sends: Sends | None = None,
-    pool: Pool | None = None,
 ) -> Rebuilt:
     """Every record below `upto` folded into a fresh `schema` (whatever it held is dropped);
     positions are stored for `consumer`, so a live worker can continue where the replay ends.
     Raises IncompleteSourceError rather than build a partial replay. `phase` hears when the
     records are all loaded and the keys and indexes are being built. `sends`: also send the
-    timeline and dead letters the live path would have (the processor's catch-up). `pool`:
-    workers the caller started (`Workers(worker_count(upto))`) before it needed them."""
+    timeline and dead letters the live path would have (the processor's catch-up)."""
     start = time.perf_counter()
     # Every topic has the same partition count (schemas/topics.py); the gate checks each
     # record is on its key's partition, as the live path does.
     partitions = 1 + max((p for _, p in upto), default=0)
+    with connect(dsn) as conn:
+        replay_store.fresh_schema(conn, schema)
+        keys = replay_store.take_keys_off(conn, schema)
     groups = [
         _Group(
             dsn,
@@ -145,23 +144,8 @@ def rebuild(
         for p in sorted({p for _, p in upto})
     ]
     groups = [g for g in groups if g.upto]
-    with contextlib.ExitStack() as stack:
-        if pool is None:
-            pool = stack.enter_context(Workers(worker_count(upto, workers)))
-        if pool is None:
-            keys = _prepare(dsn, schema)
-            out = _sequential(groups, tick)
-        else:
-            # The workers read and fold while the schema is made; each waits for it to load.
-            futures = {pool.executor.submit(_worker, g) for g in groups}
-            try:
-                keys = _prepare(dsn, schema)
-            except BaseException:
-                pool.broken.set()
-                raise
-            finally:
-                pool.ready.set()
-            out = _collect(pool, futures, tick)
+    n = max(1, min(workers or os.cpu_count() or 1, len(groups)))
+    out = _sequential(groups, tick) if n == 1 else _parallel(groups, n, tick)
     if phase is not None:
         phase(f"records loaded; building {len(keys)} keys and indexes")
     with connect(dsn) as conn:
@@ -170,124 +154,45 @@ def rebuild(
     return out
 
 
-def worker_count(upto: dict[TopicPartition, int], workers: int | None = None) -> int:
-    """How many worker processes a rebuild to `upto` uses: one per core (or `workers`), at
-    most one per partition group with records."""
-    groups = len({p for (_, p), stop in upto.items() if stop > 0})
-    return max(1, min(workers or os.cpu_count() or 1, groups))
-
-
-def _prepare(dsn: str, schema: str) -> replay_store.Keys:
-    with connect(dsn) as conn:
-        replay_store.fresh_schema(conn, schema)
-        return replay_store.take_keys_off(conn, schema)
-
-
 def _sequential(groups: list[_Group], tick: Callable[[int], None] | None) -> Rebuilt:
     out = Rebuilt()
     for group in groups:
-        out.add(_fold_and_load(group, tick, lambda: None))
+        out.add(_fold_and_load(group, tick))
     return out
 
 
-class SchemaNotMadeError(RuntimeError):
-    """The parent could not make the schema the workers' groups were to be loaded into."""
+# Set in each worker process by the pool's initializer: where it reports records done.
+_progress: Any = None
 
 
-@dataclass
-class _InWorker:
-    progress: Any
-    ready: Any
-    broken: Any
-
-    def wait_for_schema(self) -> None:
-        self.ready.wait()
-        if self.broken.is_set():
-            raise SchemaNotMadeError("the replay's schema was not made; nothing loaded")
-
-
-# Set in each worker process by the pool's initializer: where it reports records done, and
-# when the schema is there to load into.
-_here: _InWorker | None = None
-
-
-def _init_worker(progress: Any, ready: Any, broken: Any) -> None:
-    global _here  # noqa: PLW0603 - one per worker process, set once at its start
-    _here = _InWorker(progress, ready, broken)
+def _init_worker(progress: Any) -> None:
+    global _progress  # noqa: PLW0603 - one per worker process, set once at its start
+    _progress = progress
 
 
 def _worker(group: _Group) -> Rebuilt:
-    assert _here is not None
-    return _fold_and_load(group, _here.progress.put, _here.wait_for_schema)
+    return _fold_and_load(group, _progress.put)
 
 
-def _warm() -> None:
-    """Each worker's first task: what every group needs and the first would build (the codec
-    over the installed schemas), made while the parent is still starting."""
-    default_codec()
-
-
-@dataclass
-class Pool:
-    executor: ProcessPoolExecutor
-    progress: Any
-    ready: Any
-    """Set once the schema is made: the workers fold before, and load after."""
-    broken: Any
-    """Set (before `ready`) when it could not be made."""
-
-
-class Workers(contextlib.AbstractContextManager["Pool | None"]):
-    """n worker processes for one rebuild, started on entry so that their spawn and imports
-    overlap whatever the caller does before the rebuild (None for n = 1: the groups are folded
-    in this process). On a normal exit the parent does not wait for them to end: their
-    results are in, they only tear down their interpreters, and the keys are built meanwhile."""
-
-    def __init__(self, n: int) -> None:
-        self._n = n
-        self._pool: Pool | None = None
-
-    def __enter__(self) -> Pool | None:
-        if self._n == 1:
-            return None
-        # spawn, not fork: a forked child would share the parent's database socket.
-        context = multiprocessing.get_context("spawn")
-        progress, ready, broken = context.Queue(), context.Event(), context.Event()
-        executor = ProcessPoolExecutor(
-            self._n,
-            mp_context=context,
-            initializer=_init_worker,
-            initargs=(progress, ready, broken),
-        )
-        for _ in range(self._n):
-            executor.submit(_warm)
-        self._pool = Pool(executor, progress, ready, broken)
-        return self._pool
-
-    def __exit__(self, kind: object, *exc: object) -> None:
-        if self._pool is not None:
-            # Workers still waiting for a schema that will not come must not wait forever.
-            if not self._pool.ready.is_set():
-                self._pool.broken.set()
-                self._pool.ready.set()
-            # After a failure, wait: the schema is dropped next, under a group still loading.
-            self._pool.executor.shutdown(wait=kind is not None, cancel_futures=True)
-
-
-def _collect(
-    pool: Pool, pending: set[Future[Rebuilt]], tick: Callable[[int], None] | None
-) -> Rebuilt:
+def _parallel(groups: list[_Group], n: int, tick: Callable[[int], None] | None) -> Rebuilt:
+    # spawn, not fork: a forked child would share the parent's database socket.
+    context = multiprocessing.get_context("spawn")
+    progress = context.Queue()
     out = Rebuilt()
-    while pending:
-        done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
-        _drain(pool.progress, tick)
-        for future in done:
-            if future.exception() is not None:
-                for other in pending:
-                    other.cancel()
-                raise future.exception()  # type: ignore[misc]
-            out.add(future.result())
-    _drain(pool.progress, tick)
+    with ProcessPoolExecutor(
+        n, mp_context=context, initializer=_init_worker, initargs=(progress,)
+    ) as pool:
+        pending: set[Future[Rebuilt]] = {pool.submit(_worker, g) for g in groups}
+        while pending:
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_EXCEPTION)
+            _drain(progress, tick)
+            for future in done:
+                if future.exception() is not None:
+                    for other in pending:
+                        other.cancel()
+                    raise future.exception()  # type: ignore[misc]
+                out.add(future.result())
+        _drain(progress, tick)
     return out
 
 
@@ -301,11 +206,9 @@ def _drain(progress: Any, tick: Callable[[int], None] | None) -> None:
             tick(n)
 
 
-def _fold_and_load(
-    group: _Group, tick: Callable[[int], None] | None, before_load: Callable[[], None]
-) -> Rebuilt:
+def _fold_and_load(group: _Group, tick: Callable[[int], None] | None) -> Rebuilt:
     with _no_cycle_collection():
-        return _fold_and_load_group(group, tick, before_load)
+        return _fold_and_load_group(group, tick)
 
 
 @contextlib.contextmanager
@@ -323,9 +226,7 @@ def _no_cycle_collection() -> Iterator[None]:
         gc.collect()
 
 
-def _fold_and_load_group(
-    group: _Group, tick: Callable[[int], None] | None, before_load: Callable[[], None]
-) -> Rebuilt:
+def _fold_and_load_group(group: _Group, tick: Callable[[int], None] | None) -> Rebuilt:
     upto = dict(group.upto)
     records = read_ahead(group.source.records([(t, p, 0, stop) for (t, p), stop in group.upto]))
     keys = None if group.person_keys is None else PersonKeyStore(Path(group.person_keys))
@@ -351,7 +252,6 @@ def _fold_and_load_group(
     if short:
         where = ", ".join(f"{t}[{p}] at {at} of {upto[(t, p)]}" for (t, p), at in short.items())
         raise IncompleteSourceError(f"the source ended early: {where}")
-    before_load()
     with connect(group.dsn) as conn:
         replay_store.load(
             conn,

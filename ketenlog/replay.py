@@ -22,7 +22,7 @@ from infra.kafka_log import KafkaLogError
 from infra.person_keys import PersonKeyStore
 from infra.topics import end_offsets
 from ketenlog.progress import Progress
-from ketenlog.rebuild import IncompleteSourceError, Pool, Rebuilt, Sends, Source, rebuild
+from ketenlog.rebuild import IncompleteSourceError, Rebuilt, Sends, Source, rebuild
 from ketenlog.settings import DEFAULT_GROUP, Settings
 from ketenlog.signing import registry, verifier
 from processors.batch import BatchProcessor
@@ -242,7 +242,6 @@ def rebuild_into(
     label: str = "replay",
     signing_keys: dict[str, Any],
     sends: Sends | None = None,
-    pool: Pool | None = None,
 ) -> Rebuilt:
     total = sum(upto.values())
     say(f"{label}: rebuilding {total:,} records of {len(upto)} partitions into schema {schema}")
@@ -265,7 +264,6 @@ def rebuild_into(
             signing_keys=signing_keys,
             person_keys=str(settings.person_keys_file),
             sends=sends,
-            pool=pool,
         )
     except (IncompleteSourceError, KafkaLogError, psycopg.Error) as exc:
         with connect(settings.dsn) as conn:

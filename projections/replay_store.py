@@ -155,16 +155,6 @@ def positions(conn: psycopg.Connection, schema: str, consumer: str) -> dict[tupl
     return {(t, p): o for t, p, o in rows}
 
 
-def positions_if_any(
-    conn: psycopg.Connection, schema: str, consumer: str
-) -> dict[tuple[str, int], int]:
-    """`positions`, or none where the schema has no positions table yet (not migrated)."""
-    table = f"{schema}.consumer_positions"
-    if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone() == (None,):
-        return {}
-    return positions(conn, schema, consumer)
-
-
 def lock_swap(conn: psycopg.Connection) -> None:
     """Wait for live batches in flight and keep new ones out until this transaction ends."""
     conn.execute("SELECT pg_advisory_xact_lock(%s)", (SWAP_LOCK,))

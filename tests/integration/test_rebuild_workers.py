@@ -1,7 +1,7 @@
-"""The rebuild's worker processes (ketenlog.rebuild.Workers): they read and fold while the
-parent makes the schema, and load only once it is made; when it cannot be made, the rebuild
-fails with the parent's error and no worker waits for ever. A real PostgreSQL; the records
-come from memory (every one dead-lettered: no Kafka needed)."""
+"""The rebuild's worker processes (ketenlog.rebuild): the groups folded on two workers are
+loaded with their positions, as on one; a schema that cannot be made fails the rebuild with
+its error and leaves no worker behind. A real PostgreSQL; the records come from memory
+(every one dead-lettered: no Kafka needed)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Iterator, Sequence
 import pytest
 
 from infra.kafka_log import Part
-from ketenlog.rebuild import Workers, rebuild, worker_count
+from ketenlog.rebuild import rebuild
 from processors.checks import Reason
 from projections import replay_store
 from projections.db import LIVE, connect
@@ -28,11 +28,8 @@ class EmptyValues:
                 yield Raw(topic, partition, offset, b"pk", b"", [], 0)
 
 
-def test_workers_started_before_the_rebuild_fold_then_load_into_the_schema(fresh_db: str) -> None:
-    assert worker_count(UPTO, 2) == 2
-    with Workers(worker_count(UPTO, 2)) as pool:
-        assert pool is not None
-        built = rebuild(fresh_db, "rebuild_workers", EmptyValues(), UPTO, consumer="c", pool=pool)
+def test_groups_folded_on_two_workers_are_loaded_with_their_positions(fresh_db: str) -> None:
+    built = rebuild(fresh_db, "rebuild_workers", EmptyValues(), UPTO, consumer="c", workers=2)
     assert built.records == 12
     assert built.deadletters == {Reason.EMPTY.value: 12}
     with connect(fresh_db) as conn:
@@ -40,7 +37,7 @@ def test_workers_started_before_the_rebuild_fold_then_load_into_the_schema(fresh
 
 
 @pytest.mark.timeout(120)
-def test_a_schema_that_cannot_be_made_fails_the_rebuild_and_no_worker_waits(
+def test_a_schema_that_cannot_be_made_fails_the_rebuild(
     fresh_db: str,
 ) -> None:
     with pytest.raises(ValueError, match="never writes into"):
@@ -48,8 +45,6 @@ def test_a_schema_that_cannot_be_made_fails_the_rebuild_and_no_worker_waits(
 
 
 def test_one_worker_folds_in_this_process(fresh_db: str) -> None:
-    with Workers(1) as pool:
-        assert pool is None
     built = rebuild(fresh_db, "rebuild_one", EmptyValues(), UPTO, consumer="c", workers=1)
     assert built.records == 12
     with connect(fresh_db) as conn:

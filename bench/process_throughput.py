@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
+import simulated
 from aiokafka import AIOKafkaConsumer
 from aiokafka.structs import TopicPartition
 from psycopg.conninfo import make_conninfo
@@ -35,7 +36,6 @@ from psycopg.conninfo import make_conninfo
 from infra import services
 from infra.topics import end_offsets
 from ketenlog import settings as settings_module
-from producers.pseudonym import demo_chain_key
 from projections import checksums
 from projections.db import LIVE
 from schemas.access import KafkaAccess
@@ -126,31 +126,10 @@ def main() -> int:
     ends = end_offsets(settings, event_topics())
     if sum(ends.values()) < args.min_records:
         say("publishing a simulated period first")
-        env = dict(os.environ)
-        if not (settings.chain_key or settings.chain_key_file):
-            # Simulated data only: the demo's own key, as `ketenlog demo` uses (and names).
-            path = settings.home / "demo-chain.key"
-            demo_chain_key(path)
-            say(f"no chain key set; the simulated data is published with the demo key {path}")
-            env["KETENLOG_CHAIN_KEY_FILE"] = str(path)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ketenlog.cli",
-                "simulate",
-                "--seed",
-                "9",
-                "--scale",
-                "0.05",
-                "--from",
-                "2026-01-01",
-                "--to",
-                "2026-06-30",
-                "--publish",
-            ],
-            check=True,
-            env=env,
+        simulated.publish(
+            settings,
+            say,
+            *("--seed", "9", "--scale", "0.05", "--from", "2026-01-01", "--to", "2026-06-30"),
         )
         ends = end_offsets(settings, event_topics())
     total = sum(ends.values())

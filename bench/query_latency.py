@@ -55,6 +55,7 @@ from typing import Any
 
 import psycopg
 import query_views_ab
+import simulated
 from latency import application, pct, say
 from psycopg import sql
 from psycopg.conninfo import make_conninfo
@@ -159,13 +160,7 @@ def ensure_log(settings: Any, min_records: int, scale: float, seed: int) -> int:
     ends = end_offsets(settings, event_topics())
     if sum(ends.values()) < min_records:
         say(f"the log holds {sum(ends.values()):,} records; publishing a year at scale {scale}")
-        subprocess.run(
-            [
-                *(sys.executable, "-m", "ketenlog.cli", "simulate", "--seed", str(seed)),
-                *("--scale", str(scale), "--publish"),
-            ],
-            check=True,
-        )
+        simulated.publish(settings, say, "--seed", str(seed), "--scale", str(scale))
         ends = end_offsets(settings, event_topics())
     return sum(ends.values())
 

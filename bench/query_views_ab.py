@@ -17,6 +17,8 @@ import psycopg
 from latency import pct
 from psycopg import sql
 
+from projections.queries import CATALOGUE
+
 REFERENCE = Path(__file__).resolve().parent.parent / "tests/integration/views_from_items.sql"
 SCRATCH = "views_from_items"
 
@@ -33,6 +35,8 @@ def compare(
     conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(SCRATCH)))
     text = REFERENCE.read_text("utf-8").replace("{views}", SCRATCH).replace("{tables}", "public")
     conn.execute(text.encode())
+    for view in sorted({p.view for p in CATALOGUE.values() if p.stock}):
+        conn.execute(_ends(view))
     timed: dict[tuple[str, str], list[float]] = {}
     try:
         runs = [(name, schema) for name in queries for schema in ("analyst", SCRATCH)]
@@ -50,3 +54,14 @@ def compare(
         name: (pct(sorted(timed[(name, "analyst")]), 0.5), pct(sorted(timed[(name, SCRATCH)]), 0.5))
         for name in queries
     }
+
+
+def _ends(view: str) -> sql.Composed:
+    """A stock's query reads `<view>_ends(period, van, tot)` (projections/views.sql): over the
+    items, the rows of the view on each period's last day between van and tot."""
+    return sql.SQL(
+        "CREATE FUNCTION {ends}(period text, van date, tot date) RETURNS SETOF {view}"
+        " LANGUAGE sql STABLE AS $$ SELECT (x.r).* FROM (SELECT v AS r, v.day, max(v.day) OVER"
+        " (PARTITION BY date_trunc(period, v.day::timestamp)) AS last FROM {view} v"
+        " WHERE v.day BETWEEN van AND tot) x WHERE x.day = x.last $$"
+    ).format(ends=sql.Identifier(SCRATCH, f"{view}_ends"), view=sql.Identifier(SCRATCH, view))
